@@ -1,0 +1,380 @@
+"""Study configuration -> training conditions (pure Python: no torch, no numpy).
+
+A *condition* is one fully specified training configuration (task + knobs, model, training
+settings) that is trained with several seeds. The workflow config (``workflow_config.yaml``)
+describes *experiments*: a factor swept over levels for some tasks. Every (experiment, task,
+level) triple maps to one condition; identical settings reached from two experiments give the
+same condition, which is trained once and shared.
+
+Condition ids are readable and stable: they are built from the settings themselves (never from
+the order of keys or of experiments), e.g. ``flipflop-ch3-standard-n128`` or
+``sine-ch2-mup-n256-g0.1``. Two different settings never share an id (checked).
+
+This module is imported by the Snakefile when the workflow is parsed, so it must stay cheap:
+standard library only.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping
+
+__all__ = [
+    "Condition",
+    "Study",
+    "FIGURE_EXPERIMENTS",
+    "build_study",
+    "canonical",
+    "canonical_json",
+    "condition_id",
+    "deep_merge",
+    "seed_list",
+]
+
+#: Default experiments each figure draws from (overridable per figure in the config).
+FIGURE_EXPERIMENTS: dict[str, list[str]] = {
+    "fig3": ["complexity"],
+    "fig4": ["memory", "auxiliary"],
+    "fig5": ["complexity"],
+    "fig6": ["gamma"],
+    "fig7": ["width"],
+    "fig8": ["l1", "lowrank"],
+    "training_curves": ["complexity"],
+}
+#: All figure names the workflow knows (one target each).
+FIGURE_NAMES = (
+    "fig3",
+    "fig4",
+    "fig5",
+    "fig6",
+    "fig7",
+    "fig8",
+    "effects",
+    "training_curves",
+    "example_trial",
+)
+
+#: Short labels used in condition ids (other keys: the key without underscores).
+ABBREVIATIONS = {
+    "n_channels": "ch",
+    "n_units": "n",
+    "gamma": "g",
+    "readout_init": "ro",
+    "batch_size": "bs",
+    "steps_per_epoch": "spe",
+    "max_epochs": "ep",
+}
+
+#: Defaults of the per-task analysis settings (also documented in schemas/config.schema.yaml).
+TASK_ANALYSIS_DEFAULTS: dict[str, dict[str, Any]] = {
+    "probe": {"n_trials": 64, "seed": 1000},
+    "ood": {"n_trials": 256, "seed": 2000},
+    "dsa": {
+        "n_delays": 10,
+        "delay_interval": 1,
+        "rank": 20,
+        "ridge": 1e-8,
+        "mode": "euclidean",
+        "seed": 0,
+    },
+    "feature_learning": {"n_trials": 4, "max_outputs": 512},
+}
+GLOBAL_DEFAULTS: dict[str, Any] = {
+    "training": {},
+    "weights": {"n_restarts": 8, "seed": 0},
+    "aggregate": {"n_boot": 1000, "seed": 0},
+    "figures": {},
+}
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def deep_merge(base: Mapping, override: Mapping | None) -> dict:
+    """Recursive merge: values of ``override`` win; neither input is modified."""
+    out = copy.deepcopy(dict(base))
+    for key, value in (override or {}).items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+            out[key] = deep_merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def canonical(obj: Any) -> Any:
+    """Same value with every mapping's keys sorted (stable repr / JSON); tuples -> lists."""
+    if isinstance(obj, Mapping):
+        return {str(k): canonical(obj[k]) for k in sorted(obj, key=str)}
+    if isinstance(obj, (list, tuple)):
+        return [canonical(v) for v in obj]
+    if isinstance(obj, float) and obj.is_integer() and not isinstance(obj, bool):
+        # keep floats floats (1.0 stays 1.0) so JSON round trips exactly
+        return obj
+    return obj
+
+
+def canonical_json(obj: Any) -> str:
+    """Key-order independent JSON text of ``obj``."""
+    return json.dumps(canonical(obj), sort_keys=True, separators=(",", ":"))
+
+
+def seed_list(seeds: int | Iterable[int]) -> list[int]:
+    """``50`` -> ``[0, ..., 49]``; a list is taken as given (sorted, deduplicated)."""
+    if isinstance(seeds, bool):
+        raise ValueError(f"seeds must be a count or a list of ints, got {seeds!r}")
+    if isinstance(seeds, int):
+        if seeds < 1:
+            raise ValueError(f"seed count must be >= 1, got {seeds}")
+        return list(range(seeds))
+    out = sorted({int(s) for s in seeds})
+    if not out:
+        raise ValueError("empty seed list")
+    return out
+
+
+def _set_path(cfg: dict, dotted: str, value: Any) -> None:
+    keys = dotted.split(".")
+    if keys[0] not in ("task", "model", "training"):
+        raise ValueError(
+            f"parameter {dotted!r} must start with task., model. or training. "
+            "(a path into the training config)"
+        )
+    node = cfg
+    for key in keys[:-1]:
+        node = node.setdefault(key, {})
+        if not isinstance(node, dict):
+            raise ValueError(f"parameter {dotted!r}: {key!r} is not a mapping")
+    node[keys[-1]] = value
+
+
+def _fmt_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if math.isfinite(value) and value.is_integer() and abs(value) < 1e15:
+            return str(int(value))
+        return repr(value).replace("+", "")
+    if isinstance(value, (list, tuple)):
+        return "_".join(_fmt_value(v) for v in value)
+    if isinstance(value, Mapping):
+        return "_".join(f"{k}{_fmt_value(value[k])}" for k in sorted(value))
+    text = str(value)
+    return "".join(c if (c.isalnum() or c in "._") else "_" for c in text)
+
+
+def _item(key: str, value: Any) -> str:
+    return ABBREVIATIONS.get(key, key.replace("_", "")) + _fmt_value(value)
+
+
+def _flatten(d: Mapping, prefix: str = "") -> dict[str, Any]:
+    out = {}
+    for k, v in d.items():
+        if isinstance(v, Mapping):
+            out.update(_flatten(v, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = v
+    return out
+
+
+def condition_id(config: Mapping, base_training: Mapping | None = None) -> str:
+    """Readable, key-order independent id of a training config.
+
+    ``task-<knobs>-<model kind>-n<units>[-<model keys>][-<regulariser>][-<training keys>]``:
+    every task knob and model key is listed (sorted), the regulariser when it is not ``none``,
+    and the training keys whose value differs from ``base_training`` (the task's defaults,
+    which are identical for every condition of a task).
+    """
+    task = dict(config["task"])
+    model = dict(config.get("model", {}))
+    training = _flatten(config.get("training", {}))
+    base = _flatten(base_training or {})
+    parts = [_fmt_value(task.pop("name"))]
+    parts += [_item(k, task[k]) for k in sorted(task)]
+    parts.append(_fmt_value(model.pop("kind", "standard")))
+    if "n_units" in model:
+        parts.append(_item("n_units", model.pop("n_units")))
+    parts += [_item(k, model[k]) for k in sorted(model)]
+    reg_kind = training.pop("regulariser.kind", "none")
+    reg_lambda = training.pop("regulariser.lambda", 0.0)
+    base.pop("regulariser.kind", None)
+    base.pop("regulariser.lambda", None)
+    if reg_kind != "none":
+        parts.append(f"{_fmt_value(reg_kind)}{_fmt_value(reg_lambda)}")
+    for key in sorted(training):
+        if key not in base or base[key] != training[key]:
+            parts.append(_item(key.replace(".", "_"), training[key]))
+    return "-".join(parts)
+
+
+# --------------------------------------------------------------------------- study
+
+
+@dataclass
+class Condition:
+    """One training condition: resolved-by-the-workflow config + its seeds."""
+
+    id: str
+    task: str
+    config: dict  # {"task": {...}, "model": {...}, "training": {...}}
+    seeds: list[int]
+    analysis: dict  # per-task analysis settings: probe, ood, dsa, feature_learning
+    experiments: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Study:
+    conditions: dict[str, Condition]  # id -> condition, sorted by id
+    meta: list[dict]  # rows: experiment, factor, task, level, condition
+    experiments: dict[str, list[str]]  # experiment -> sorted condition ids
+    figures: dict[str, dict]  # enabled figure -> settings (with resolved experiments)
+    config: dict  # the full config with defaults applied
+
+    def meta_rows(self, experiments: Iterable[str] | None = None) -> list[dict]:
+        wanted = None if experiments is None else set(experiments)
+        return [r for r in self.meta if wanted is None or r["experiment"] in wanted]
+
+    def conditions_of(self, experiments: Iterable[str]) -> list[str]:
+        ids = set()
+        for exp in experiments:
+            ids.update(self.experiments[exp])
+        return sorted(ids)
+
+    def jobs(self, experiments: Iterable[str] | None = None) -> list[tuple[str, int]]:
+        """(condition, seed) pairs, for all or for some experiments."""
+        ids = sorted(self.conditions) if experiments is None else self.conditions_of(experiments)
+        return [(c, s) for c in ids for s in self.conditions[c].seeds]
+
+
+def _levels_for(exp: Mapping, task: str, exp_name: str) -> list:
+    levels = exp["levels"]
+    if isinstance(levels, Mapping):
+        if task not in levels:
+            raise ValueError(f"experiment {exp_name!r}: no levels for task {task!r}")
+        levels = levels[task]
+    return list(levels)
+
+
+def _parameter_for(exp: Mapping, task: str, exp_name: str) -> str:
+    param = exp["parameter"]
+    if isinstance(param, Mapping):
+        if task not in param:
+            raise ValueError(f"experiment {exp_name!r}: no parameter for task {task!r}")
+        param = param[task]
+    return str(param)
+
+
+def _normalise(cfg: dict) -> dict:
+    """Make equivalent settings identical (so they share one condition)."""
+    reg = cfg.get("training", {}).get("regulariser")
+    if isinstance(reg, dict):
+        if reg.get("kind", "none") == "none" or float(reg.get("lambda", 0.0)) == 0.0:
+            cfg["training"]["regulariser"] = {"kind": "none", "lambda": 0.0}
+    model = cfg.get("model", {})
+    if model.get("kind", "standard") == "standard":
+        # muP-only keys are meaningless for the standard model
+        for key in ("gamma", "tau", "eta0", "readout_init"):
+            model.pop(key, None)
+    return cfg
+
+
+def build_study(config: Mapping) -> Study:
+    """Expand the workflow config into conditions, meta rows and enabled figures."""
+    cfg = deep_merge(GLOBAL_DEFAULTS, config)
+    tasks_cfg = cfg.get("tasks", {})
+    conditions: dict[str, Condition] = {}
+    canon: dict[str, str] = {}
+    meta: list[dict] = []
+    experiments: dict[str, list[str]] = {}
+
+    for exp_name in sorted(cfg.get("experiments", {})):
+        exp = cfg["experiments"][exp_name]
+        factor = exp.get("factor", exp_name)
+        seeds = seed_list(exp.get("seeds", 1))
+        exp_ids = set()
+        for task in exp["tasks"]:
+            if task not in tasks_cfg:
+                raise ValueError(
+                    f"experiment {exp_name!r} uses task {task!r}, which has no entry under tasks:"
+                )
+            tcfg = tasks_cfg[task]
+            base_training = deep_merge(cfg.get("training", {}), tcfg.get("training", {}))
+            analysis = {
+                key: deep_merge(default, tcfg.get(key, {}))
+                for key, default in TASK_ANALYSIS_DEFAULTS.items()
+            }
+            param = _parameter_for(exp, task, exp_name)
+            for level in _levels_for(exp, task, exp_name):
+                c = {
+                    "task": deep_merge({"name": task}, tcfg.get("knobs", {})),
+                    "model": copy.deepcopy(dict(exp.get("model", {"kind": "standard"}))),
+                    "training": copy.deepcopy(base_training),
+                }
+                c = deep_merge(c, exp.get("settings", {}))
+                _set_path(c, param, level)
+                c = canonical(_normalise(c))
+                cid = condition_id(c, _normalise({"training": copy.deepcopy(base_training)})["training"])
+                text = canonical_json(c)
+                if cid in canon and canon[cid] != text:
+                    raise ValueError(
+                        f"two different settings map to condition id {cid!r}:\n"
+                        f"  {canon[cid]}\n  {text}"
+                    )
+                canon[cid] = text
+                if cid not in conditions:
+                    conditions[cid] = Condition(cid, task, c, [], canonical(analysis), [])
+                cond = conditions[cid]
+                cond.seeds = sorted(set(cond.seeds) | set(seeds))
+                if exp_name not in cond.experiments:
+                    cond.experiments.append(exp_name)
+                exp_ids.add(cid)
+                meta.append(
+                    {
+                        "experiment": exp_name,
+                        "factor": factor,
+                        "task": task,
+                        "level": float(level),
+                        "condition": cid,
+                    }
+                )
+        experiments[exp_name] = sorted(exp_ids)
+
+    figures = {}
+    for name in FIGURE_NAMES:
+        fcfg = dict(cfg["figures"].get(name, {}))
+        if fcfg.get("enabled", True) is False:
+            continue
+        if name == "effects":
+            if experiments:
+                figures[name] = canonical(fcfg)
+            continue
+        if name == "example_trial":
+            exp_name = fcfg.get("experiment")
+            if exp_name is None:
+                exp_name = next(iter(sorted(experiments)), None)
+            if exp_name not in experiments:
+                continue
+            rows = [r for r in meta if r["experiment"] == exp_name]
+            if fcfg.get("task") is not None:
+                rows = [r for r in rows if r["task"] == fcfg["task"]]
+            if fcfg.get("level") is not None:
+                rows = [r for r in rows if r["level"] == float(fcfg["level"])]
+            if not rows:
+                raise ValueError(f"figures.example_trial matches no condition: {fcfg}")
+            cid = rows[-1]["condition"]
+            seed = int(fcfg.get("seed", conditions[cid].seeds[0]))
+            if seed not in conditions[cid].seeds:
+                raise ValueError(f"figures.example_trial: seed {seed} is not trained for {cid}")
+            figures[name] = canonical({**fcfg, "condition": cid, "seed": seed})
+            continue
+        wanted = fcfg.get("experiments", FIGURE_EXPERIMENTS[name])
+        present = [e for e in wanted if e in experiments]
+        if present:
+            figures[name] = canonical({**fcfg, "experiments": present})
+
+    ordered = {cid: conditions[cid] for cid in sorted(conditions)}
+    return Study(ordered, meta, experiments, figures, cfg)

@@ -1,0 +1,117 @@
+"""Atomic writers and checked readers for every file the pipeline produces.
+
+Every writer writes a temporary file in the destination folder and renames it into place
+(``os.replace`` is atomic on POSIX), so an interrupted job never leaves a truncated file under
+the final name. Every reader turns a missing or unreadable file into :class:`CorruptFileError`,
+whose message names the file and says how to regenerate it.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Callable
+
+import pandas as pd
+
+REQUIRED_CHECKPOINT_KEYS = (
+    "config",
+    "seed",
+    "status",
+    "init_state",
+    "final_state",
+    "n_inputs",
+    "n_outputs",
+)
+
+
+class CorruptFileError(RuntimeError):
+    """A pipeline file is missing, truncated or unreadable."""
+
+
+def _regenerate_hint(path: Path) -> str:
+    return (
+        f"delete it and regenerate it, e.g. `rm '{path}' && snakemake --cores 2 '{path}'` "
+        "(Snakemake recreates it and everything downstream)"
+    )
+
+
+def _atomic_write(path: Path | str, write: Callable[[str], None]) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+def atomic_write_parquet(df: pd.DataFrame, path: Path | str) -> Path:
+    """Write ``df`` as Parquet to ``path`` atomically; returns the path."""
+    return _atomic_write(path, lambda tmp: df.to_parquet(tmp, index=False))
+
+
+def atomic_write_text(text: str, path: Path | str) -> Path:
+    """Write ``text`` (UTF-8) to ``path`` atomically; returns the path."""
+    return _atomic_write(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+
+
+def atomic_torch_save(obj: Any, path: Path | str) -> Path:
+    """``torch.save`` ``obj`` to ``path`` atomically; returns the path."""
+    import torch
+
+    return _atomic_write(path, lambda tmp: torch.save(obj, tmp))
+
+
+def read_parquet(path: Path | str, columns: list[str] | None = None) -> pd.DataFrame:
+    """Read a Parquet file, raising :class:`CorruptFileError` (naming the file) if it is
+    missing, truncated or lacks one of ``columns``."""
+    path = Path(path)
+    if not path.exists():
+        raise CorruptFileError(f"{path}: file is missing; {_regenerate_hint(path)}")
+    try:
+        df = pd.read_parquet(path)
+    except Exception as exc:  # pyarrow raises several types for truncated files
+        raise CorruptFileError(
+            f"{path}: not a readable Parquet file ({type(exc).__name__}: {exc}); "
+            f"{_regenerate_hint(path)}"
+        ) from exc
+    if columns is not None:
+        missing = [c for c in columns if c not in df.columns]
+        if missing:
+            raise CorruptFileError(
+                f"{path}: missing columns {missing}; {_regenerate_hint(path)}"
+            )
+    return df
+
+
+def load_checkpoint(path: Path | str) -> dict:
+    """Load a training checkpoint written by :func:`degeneracy.training.train`.
+
+    Returns the checkpoint dict (see docs/architecture.md). Raises
+    :class:`CorruptFileError` naming the file if it is missing, truncated or incomplete.
+    """
+    import torch
+
+    path = Path(path)
+    if not path.exists():
+        raise CorruptFileError(f"{path}: checkpoint is missing; {_regenerate_hint(path)}")
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise CorruptFileError(
+            f"{path}: not a readable checkpoint ({type(exc).__name__}: {exc}); "
+            f"{_regenerate_hint(path)}"
+        ) from exc
+    if not isinstance(ckpt, dict) or any(k not in ckpt for k in REQUIRED_CHECKPOINT_KEYS):
+        raise CorruptFileError(
+            f"{path}: checkpoint lacks required keys {REQUIRED_CHECKPOINT_KEYS}; "
+            f"{_regenerate_hint(path)}"
+        )
+    return ckpt

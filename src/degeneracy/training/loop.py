@@ -1,0 +1,165 @@
+"""Training one network to criterion (SPEC section 4)."""
+
+from __future__ import annotations
+
+import math
+import platform
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import pandas as pd
+import torch
+
+from .. import __version__
+from ..config import resolve_config
+from ..io import atomic_torch_save, atomic_write_parquet
+from ..models import build_model
+from ..tasks import make_task
+from .regularisers import regulariser_penalty
+
+STATUSES = ("converged", "not_converged", "diverged")
+LOG_COLUMNS = ("epoch", "steps", "loss", "lr", "elapsed_s")
+
+# Offsets that separate the random streams drawn from one seed.
+_DATA_STREAM = 1_000_003
+
+
+@dataclass
+class TrainResult:
+    """Outcome of :func:`train`: ``status`` in STATUSES, epochs and steps run, and the last
+    epoch-mean training MSE (``final_loss``; NaN/inf when diverged)."""
+
+    status: str
+    epochs: int
+    steps: int
+    final_loss: float
+    checkpoint_path: Path
+    log_path: Path
+
+
+def resolve_device(name: str) -> torch.device:
+    """'auto' -> CUDA when available else CPU; 'cuda' without CUDA raises a clear error."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("training.device='cuda' but no CUDA device is available; use 'auto' or 'cpu'")
+    return torch.device(name)
+
+
+def masked_mse(y_hat: torch.Tensor, y: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """sum(mask * (y_hat - y)^2) / sum(mask): the task loss (squared output units)."""
+    return (mask * (y_hat - y) ** 2).sum() / mask.sum().clamp(min=1.0)
+
+
+def library_versions() -> dict[str, str]:
+    """Versions recorded in every checkpoint."""
+    return {
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "numpy": np.__version__,
+        "pandas": pd.__version__,
+        "degeneracy": __version__,
+    }
+
+
+def _state(model: torch.nn.Module) -> dict[str, torch.Tensor]:
+    return {k: v.detach().to("cpu").clone() for k, v in model.state_dict().items()}
+
+
+def train(
+    config: dict[str, Any],
+    seed: int,
+    checkpoint_path: Path | str,
+    log_path: Path | str,
+    progress: Callable[[dict[str, Any]], None] | None = None,
+) -> TrainResult:
+    """Train one network with BPTT + Adam until criterion, budget or divergence.
+
+    Every step draws a fresh batch; an epoch is ``steps_per_epoch`` steps; ReduceLROnPlateau acts on
+    the epoch-mean task MSE; training stops ``stop_patience`` epochs after that MSE first falls below
+    ``threshold`` (status ``converged``), after ``max_epochs`` (``not_converged``), or at once on a
+    non-finite loss (``diverged``; no exception escapes). ``seed`` drives initialisation and data;
+    on CPU the same config and seed give bitwise-identical weights.
+
+    Writes the checkpoint (initial and final weights, resolved config, seed, status, versions) and
+    the per-epoch log (Parquet: epoch, steps, loss [MSE], lr, elapsed_s [s]) atomically.
+    ``progress``, if given, is called with each epoch's log row.
+    """
+    cfg = resolve_config(config)
+    tcfg = cfg["training"]
+    torch.set_num_threads(tcfg["num_threads"])
+    device = resolve_device(tcfg["device"])
+    task_cfg = dict(cfg["task"])
+    task = make_task(task_cfg.pop("name"), **task_cfg)
+    model = build_model(cfg["model"], task.n_inputs, task.n_outputs, seed).to(device)
+    init_state = _state(model)
+    lr = tcfg["lr"] * (cfg["model"]["gamma"] if cfg["model"]["kind"] == "mup" else 1.0)
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    sched = torch.optim.lr_scheduler.ReduceLROnPlateau(
+        opt, mode="min", factor=tcfg["plateau_factor"], patience=tcfg["plateau_patience"]
+    )
+    gen = torch.Generator().manual_seed(int(seed) + _DATA_STREAM)
+    reg = tcfg["regulariser"]
+
+    rows: list[dict[str, Any]] = []
+    status, steps, crossed_at, loss_mean = "not_converged", 0, None, float("nan")
+    t0 = time.perf_counter()
+    for epoch in range(1, tcfg["max_epochs"] + 1):
+        total = torch.zeros((), device=device)
+        for _ in range(tcfg["steps_per_epoch"]):
+            x, y, mask = (t.to(device) for t in task.sample(tcfg["batch_size"], gen))
+            y_hat, _ = model(x)
+            mse = masked_mse(y_hat, y, mask)
+            loss = mse + regulariser_penalty(model.recurrent_matrix(), reg["kind"], reg["lambda"])
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            if tcfg["grad_clip"] is not None:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), tcfg["grad_clip"])
+            opt.step()
+            steps += 1
+            total += mse.detach()
+            if not torch.isfinite(loss.detach()):  # one sync per step; cheap next to BPTT
+                break
+        loss_mean = float(total) / tcfg["steps_per_epoch"]
+        row = {
+            "epoch": epoch,
+            "steps": steps,
+            "loss": loss_mean,
+            "lr": opt.param_groups[0]["lr"],
+            "elapsed_s": time.perf_counter() - t0,
+        }
+        rows.append(row)
+        if progress is not None:
+            progress(row)
+        if not math.isfinite(loss_mean):
+            status = "diverged"
+            break
+        sched.step(loss_mean)
+        if crossed_at is None and loss_mean < tcfg["threshold"]:
+            crossed_at = epoch
+        if crossed_at is not None and epoch - crossed_at >= tcfg["stop_patience"]:
+            status = "converged"
+            break
+    log = pd.DataFrame(rows, columns=list(LOG_COLUMNS)).astype(
+        {"epoch": "int64", "steps": "int64", "loss": "float64", "lr": "float64", "elapsed_s": "float64"}
+    )
+    ckpt = {
+        "config": cfg,
+        "seed": int(seed),
+        "status": status,
+        "init_state": init_state,
+        "final_state": _state(model),
+        "n_inputs": task.n_inputs,
+        "n_outputs": task.n_outputs,
+        "epochs": len(rows),
+        "steps": steps,
+        "final_loss": loss_mean,
+        "threshold": tcfg["threshold"],
+        "versions": library_versions(),
+    }
+    log_path = atomic_write_parquet(log, log_path)
+    checkpoint_path = atomic_torch_save(ckpt, checkpoint_path)
+    return TrainResult(status, len(rows), steps, loss_mean, checkpoint_path, log_path)

@@ -1,0 +1,26 @@
+"""Structural regularisers of the recurrent matrix (SPEC section 4)."""
+
+from __future__ import annotations
+
+import torch
+
+
+def l1_penalty(W: torch.Tensor, lam: float) -> torch.Tensor:
+    """lam * sum |W_ij| (a scalar tensor, same units as the MSE loss)."""
+    return lam * W.abs().sum()
+
+
+def nuclear_penalty(W: torch.Tensor, lam: float) -> torch.Tensor:
+    """lam * ||W||_* (sum of singular values): the convex surrogate of low rank."""
+    return lam * torch.linalg.matrix_norm(W, ord="nuc")
+
+
+def regulariser_penalty(W: torch.Tensor, kind: str, lam: float) -> torch.Tensor:
+    """The penalty ``kind`` ('none', 'l1' or 'nuclear') with strength ``lam`` on matrix ``W``."""
+    if kind == "none" or lam == 0:
+        return W.new_zeros(())
+    if kind == "l1":
+        return l1_penalty(W, lam)
+    if kind == "nuclear":
+        return nuclear_penalty(W, lam)
+    raise ValueError(f"regulariser kind {kind!r} is invalid; choose 'none', 'l1' or 'nuclear'")
