@@ -58,9 +58,9 @@ def library_versions() -> dict[str, str]:
     """Versions recorded in every checkpoint."""
     return {
         "python": platform.python_version(),
-        "torch": torch.__version__,
-        "numpy": np.__version__,
-        "pandas": pd.__version__,
+        "torch": str(torch.__version__),
+        "numpy": str(np.__version__),
+        "pandas": str(pd.__version__),
         "degeneracy": __version__,
     }
 

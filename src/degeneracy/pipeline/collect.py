@@ -1,0 +1,186 @@
+"""Aggregation and figure stages: concatenate per-network / per-condition files, summarise,
+compute the effects table and draw figures."""
+
+from __future__ import annotations
+
+import inspect
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import pandas as pd
+
+from .extract import NETWORK_COLUMNS
+from .pairwise import PAIRWISE_COLUMNS
+
+__all__ = [
+    "META_COLUMNS",
+    "LOG_COLUMNS",
+    "meta_table",
+    "concat",
+    "write_meta",
+    "write_concat",
+    "summary",
+    "effects",
+    "figure",
+]
+
+META_COLUMNS = {
+    "experiment": "string",
+    "factor": "string",
+    "task": "string",
+    "level": "float64",
+    "condition": "string",
+}
+LOG_COLUMNS = {
+    "condition": "string",
+    "seed": "int64",
+    "epoch": "int64",
+    "steps": "int64",
+    "loss": "float64",
+    "lr": "float64",
+    "elapsed_s": "float64",
+}
+SCHEMAS = {"meta": META_COLUMNS, "networks": NETWORK_COLUMNS, "pairwise": PAIRWISE_COLUMNS, "logs": LOG_COLUMNS}
+
+
+def meta_table(rows: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
+    df = pd.DataFrame(list(rows), columns=list(META_COLUMNS))
+    return df.astype(META_COLUMNS)
+
+
+def concat(paths: Sequence[str | Path], kind: str) -> pd.DataFrame:
+    """Read and concatenate Parquet files, cast to the documented schema of ``kind``."""
+    from degeneracy.io import read_parquet
+
+    schema = SCHEMAS[kind]
+    frames = [read_parquet(p) for p in paths]
+    frames = [f for f in frames if not f.empty]
+    if not frames:
+        return pd.DataFrame({c: pd.Series(dtype=t) for c, t in schema.items()})
+    df = pd.concat(frames, ignore_index=True)
+    return df[list(schema)].astype(schema)
+
+
+def read_logs(log_paths: Sequence[str | Path], jobs: Sequence[tuple[str, int]]) -> pd.DataFrame:
+    """Per-epoch training logs with condition and seed columns added."""
+    from degeneracy.io import read_parquet
+
+    frames = []
+    for path, (cond, seed) in zip(log_paths, jobs):
+        df = read_parquet(path).copy()
+        df.insert(0, "seed", int(seed))
+        df.insert(0, "condition", cond)
+        frames.append(df)
+    if not frames:
+        return pd.DataFrame({c: pd.Series(dtype=t) for c, t in LOG_COLUMNS.items()})
+    df = pd.concat(frames, ignore_index=True)
+    return df[list(LOG_COLUMNS)].astype(LOG_COLUMNS)
+
+
+def write_meta(rows: Sequence[Mapping[str, Any]], out: str | Path) -> None:
+    from degeneracy.io import atomic_write_parquet
+
+    atomic_write_parquet(meta_table(rows), out)
+
+
+def write_concat(paths: Sequence[str | Path], kind: str, out: str | Path) -> None:
+    from degeneracy.io import atomic_write_parquet
+
+    atomic_write_parquet(concat(paths, kind), out)
+
+
+def summary(
+    meta_rows: Sequence[Mapping[str, Any]],
+    network_paths: Sequence[str | Path],
+    pairwise_paths: Sequence[str | Path],
+    n_boot: int,
+    seed: int,
+    out: str | Path,
+) -> pd.DataFrame:
+    """Per-condition summary of one experiment (degeneracy.aggregate.summarise)."""
+    from degeneracy.aggregate import summarise
+    from degeneracy.io import atomic_write_parquet
+
+    df = summarise(
+        meta_table(meta_rows), concat(network_paths, "networks"), concat(pairwise_paths, "pairwise"),
+        n_boot=int(n_boot), seed=int(seed),
+    )
+    atomic_write_parquet(df, out)
+    return df
+
+
+def effects(
+    meta_path: str | Path,
+    networks_path: str | Path,
+    pairwise_path: str | Path,
+    n_boot: int,
+    seed: int,
+    out_parquet: str | Path,
+    out_markdown: str | Path,
+) -> pd.DataFrame:
+    """Spearman effects table over levels (degeneracy.stats.effects_table) + Markdown."""
+    from degeneracy.io import atomic_write_parquet, read_parquet
+    from degeneracy.stats import effects_markdown, effects_table
+
+    df = effects_table(
+        read_parquet(meta_path), read_parquet(networks_path), read_parquet(pairwise_path),
+        n_boot=int(n_boot), seed=int(seed),
+    )
+    atomic_write_parquet(df, out_parquet)
+    md = effects_markdown(df)
+    tmp = Path(str(out_markdown) + ".tmp")
+    tmp.write_text(md if md.endswith("\n") else md + "\n")
+    tmp.replace(out_markdown)
+    return df
+
+
+def _apply_settings(fn, settings: Mapping[str, Any]) -> dict:
+    """rcParams from ``settings["rc"]``; ``settings["kwargs"]`` passed if the function takes them."""
+    import matplotlib
+
+    matplotlib.rcParams.update(dict(settings.get("rc", {})))
+    kwargs = dict(settings.get("kwargs", {}))
+    params = inspect.signature(fn).parameters
+    if not any(p.kind is p.VAR_KEYWORD for p in params.values()):
+        unknown = sorted(set(kwargs) - set(params))
+        if unknown:
+            raise ValueError(f"figure function {fn.__name__} takes no argument(s) {unknown}")
+    return kwargs
+
+
+def figure(
+    name: str,
+    settings: Mapping[str, Any],
+    out_png: str | Path,
+    out_pdf: str | Path,
+    summaries: Sequence[str | Path] = (),
+    pairwise_paths: Sequence[str | Path] = (),
+    meta_rows: Sequence[Mapping[str, Any]] = (),
+    effects_path: str | Path | None = None,
+    log_paths: Sequence[str | Path] = (),
+    log_jobs: Sequence[tuple[str, int]] = (),
+    trial_path: str | Path | None = None,
+) -> None:
+    """Draw figure ``name`` (a key of degeneracy.figures.FIGURES) to PNG and PDF."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from degeneracy.figures import FIGURES
+    from degeneracy.io import read_parquet
+
+    key = name if name in FIGURES else f"fig_{name}"
+    fn = FIGURES[key]
+    kwargs = _apply_settings(fn, settings)
+    Path(out_png).parent.mkdir(parents=True, exist_ok=True)
+    if name == "effects":
+        fn(read_parquet(effects_path), out_png, out_pdf, **kwargs)
+    elif name == "training_curves":
+        fn(read_logs(log_paths, log_jobs), out_png, out_pdf, **kwargs)
+    elif name == "example_trial":
+        fn(read_parquet(trial_path), out_png, out_pdf, **kwargs)
+    else:
+        summ = pd.concat([read_parquet(p) for p in summaries], ignore_index=True)
+        if name == "fig3":
+            fn(summ, concat(pairwise_paths, "pairwise"), meta_table(meta_rows), out_png, out_pdf, **kwargs)
+        else:
+            fn(summ, out_png, out_pdf, **kwargs)

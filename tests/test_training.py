@@ -1,0 +1,139 @@
+"""Training to criterion, outcome statuses, determinism, checkpoints, regularisers, the CLI."""
+
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+import torch
+
+from degeneracy.config import ConfigError, resolve_config
+from degeneracy.io import CorruptFileError, load_checkpoint, read_parquet
+from degeneracy.models import model_from_checkpoint
+from degeneracy.tasks import make_task, probe_batch
+from degeneracy.training import l1_penalty, masked_mse, nuclear_penalty, regulariser_penalty, train
+
+TINY = {
+    "task": {"name": "flipflop", "n_channels": 1, "T": 30},
+    "model": {"n_units": 16},
+    "training": {"steps_per_epoch": 8, "max_epochs": 2, "batch_size": 16},
+}
+
+
+def test_small_standard_network_reaches_real_flipflop_threshold(tmp_path):
+    cfg = {
+        "task": {"name": "flipflop", "n_channels": 1, "T": 50},
+        "model": {"n_units": 32},
+        "training": {"lr": 1e-2, "steps_per_epoch": 32, "max_epochs": 150, "batch_size": 32},
+    }
+    res = train(cfg, 0, tmp_path / "c.pt", tmp_path / "l.parquet")
+    assert res.status == "converged"
+    assert resolve_config(cfg)["training"]["threshold"] == 1e-3
+    log = read_parquet(tmp_path / "l.parquet")
+    crossed = log.index[log["loss"] < 1e-3][0]
+    assert len(log) == crossed + 1 + 3, "stops stop_patience=3 epochs after first crossing"
+    # the trained network really solves fresh trials
+    ckpt = load_checkpoint(tmp_path / "c.pt")
+    model = model_from_checkpoint(ckpt)
+    task = make_task("flipflop", n_channels=1, T=50)
+    x, y, mask = probe_batch(task, 64, seed=123)
+    with torch.no_grad():
+        assert masked_mse(model(x)[0], y, mask).item() < 5e-3
+
+
+def test_checkpoint_and_log_contents(tmp_path):
+    res = train(TINY, 3, tmp_path / "c.pt", tmp_path / "l.parquet")
+    assert res.status == "not_converged" and res.epochs == 2 and res.steps == 16
+    ckpt = load_checkpoint(tmp_path / "c.pt")
+    assert ckpt["seed"] == 3 and ckpt["status"] == "not_converged"
+    assert ckpt["config"] == resolve_config(TINY)
+    assert ckpt["config"]["training"]["lr"] == 3e-3, "flip-flop's per-task learning rate"
+    assert set(ckpt["versions"]) >= {"python", "torch", "numpy", "degeneracy"}
+    assert not torch.equal(ckpt["init_state"]["rnn.weight_hh_l0"], ckpt["final_state"]["rnn.weight_hh_l0"])
+    log = pd.read_parquet(tmp_path / "l.parquet")
+    assert list(log.columns) == ["epoch", "steps", "loss", "lr", "elapsed_s"]
+    assert str(log["epoch"].dtype) == "int64" and str(log["loss"].dtype) == "float64"
+    assert log["steps"].tolist() == [8, 16]
+    assert not list(tmp_path.glob(".*tmp")), "no temporary files left behind"
+
+
+@pytest.mark.parametrize("kind", ["standard", "mup"])
+def test_same_seed_gives_identical_bytes(tmp_path, kind):
+    cfg = {**TINY, "model": {"kind": kind, "n_units": 16}}
+    a = train(cfg, 7, tmp_path / "a.pt", tmp_path / "a.parquet")
+    b = train(cfg, 7, tmp_path / "b.pt", tmp_path / "b.parquet")
+    c = train(cfg, 8, tmp_path / "c.pt", tmp_path / "c.parquet")
+    sa, sb, sc = (load_checkpoint(r.checkpoint_path)["final_state"] for r in (a, b, c))
+    for k in sa:
+        assert sa[k].numpy().tobytes() == sb[k].numpy().tobytes(), k
+    assert any(not torch.equal(sa[k], sc[k]) for k in sa)
+
+
+def test_diverging_run_is_reported_not_raised(tmp_path):
+    cfg = {**TINY, "training": {**TINY["training"], "lr": 1e30, "max_epochs": 5}}
+    res = train(cfg, 0, tmp_path / "c.pt", tmp_path / "l.parquet")
+    assert res.status == "diverged" and res.epochs == 1
+    assert load_checkpoint(tmp_path / "c.pt")["status"] == "diverged"
+
+
+def test_regularisers_by_hand():
+    W = torch.tensor([[1.0, -2.0], [0.5, 0.0]])
+    assert l1_penalty(W, 0.1).item() == pytest.approx(0.35)
+    D = torch.diag(torch.tensor([3.0, -4.0]))
+    assert nuclear_penalty(D, 0.5).item() == pytest.approx(3.5)
+    Q, _ = torch.linalg.qr(torch.randn(2, 2))
+    assert nuclear_penalty(Q @ D @ Q.T, 1.0).item() == pytest.approx(7.0, rel=1e-5)
+    assert regulariser_penalty(W, "none", 1.0).item() == 0
+    with pytest.raises(ValueError, match="nuclear"):
+        regulariser_penalty(W, "l2", 1.0)
+
+
+def test_l1_regularisation_shrinks_weights(tmp_path):
+    base = {**TINY, "training": {**TINY["training"], "max_epochs": 3}}
+    reg = {**base, "training": {**base["training"], "regulariser": {"kind": "l1", "lambda": 1e-2}}}
+    a = load_checkpoint(train(base, 0, tmp_path / "a.pt", tmp_path / "a.pq").checkpoint_path)
+    b = load_checkpoint(train(reg, 0, tmp_path / "b.pt", tmp_path / "b.pq").checkpoint_path)
+    key = "rnn.weight_hh_l0"
+    assert b["final_state"][key].abs().sum() < a["final_state"][key].abs().sum()
+
+
+@pytest.mark.parametrize(
+    "patch,fragment",
+    [
+        ({"model": {"kind": "lstm"}}, "model.kind"),
+        ({"model": {"n_unit": 3}}, "allowed keys"),
+        ({"model": {"n_units": 1}}, "n_units"),
+        ({"training": {"threshold": 0}}, "threshold"),
+        ({"training": {"device": "tpu"}}, "training.device"),
+        ({"training": {"regulariser": {"kind": "l2", "lambda": 1}}}, "regulariser.kind"),
+        ({"optimizer": {}}, "top-level"),
+    ],
+)
+def test_bad_config_names_key(patch, fragment):
+    cfg = {"task": {"name": "flipflop"}, **patch}
+    with pytest.raises(ConfigError, match=fragment):
+        resolve_config(cfg)
+
+
+def test_corrupt_checkpoint_names_file(tmp_path):
+    train(TINY, 0, tmp_path / "c.pt", tmp_path / "l.parquet")
+    data = (tmp_path / "c.pt").read_bytes()
+    (tmp_path / "c.pt").write_bytes(data[: len(data) // 2])
+    with pytest.raises(CorruptFileError, match="c.pt"):
+        load_checkpoint(tmp_path / "c.pt")
+    (tmp_path / "l.parquet").write_bytes(b"PAR1 truncated")
+    with pytest.raises(CorruptFileError, match="regenerate"):
+        read_parquet(tmp_path / "l.parquet")
+
+
+def test_cli_trains_one_network(tmp_path):
+    cmd = [sys.executable, "-m", "degeneracy", "train", "--task", "sine", "--n-units", "8",
+           "--set", "task.T=20", "--set", "training.max_epochs=1", "--set", "training.steps_per_epoch=2",
+           "--seed", "4", "--out-dir", str(tmp_path), "--progress"]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "epoch    1" in out.stderr and "not_converged" in out.stdout
+    assert load_checkpoint(tmp_path / "seed4.pt")["config"]["task"]["name"] == "sine"
+    bad = subprocess.run([sys.executable, "-m", "degeneracy", "train", "--task", "sinus", "--out-dir", str(tmp_path)],
+                         capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2 and "valid tasks" in bad.stderr and "Traceback" not in bad.stderr
