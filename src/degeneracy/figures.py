@@ -64,6 +64,13 @@ METRICS: dict[str, tuple[str, str, str, str]] = {
     "kernel_alignment": ("kernel_alignment_mean", "se:kernel_alignment_se", "", "kernel alignment\n(lower = richer)"),
 }
 
+_TITLES = {
+    "weights_n2": "weights / n$^2$",
+    "weight_change_rel": "relative weight change",
+    "kernel_alignment": "kernel alignment",
+    "weight_change": "weight change",
+}
+
 _VERDICT_COLOURS = {"agree": "#4daf4a", "disagree": "#e41a1c", "inconclusive": "#bdbdbd"}
 _ARROWS = {"up": "\u2191", "down": "\u2193", "inconclusive": "?", "": "-"}
 
@@ -80,8 +87,22 @@ def _plt():
     import matplotlib.pyplot as plt
     import seaborn as sns
 
+    # seaborn style, but keep rcParams the caller set explicitly (e.g. workflow figure settings)
+    user_rc = {
+        k: v
+        for k, v in matplotlib.rcParams.items()
+        if k in matplotlib.rcParamsDefault and _differs(v, matplotlib.rcParamsDefault[k]) and k != "backend"
+    }
     sns.set_theme(style="whitegrid", context="paper")
+    matplotlib.rcParams.update(user_rc)
     return plt, sns
+
+
+def _differs(a, b) -> bool:
+    try:
+        return bool(a != b)
+    except Exception:  # array-like values
+        return True
 
 
 def _save(fig, out_png: Path, out_pdf: Path) -> None:
@@ -192,9 +213,13 @@ def _plot_metric(
         _no_data(ax, "no data")
         ax.set_ylabel(ylabel)
         return
+    from matplotlib.transforms import ScaledTranslation
+
     drawn = False
     tasks = sorted(df["task"].astype(str).unique())
     for i, task in enumerate(tasks):
+        # dodge the tasks horizontally by a few points so overlapping error bars stay readable
+        shift = ax.transData + ScaledTranslation((i - (len(tasks) - 1) / 2) * 0.04, 0, ax.figure.dpi_scale_trans)
         d = df[df["task"].astype(str) == task].sort_values("level")
         x = _num(d, "level")
         y, lo, hi = _interval(d, metric)
@@ -211,7 +236,12 @@ def _plot_metric(
         else:
             err_lo = np.where(np.isfinite(lo), np.clip(y - lo, 0, None), 0.0)[ok]
             err_hi = np.where(np.isfinite(hi), np.clip(hi - y, 0, None), 0.0)[ok]
-            ax.errorbar(x[ok], y[ok], yerr=[err_lo, err_hi], fmt="o-", color=colour, label=label, ms=3, capsize=2)
+            ax.errorbar(
+                x[ok], y[ok], yerr=[err_lo, err_hi], fmt="o-", color=colour, label=label, ms=3, capsize=2, transform=shift
+            )
+            # a non-data transform does not update the data limits: do it by hand
+            ax.update_datalim(np.column_stack([np.r_[x[ok], x[ok]], np.r_[y[ok] - err_lo, y[ok] + err_hi]]))
+            ax.autoscale_view()
         # annotate conditions that lost networks
         if "n_excluded" in d.columns:
             exc = _num(d, "n_excluded")
@@ -254,7 +284,7 @@ def classical_mds(distances: np.ndarray, n_components: int = 2) -> np.ndarray:
     k = d.shape[0]
     if k == 0:
         return np.zeros((0, n_components))
-    d = 0.5 * (d + d.T) if np.isfinite(d).all() else np.where(np.isfinite(d), d, d.T)
+    d = np.where(np.isfinite(d), d, d.T)  # a pair given in one order only
     off = d[~np.eye(k, dtype=bool)]
     fill = float(np.nanmean(off)) if np.isfinite(off).any() else 0.0
     d = np.where(np.isfinite(d), d, fill)
@@ -334,7 +364,7 @@ def fig3(summary: pd.DataFrame, pairwise: pd.DataFrame, meta: pd.DataFrame, out_
     axes = bottom.subplots(1, 3)
     pal = _task_palette(sub)
     for ax, metric, letter in zip(axes, ("dynamics", "weights", "behavior"), "BCD"):
-        _plot_metric(ax, sub, metric, "channels (task complexity)", palette=pal, title=f"{letter}  {metric}")
+        _plot_metric(ax, sub, metric, "channels (task complexity)", palette=pal, title=f"{letter}  {_TITLES.get(metric, metric)}")
     fig.suptitle("Task complexity", fontsize=10)
     _save(fig, out_png, out_pdf)
 
@@ -377,7 +407,7 @@ def fig6(summary: pd.DataFrame, out_png: Path, out_pdf: Path) -> None:
     for ax, metric, letter in zip(
         axes, ("dynamics", "weights", "behavior", "weight_change_rel", "kernel_alignment"), "ABCDE"
     ):
-        _plot_metric(ax, sub, metric, "$\\gamma$ (feature learning)", xscale="log", palette=pal, title=f"{letter}  {metric}")
+        _plot_metric(ax, sub, metric, "$\\gamma$ (feature learning)", xscale="log", palette=pal, title=f"{letter}  {_TITLES.get(metric, metric)}")
     fig.suptitle("Feature learning strength $\\gamma$ (\u03bcP)", fontsize=10)
     _save(fig, out_png, out_pdf)
 
@@ -389,7 +419,7 @@ def fig7(summary: pd.DataFrame, out_png: Path, out_pdf: Path) -> None:
     pal = _task_palette(sub)
     fig, axes = plt.subplots(1, 3, figsize=(11, 3.4), layout="constrained")
     for ax, metric, letter in zip(axes, ("dynamics", "weights_n2", "behavior"), "ABC"):
-        _plot_metric(ax, sub, metric, "width n", xscale="log2", palette=pal, title=f"{letter}  {metric}")
+        _plot_metric(ax, sub, metric, "width n", xscale="log2", palette=pal, title=f"{letter}  {_TITLES.get(metric, metric)}")
     fig.suptitle("Network width (\u03bcP, fixed $\\gamma$)", fontsize=10)
     _save(fig, out_png, out_pdf)
 

@@ -1,0 +1,123 @@
+"""Per-condition summary (degeneracy.aggregate.summarise) on hand-computed cases."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from degeneracy.aggregate import SUMMARY_COLUMNS, summarise
+
+
+def tables():
+    meta = pd.DataFrame(
+        [
+            dict(experiment="complexity", factor="channels", task="flipflop", level=1.0, condition="ff1"),
+            dict(experiment="complexity", factor="channels", task="flipflop", level=2.0, condition="ff2"),
+            dict(experiment="memory", factor="delay", task="delayed_discrimination", level=20.0, condition="dd"),
+            dict(experiment="complexity", factor="channels", task="sine", level=1.0, condition="empty"),
+            # the same condition in a second experiment
+            dict(experiment="auxiliary", factor="auxiliary", task="flipflop", level=0.0, condition="ff1"),
+        ]
+    )
+    nets = []
+
+    def net(cond, seed, status, ood, wc=1.0, ka=0.5):
+        nets.append(dict(condition=cond, seed=seed, status=status, converged=status == "converged", epochs=3,
+                         steps=384, final_loss=1e-3, ood_mse=ood, weight_change=wc, weight_change_rel=wc / 10,
+                         kernel_alignment=ka, n_units=64))
+
+    # ff1: 3 converged networks + one diverged + one not converged
+    net("ff1", 0, "converged", 1.0, wc=1.0, ka=0.2)
+    net("ff1", 1, "converged", 2.0, wc=2.0, ka=0.4)
+    net("ff1", 2, "converged", 3.0, wc=3.0, ka=0.6)
+    net("ff1", 3, "diverged", np.nan)
+    net("ff1", 4, "not_converged", 50.0, wc=100.0)
+    # ff2: 4 converged
+    for s in range(4):
+        net("ff2", s, "converged", 1.0 + s)
+    # dd: a single converged network
+    net("dd", 0, "converged", 4.0)
+    net("dd", 1, "not_converged", 9.0)
+    nets = pd.DataFrame(nets)
+
+    pairs = []
+    for (a, b), v in {(0, 1): 1.0, (0, 2): 2.0, (1, 2): 3.0}.items():
+        pairs.append(dict(condition="ff1", seed_a=a, seed_b=b, metric="dsa", value=v))
+        pairs.append(dict(condition="ff1", seed_a=a, seed_b=b, metric="weight_aligned", value=10 * v))
+        pairs.append(dict(condition="ff1", seed_a=a, seed_b=b, metric="weight_aligned_per_n2", value=10 * v / 64**2))
+        pairs.append(dict(condition="ff1", seed_a=a, seed_b=b, metric="weight_unaligned", value=100.0))
+    # a pair with a non-converged network must be ignored even if present
+    pairs.append(dict(condition="ff1", seed_a=0, seed_b=4, metric="dsa", value=1000.0))
+    for s, v in enumerate([0.1, 0.2, 0.3]):
+        pairs.append(dict(condition="ff1", seed_a=s, seed_b=s, metric="dsa_null", value=v))
+    rng = np.random.default_rng(0)
+    for a in range(4):
+        for b in range(a + 1, 4):
+            pairs.append(dict(condition="ff2", seed_a=a, seed_b=b, metric="dsa", value=rng.uniform(1, 2)))
+    return meta, nets, pd.DataFrame(pairs)
+
+
+def test_summary_columns_rows_and_counts():
+    meta, nets, pairs = tables()
+    s = summarise(meta, nets, pairs, n_boot=200, seed=0)
+    assert list(s.columns) == SUMMARY_COLUMNS
+    assert len(s) == len(meta)
+    r = s[(s.condition == "ff1") & (s.experiment == "complexity")].iloc[0]
+    assert (r.n_seeds, r.n_converged, r.n_excluded, r.n_diverged, r.n_not_converged) == (5, 3, 2, 1, 1)
+    assert "2 of 5 networks excluded" in r.note
+    assert s["n_seeds"].dtype == np.int64 and s["dsa_mean"].dtype == np.float64
+
+
+def test_summary_hand_computed_values():
+    meta, nets, pairs = tables()
+    s = summarise(meta, nets, pairs, n_boot=200, seed=0)
+    r = s[(s.condition == "ff1") & (s.experiment == "complexity")].iloc[0]
+    assert r.dsa_mean == pytest.approx(2.0)
+    assert 1.0 <= r.dsa_lo <= 2.0 <= r.dsa_hi <= 3.0
+    assert r.weight_mean == pytest.approx(20.0)
+    assert r.weight_per_n2_mean == pytest.approx(20.0 / 64**2)
+    assert r.weight_unaligned_mean == pytest.approx(100.0)
+    assert r.dsa_null_mean == pytest.approx(0.2)
+    assert r.behavior_sd == pytest.approx(np.sqrt(2.0 / 3.0))  # ddof=0 over converged only
+    assert r.behavior_sd_lo <= r.behavior_sd <= r.behavior_sd_hi
+    assert r.ood_mse_mean == pytest.approx(2.0)
+    assert r.weight_change_mean == pytest.approx(2.0)
+    assert r.weight_change_se == pytest.approx(1.0 / np.sqrt(3.0))
+    assert r.weight_change_rel_mean == pytest.approx(0.2)
+    assert r.kernel_alignment_mean == pytest.approx(0.4)
+    assert r.kernel_alignment_se == pytest.approx(0.2 / np.sqrt(3.0))
+
+
+def test_summary_one_or_zero_converged_is_nan_with_note():
+    meta, nets, pairs = tables()
+    s = summarise(meta, nets, pairs, n_boot=50, seed=0)
+    dd = s[s.condition == "dd"].iloc[0]
+    assert dd.n_converged == 1
+    for c in ("behavior_sd", "behavior_sd_lo", "dsa_mean", "dsa_lo", "dsa_hi", "weight_mean", "weight_per_n2_mean"):
+        assert np.isnan(dd[c])
+    assert dd.ood_mse_mean == pytest.approx(4.0)
+    assert "fewer than 2 converged networks" in dd.note
+    e = s[s.condition == "empty"].iloc[0]
+    assert e.n_seeds == 0 and e.n_converged == 0 and np.isnan(e.dsa_mean) and "no networks" in e.note
+
+
+def test_summary_missing_metric_and_determinism():
+    meta, nets, pairs = tables()
+    s1 = summarise(meta, nets, pairs, n_boot=100, seed=3)
+    s2 = summarise(meta.sample(frac=1.0, random_state=1), nets, pairs, n_boot=100, seed=3)
+    pd.testing.assert_frame_equal(s1, s2)
+    ff2 = s1[s1.condition == "ff2"].iloc[0]
+    assert np.isfinite(ff2.dsa_mean) and np.isnan(ff2.weight_mean) and "no finite weight pairs" in ff2.note
+    # a condition shared by two experiments gets identical numbers
+    a, b = s1[s1.condition == "ff1"].iloc[0], s1[s1.condition == "ff1"].iloc[1]
+    assert a.experiment != b.experiment and a.dsa_lo == b.dsa_lo and a.behavior_sd_hi == b.behavior_sd_hi
+    s3 = summarise(meta, nets, pairs, n_boot=100, seed=4)
+    r1, r3 = s1[s1.condition == "ff2"].iloc[0], s3[s3.condition == "ff2"].iloc[0]
+    assert r1.dsa_mean == r3.dsa_mean  # the point estimate does not depend on the seed
+    assert (r1.dsa_lo, r1.dsa_hi, r1.behavior_sd_lo) != (r3.dsa_lo, r3.dsa_hi, r3.behavior_sd_lo)
+
+
+def test_summary_empty_inputs():
+    meta, nets, pairs = tables()
+    assert list(summarise(meta.iloc[0:0], nets, pairs).columns) == SUMMARY_COLUMNS
+    s = summarise(meta, nets.iloc[0:0], pairs.iloc[0:0], n_boot=10)
+    assert len(s) == len(meta) and (s.n_seeds == 0).all() and s.dsa_mean.isna().all()
