@@ -41,7 +41,7 @@ FIGURE_EXPERIMENTS: dict[str, list[str]] = {
     "fig5": ["complexity"],
     "fig6": ["gamma"],
     "fig7": ["width"],
-    "fig8": ["l1", "lowrank"],
+    "fig8": ["l1", "nuclear"],
     "training_curves": ["complexity"],
 }
 #: All figure names the workflow knows (one target each).
@@ -110,15 +110,28 @@ def canonical(obj: Any) -> Any:
         return {str(k): canonical(obj[k]) for k in sorted(obj, key=str)}
     if isinstance(obj, (list, tuple)):
         return [canonical(v) for v in obj]
-    if isinstance(obj, float) and obj.is_integer() and not isinstance(obj, bool):
-        # keep floats floats (1.0 stays 1.0) so JSON round trips exactly
-        return obj
     return obj
 
 
 def canonical_json(obj: Any) -> str:
     """Key-order independent JSON text of ``obj``."""
     return json.dumps(canonical(obj), sort_keys=True, separators=(",", ":"))
+
+
+def _numeric_identity(obj: Any) -> Any:
+    """Integer-valued floats -> int (1.0 and 1 are the same setting); bools untouched."""
+    if isinstance(obj, Mapping):
+        return {k: _numeric_identity(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_numeric_identity(v) for v in obj]
+    if isinstance(obj, float) and math.isfinite(obj) and obj.is_integer():
+        return int(obj)
+    return obj
+
+
+def identity_json(obj: Any) -> str:
+    """What makes two conditions the same: canonical JSON with 1.0 == 1."""
+    return canonical_json(_numeric_identity(obj))
 
 
 def seed_list(seeds: int | Iterable[int]) -> list[int]:
@@ -204,7 +217,7 @@ def condition_id(config: Mapping, base_training: Mapping | None = None) -> str:
     base.pop("regulariser.kind", None)
     base.pop("regulariser.lambda", None)
     if reg_kind != "none":
-        parts.append(f"{_fmt_value(reg_kind)}{_fmt_value(reg_lambda)}")
+        parts.append(f"{_fmt_value(reg_kind)}_{_fmt_value(reg_lambda)}")
     for key in sorted(training):
         if key not in base or base[key] != training[key]:
             parts.append(_item(key.replace(".", "_"), training[key]))
@@ -270,10 +283,10 @@ def _parameter_for(exp: Mapping, task: str, exp_name: str) -> str:
 
 def _normalise(cfg: dict) -> dict:
     """Make equivalent settings identical (so they share one condition)."""
-    reg = cfg.get("training", {}).get("regulariser")
-    if isinstance(reg, dict):
-        if reg.get("kind", "none") == "none" or float(reg.get("lambda", 0.0)) == 0.0:
-            cfg["training"]["regulariser"] = {"kind": "none", "lambda": 0.0}
+    training = cfg.setdefault("training", {})
+    reg = training.get("regulariser") or {}
+    if reg.get("kind", "none") == "none" or float(reg.get("lambda", 0.0)) == 0.0:
+        training["regulariser"] = {"kind": "none", "lambda": 0.0}
     model = cfg.get("model", {})
     if model.get("kind", "standard") == "standard":
         # muP-only keys are meaningless for the standard model
@@ -318,7 +331,7 @@ def build_study(config: Mapping) -> Study:
                 _set_path(c, param, level)
                 c = canonical(_normalise(c))
                 cid = condition_id(c, _normalise({"training": copy.deepcopy(base_training)})["training"])
-                text = canonical_json(c)
+                text = identity_json(c)
                 if cid in canon and canon[cid] != text:
                     raise ValueError(
                         f"two different settings map to condition id {cid!r}:\n"

@@ -2,7 +2,8 @@
 
 * :func:`trajectories` -- from a checkpoint: hidden states on the condition's fixed probe batch,
   OOD MSE, recurrent weights and feature-learning metrics (one row of the networks table).
-* :func:`dsa_fit` -- from the trajectories: the DSA operator of one network and its noise floor.
+* :func:`dsa_fit` -- from the trajectories of a condition's networks: their DSA operators and
+  noise floors (one job per condition).
 * :func:`example_trial` -- one probe trial's inputs, targets and outputs (for the figure).
 
 Splitting trajectories from the DSA fit means a change of a DSA setting re-runs only the cheap
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -21,11 +22,13 @@ import pandas as pd
 __all__ = [
     "NETWORK_COLUMNS",
     "trajectories",
+    "OPERATOR_COLUMNS",
+    "NULL_COLUMNS",
     "dsa_fit",
     "example_trial",
     "read_trajectories",
     "read_weights",
-    "read_operator",
+    "read_operators",
 ]
 
 #: Columns (and dtypes) of one row of the networks table.
@@ -176,34 +179,38 @@ def read_weights(path: str | Path) -> np.ndarray:
     return W
 
 
-def read_operator(path: str | Path) -> np.ndarray | None:
-    """dsa_operator.parquet -> the r x r operator A (None if the network was not fitted)."""
+def read_operators(path: str | Path) -> dict[int, np.ndarray]:
+    """operators.parquet -> {seed: r x r operator A} (converged networks only)."""
     from degeneracy.io import read_parquet
 
     df = read_parquet(path)
-    a = df[df["matrix"] == "A"]
-    if a.empty:
-        return None
-    r = int(a["i"].max()) + 1
-    A = np.zeros((r, int(a["j"].max()) + 1))
-    A[a["i"].to_numpy(), a["j"].to_numpy()] = a["value"].to_numpy()
-    return A
+    out = {}
+    for seed, g in df[df["matrix"] == "A"].groupby("seed", sort=True):
+        A = np.zeros((int(g["i"].max()) + 1, int(g["j"].max()) + 1))
+        A[g["i"].to_numpy(), g["j"].to_numpy()] = g["value"].to_numpy()
+        out[int(seed)] = A
+    return out
+
+
+OPERATOR_COLUMNS = {"seed": "int64", "matrix": "string", "i": "int32", "j": "int32", "value": "float64"}
+NULL_COLUMNS = {"condition": "string", "seed": "int64", "value": "float64"}
 
 
 def dsa_fit(
-    trajectories_path: str | Path,
-    network_path: str | Path,
     condition: str,
-    seed: int,
+    network_paths: Sequence[str | Path],
+    trajectory_paths: Sequence[str | Path],
     dsa: Mapping[str, Any],
-    out_operator: str | Path,
+    out_operators: str | Path,
     out_null: str | Path,
     threads: int = 1,
 ) -> None:
-    """Fit the DSA operator of one network and its noise floor (only converged networks).
+    """Fit the DSA operator and the noise floor of every converged network of a condition.
 
-    ``dsa_operator.parquet``: long table (matrix "A" | "singular_values", i, j, value); empty
-    for networks that did not converge. ``dsa_null.parquet``: one row (condition, seed, value).
+    One job per condition (fitting is cheap next to the pairwise distances, and one job per
+    network would add thousands of jobs to the DAG). ``operators.parquet``: long table
+    (seed, matrix "A" | "singular_values", i, j, value); ``null.parquet``: one row per converged
+    network (condition, seed, value = DSA distance between two disjoint halves of its probe trials).
     """
     import torch
 
@@ -211,36 +218,31 @@ def dsa_fit(
     from degeneracy.metrics import dsa as dsa_mod
 
     torch.set_num_threads(int(threads))
-    converged = bool(read_parquet(network_path)["converged"].iloc[0])
-    frames = []
-    null = math.nan
-    if converged:
-        traj = read_trajectories(trajectories_path)
-        kw = dict(
-            n_delays=int(dsa["n_delays"]),
-            delay_interval=int(dsa["delay_interval"]),
-            rank=int(dsa["rank"]),
-            ridge=float(dsa["ridge"]),
-        )
+    kw = dict(
+        n_delays=int(dsa["n_delays"]),
+        delay_interval=int(dsa["delay_interval"]),
+        rank=int(dsa["rank"]),
+        ridge=float(dsa["ridge"]),
+    )
+    frames, nulls = [], []
+    for net_path, traj_path in zip(network_paths, trajectory_paths):
+        row = read_parquet(net_path).iloc[0]
+        if not bool(row["converged"]):
+            continue
+        seed = int(row["seed"])
+        traj = read_trajectories(traj_path)
         fit = dsa_mod.fit_operator(traj, **kw)
         A = np.asarray(fit.A, dtype=np.float64)
         ii, jj = np.meshgrid(np.arange(A.shape[0]), np.arange(A.shape[1]), indexing="ij")
-        frames.append(pd.DataFrame({"matrix": "A", "i": ii.ravel(), "j": jj.ravel(), "value": A.ravel()}))
+        frames.append(pd.DataFrame({"seed": seed, "matrix": "A", "i": ii.ravel(), "j": jj.ravel(), "value": A.ravel()}))
         sv = np.asarray(fit.singular_values, dtype=np.float64).ravel()
-        frames.append(pd.DataFrame({"matrix": "singular_values", "i": np.arange(sv.size), "j": 0, "value": sv}))
-        null = _float(dsa_mod.dsa_null(traj, seed=int(dsa["seed"]) + int(seed), **kw))
-    op = (
-        pd.concat(frames, ignore_index=True)
-        if frames
-        else pd.DataFrame({"matrix": [], "i": [], "j": [], "value": []})
-    ).astype({"matrix": "string", "i": "int32", "j": "int32", "value": "float64"})
-    atomic_write_parquet(op, out_operator)
-    atomic_write_parquet(
-        pd.DataFrame([{"condition": condition, "seed": int(seed), "value": null}]).astype(
-            {"condition": "string", "seed": "int64", "value": "float64"}
-        ),
-        out_null,
-    )
+        frames.append(pd.DataFrame({"seed": seed, "matrix": "singular_values", "i": np.arange(sv.size), "j": 0, "value": sv}))
+        null = _float(dsa_mod.dsa_null(traj, seed=int(dsa.get("seed", 0)) + seed, **kw))
+        nulls.append({"condition": condition, "seed": seed, "value": null})
+    ops = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame({c: [] for c in OPERATOR_COLUMNS})
+    atomic_write_parquet(ops.astype(OPERATOR_COLUMNS), out_operators)
+    nul = pd.DataFrame(nulls, columns=list(NULL_COLUMNS))
+    atomic_write_parquet(nul.astype(NULL_COLUMNS), out_null)
 
 
 def example_trial(

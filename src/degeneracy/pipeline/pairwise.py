@@ -56,36 +56,44 @@ def _write(df: pd.DataFrame, out: str | Path) -> None:
 
 def pairwise_dsa(
     condition: str,
-    network_paths: Sequence[str | Path],
-    operator_paths: Sequence[str | Path],
-    null_paths: Sequence[str | Path],
+    operators_path: str | Path,
+    null_path: str | Path,
     dsa: Mapping[str, Any],
     out: str | Path,
     threads: int = 1,
 ) -> pd.DataFrame:
-    """DSA distance between every pair of converged networks, plus each network's null."""
+    """DSA distance between every pair of converged networks (their operators were fitted by
+    :func:`degeneracy.pipeline.extract.dsa_fit`), plus each network's null row."""
     import torch
 
     from degeneracy.io import read_parquet
     from degeneracy.metrics import dsa as dsa_mod
 
-    from .extract import read_operator
+    from .extract import read_operators
 
     torch.set_num_threads(int(threads))
-    conv = converged_seeds(network_paths)
-    seeds = [s for _, s in conv]
-    ops = [read_operator(operator_paths[k]) for k, _ in conv]
+    ops = read_operators(operators_path)
+    seeds = sorted(ops)
     frames = []
-    if len(ops) >= 2:
-        D = dsa_mod.pairwise_distances(ops, mode=str(dsa.get("mode", "euclidean")), seed=int(dsa.get("seed", 0)))
+    if len(seeds) >= 2:
+        D = dsa_mod.pairwise_distances(
+            [ops[s] for s in seeds], mode=str(dsa.get("mode", "euclidean")), seed=int(dsa.get("seed", 0))
+        )
         frames.append(_long(condition, seeds, {"dsa": D}))
-    nulls = [
-        (condition, s, s, "dsa_null", float(read_parquet(null_paths[k])["value"].iloc[0])) for k, s in conv
-    ]
-    frames.append(pd.DataFrame(nulls, columns=list(PAIRWISE_COLUMNS)))
-    df = pd.concat([f for f in frames if not f.empty], ignore_index=True) if any(
-        not f.empty for f in frames
-    ) else pd.DataFrame()
+    null = read_parquet(null_path)
+    frames.append(
+        pd.DataFrame(
+            {
+                "condition": condition,
+                "seed_a": null["seed"].to_numpy(),
+                "seed_b": null["seed"].to_numpy(),
+                "metric": "dsa_null",
+                "value": null["value"].to_numpy(),
+            }
+        )
+    )
+    frames = [f for f in frames if not f.empty]
+    df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     _write(df, out)
     return df
 

@@ -1,0 +1,140 @@
+"""DAG scale: dry-run time and peak memory of a paper-sized study (68 conditions x 50 seeds).
+
+    python benchmarks/dag_scale.py [--seeds 50] [--repeats 1] [--quiet]
+
+Writes a config with every experiment of the paper, sized to 68 distinct conditions, into a
+temporary copy of the workflow (no results/), then times ``snakemake -n`` (the DAG of about
+7,000 jobs: 3,400 trainings, 3,400 extractions, 68 DSA fits, 136 pairwise jobs, aggregation
+and figures) and reads the peak resident memory of the snakemake process (getrusage of children).
+Target (issue #4): under 30 s and 500 MB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import os
+import re
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "src"))
+from degeneracy.conditions import build_study  # noqa: E402
+
+COPY = ["Snakefile", "rules", "schemas", "envs", "report", "src", "workflow_config.yaml"]
+
+
+def paper_config(seeds: int = 50, n_conditions: int = 68) -> dict:
+    """The default study's structure with the paper's scale: ``n_conditions`` distinct conditions."""
+    cfg = yaml.safe_load((REPO / "workflow_config.yaml").read_text())
+    exps = cfg["experiments"]
+    exps["complexity"]["levels"] = {
+        "flipflop": [1, 2, 3, 4, 5, 6, 7],
+        "delayed_discrimination": [1, 2, 3, 4, 5, 6, 7],
+        "sine": [1, 2, 3, 4, 5, 6, 7],
+        "path_integration": [2, 3],
+    }
+    exps["memory"]["levels"] = [20, 30, 40, 50, 60, 70, 80]
+    exps["gamma"]["levels"] = [0.03, 0.1, 0.3, 1.0, 3.0, 10.0]
+    exps["width"]["levels"] = [32, 64, 128, 256, 512]
+    exps["l1"]["levels"] = [0.0, 1e-5, 1e-4, 1e-3, 1e-2]
+    exps["nuclear"]["levels"] = [0.0, 1e-5, 1e-4, 1e-3, 1e-2]
+    for exp in exps.values():
+        exp["seeds"] = seeds
+    # top up with more flip-flop channels until the study has exactly n_conditions
+    n = len(build_study(cfg).conditions)
+    extra = 8
+    while n < n_conditions:
+        exps["complexity"]["levels"]["flipflop"].append(extra)
+        extra += 1
+        n = len(build_study(cfg).conditions)
+    if n != n_conditions:
+        raise RuntimeError(f"could not size the study to {n_conditions} conditions (got {n})")
+    return cfg
+
+
+def dry_run(workdir: Path, config: Path) -> tuple[float, float, dict[str, int], float]:
+    """(wall seconds, peak RSS in MB, job counts, CPU seconds) of one ``snakemake -n``."""
+    out = workdir / "dry_run.log"
+    ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    before = ru0.ru_maxrss
+    t0 = time.perf_counter()
+    with open(out, "w") as fh:
+        subprocess.run(
+            [sys.executable, "-m", "snakemake", "-n", "--configfile", str(config)],
+            cwd=workdir,
+            stdout=fh,
+            stderr=subprocess.STDOUT,
+            check=True,
+        )
+    seconds = time.perf_counter() - t0
+    ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (ru1.ru_utime + ru1.ru_stime) - (ru0.ru_utime + ru0.ru_stime)
+    peak_kb = ru1.ru_maxrss
+    if peak_kb < before:  # pragma: no cover - getrusage is monotone
+        peak_kb = before
+    text = out.read_text()
+    m = re.search(r"Job stats:\n.*?\n-+\s+-+\n(.*?)\ntotal\s+(\d+)", text, re.S)
+    counts = {}
+    if m:
+        for line in m.group(1).strip().splitlines():
+            rule, n = line.split()
+            counts[rule] = int(n)
+        counts["total"] = int(m.group(2))
+    return seconds, peak_kb / 1024.0, counts, cpu
+
+
+def main(argv=None) -> dict:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seeds", type=int, default=50)
+    ap.add_argument("--conditions", type=int, default=68)
+    ap.add_argument("--repeats", type=int, default=1)
+    ap.add_argument("--json", type=Path, help="also write the result here")
+    args = ap.parse_args(argv)
+
+    cfg = paper_config(args.seeds, args.conditions)
+    study = build_study(cfg)
+    n_networks = sum(len(c.seeds) for c in study.conditions.values())
+    with tempfile.TemporaryDirectory(prefix="dag_scale_") as tmp:
+        work = Path(tmp)
+        for name in COPY:
+            src = REPO / name
+            if src.is_dir():
+                shutil.copytree(src, work / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+            else:
+                shutil.copy2(src, work / name)
+        config = work / "paper_scale.yaml"
+        config.write_text(yaml.safe_dump(copy.deepcopy(cfg), sort_keys=False))
+        runs = [dry_run(work, config) for _ in range(args.repeats)]
+    seconds = min(r[0] for r in runs)
+    peak = max(r[1] for r in runs)
+    result = {
+        "conditions": len(study.conditions),
+        "networks": n_networks,
+        "jobs": runs[0][2].get("total"),
+        "job_counts": runs[0][2],
+        "dry_run_s": round(seconds, 2),
+        "dry_run_s_all": [round(r[0], 2) for r in runs],
+        "dry_run_cpu_s": round(min(r[3] for r in runs), 2),
+        "load_average_1min": round(os.getloadavg()[0], 2),
+        "peak_rss_mb": round(peak, 1),
+        "target": {"dry_run_s": 30, "peak_rss_mb": 500},
+        "ok": seconds < 30 and peak < 500,
+    }
+    print(json.dumps(result, indent=2))
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=2) + "\n")
+    return result
+
+
+if __name__ == "__main__":
+    main()

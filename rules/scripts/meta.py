@@ -1,0 +1,11 @@
+# Snakemake wrapper (see rules/*.smk); the logic lives in degeneracy.pipeline.
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(snakemake.scriptdir).resolve().parents[1] / "src"))
+from degeneracy.pipeline.runner import job  # noqa: E402
+
+with job(snakemake):
+    from degeneracy.pipeline.collect import write_meta
+
+    write_meta(snakemake.params.rows, snakemake.output[0])

@@ -1,0 +1,331 @@
+"""Workflow tests on the tiny study configs/test.yaml (about 2 minutes on 2 cores).
+
+The repository's workflow files and ``src/`` are copied into a temporary directory, so the
+tests never touch the repository's ``results/`` and the "edit a metric module" check edits a
+copy (the job wrappers and the code hashes both use the copy's ``src/``). The study is run once
+(module-scoped fixture); every rerun check is a dry run (``snakemake -n``) from that state with a
+modified copy of the config, and compares job counts per rule.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+COPY = ["Snakefile", "rules", "schemas", "configs", "envs", "report", "src", "workflow_config.yaml"]
+TEST_CONFIG = REPO / "configs" / "test.yaml"
+
+sys.path.insert(0, str(REPO / "src"))
+from degeneracy.conditions import build_study  # noqa: E402
+
+pytestmark = pytest.mark.slow
+
+# Documented schemas (docs/workflow.md, "Outputs and their schemas"): column -> dtype kind.
+STRING = "string"
+SCHEMAS = {
+    "meta": {"experiment": STRING, "factor": STRING, "task": STRING, "level": "float64", "condition": STRING},
+    "network": {
+        "condition": STRING,
+        "seed": "int64",
+        "status": STRING,
+        "converged": "bool",
+        "epochs": "int64",
+        "steps": "int64",
+        "final_loss": "float64",
+        "ood_mse": "float64",
+        "weight_change": "float64",
+        "weight_change_rel": "float64",
+        "kernel_alignment": "float64",
+        "n_units": "int64",
+    },
+    "pairwise": {"condition": STRING, "seed_a": "int64", "seed_b": "int64", "metric": STRING, "value": "float64"},
+    "train_log": {"epoch": "int64", "steps": "int64", "loss": "float64", "lr": "float64", "elapsed_s": "float64"},
+    "weights": {"i": "int32", "j": "int32", "value": "float64"},
+    "dsa_operators": {"seed": "int64", "matrix": STRING, "i": "int32", "j": "int32", "value": "float64"},
+    "dsa_null": {"condition": STRING, "seed": "int64", "value": "float64"},
+    "example_trial": {"condition": STRING, "time": "int64", "channel": "int64", "kind": STRING, "value": "float64"},
+}
+
+
+def _snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    cmd = [sys.executable, "-m", "snakemake", *args]
+    proc = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"{' '.join(cmd)} failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}")
+    return proc
+
+
+def _job_counts(text: str) -> dict[str, int]:
+    """Per-rule job counts of a dry run ('Job stats' table); {} when nothing is to be done."""
+    if "Nothing to be done" in text:
+        return {}
+    m = re.search(r"Job stats:\n.*?\n-+\s+-+\n(.*?)\ntotal\s+\d+", text, re.S)
+    assert m, f"no job stats in snakemake output:\n{text[-3000:]}"
+    counts = {}
+    for line in m.group(1).strip().splitlines():
+        rule, n = line.split()
+        counts[rule] = int(n)
+    counts.pop("all", None)
+    return counts
+
+
+def _write_config(workdir: Path, cfg: dict, name: str) -> Path:
+    path = workdir / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(cfg, sort_keys=False))
+    return path
+
+
+def dry_run(workdir: Path, cfg: dict | None = None, targets: tuple[str, ...] = (), name: str = "cfg") -> dict[str, int]:
+    config = TEST_CONFIG if cfg is None else _write_config(workdir, cfg, name)
+    proc = _snakemake(workdir, "-n", *targets, "--configfile", str(config))
+    return _job_counts(proc.stdout + proc.stderr)
+
+
+def _copy_repo(dest: Path) -> Path:
+    for name in COPY:
+        src = REPO / name
+        if src.is_dir():
+            shutil.copytree(src, dest / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+        else:
+            shutil.copy2(src, dest / name)
+    return dest
+
+
+def base_config() -> dict:
+    return yaml.safe_load(TEST_CONFIG.read_text())
+
+
+def expected_counts(cfg: dict) -> dict[str, int]:
+    study = build_study(cfg)
+    n_networks = sum(len(c.seeds) for c in study.conditions.values())
+    n_cond = len(study.conditions)
+    return {
+        "train": n_networks,
+        "trajectories": n_networks,
+        "dsa_fit": n_cond,
+        "pairwise_dsa": n_cond,
+        "pairwise_weights": n_cond,
+        "summary": len(study.experiments),
+        "meta": 1,
+        "networks": 1,
+        "pairwise_all": 1,
+        "effects": 1,
+        "figure": len(study.figures),
+        "example_trial": 1 if "example_trial" in study.figures else 0,
+    }
+
+
+@pytest.fixture(scope="module")
+def fresh(tmp_path_factory) -> Path:
+    """A copy of the workflow with no results (for dry runs of the complete DAG)."""
+    return _copy_repo(tmp_path_factory.mktemp("fresh"))
+
+
+@pytest.fixture(scope="module")
+def study_dir(tmp_path_factory) -> Path:
+    """A copy of the workflow on which the test study has run to completion."""
+    d = _copy_repo(tmp_path_factory.mktemp("study"))
+    _snakemake(d, "--cores", "2", "--configfile", str(TEST_CONFIG))
+    return d
+
+
+# ----------------------------------------------------------------------------- static checks
+
+
+def test_dry_run_job_counts_match_config(fresh):
+    cfg = base_config()
+    counts = dry_run(fresh, cfg)
+    expected = {k: v for k, v in expected_counts(cfg).items() if v}
+    assert counts == expected
+    # the shared condition (complexity level 1 == l1 level 0) is trained once
+    study = build_study(cfg)
+    shared = [c for c in study.conditions.values() if len(c.experiments) > 1]
+    assert shared and counts["train"] < sum(
+        len(study.experiments[e]) * 2 for e in study.experiments
+    )
+
+
+def test_default_study_dry_run(fresh):
+    cfg = yaml.safe_load((REPO / "workflow_config.yaml").read_text())
+    proc = _snakemake(fresh, "-n")
+    counts = _job_counts(proc.stdout + proc.stderr)
+    assert counts == {k: v for k, v in expected_counts(cfg).items() if v}
+
+
+def test_single_figure_builds_only_its_ancestors(fresh):
+    cfg = base_config()
+    study = build_study(cfg)
+    l1_conditions = study.experiments["l1"]
+    n_l1 = sum(len(study.conditions[c].seeds) for c in l1_conditions)
+    counts = dry_run(fresh, cfg, targets=("results/figures/fig8.png",))
+    assert counts == {
+        "train": n_l1,
+        "trajectories": n_l1,
+        "dsa_fit": len(l1_conditions),
+        "pairwise_dsa": len(l1_conditions),
+        "pairwise_weights": len(l1_conditions),
+        "summary": 1,
+        "figure": 1,
+    }
+    # the training-curves figure needs only training
+    counts = dry_run(fresh, cfg, targets=("results/figures/training_curves.png",))
+    assert set(counts) == {"train", "figure"}
+
+
+def test_invalid_config_is_rejected(fresh):
+    cfg = base_config()
+    cfg["tasks"]["flipflop"]["dsa"]["rnak"] = 3  # typo
+    path = _write_config(fresh, cfg, "typo")
+    proc = _snakemake(fresh, "-n", "--configfile", str(path), check=False)
+    assert proc.returncode != 0
+    assert "rnak" in proc.stdout + proc.stderr
+
+
+def test_lint_clean(fresh):
+    proc = _snakemake(fresh, "--lint", "--configfile", str(TEST_CONFIG))
+    assert "Congratulations" in proc.stdout + proc.stderr
+
+
+# ----------------------------------------------------------------------------- full run
+
+
+def _check_schema(path: Path, schema: dict[str, str]) -> pd.DataFrame:
+    df = pd.read_parquet(path)
+    assert list(df.columns)[: len(schema)] == list(schema) or set(schema) <= set(df.columns), path
+    for col, kind in schema.items():
+        dtype = df[col].dtype
+        if kind == STRING:
+            assert pd.api.types.is_string_dtype(dtype), (path, col, dtype)
+        else:
+            assert str(dtype) == kind, (path, col, dtype)
+    return df
+
+
+def test_full_run_outputs_and_schemas(study_dir):
+    cfg = base_config()
+    study = build_study(cfg)
+    r = study_dir / "results"
+    meta = _check_schema(r / "meta.parquet", SCHEMAS["meta"])
+    assert len(meta) == len(study.meta)
+    nets = _check_schema(r / "networks.parquet", SCHEMAS["network"])
+    assert len(nets) == sum(len(c.seeds) for c in study.conditions.values())
+    pairs = _check_schema(r / "pairwise.parquet", SCHEMAS["pairwise"])
+    assert set(pairs["metric"]) <= {"dsa", "dsa_null", "weight_aligned", "weight_aligned_per_n2", "weight_unaligned"}
+    null = pairs[pairs["metric"] == "dsa_null"]
+    assert (null["seed_a"] == null["seed_b"]).all()
+    other = pairs[pairs["metric"] != "dsa_null"]
+    assert (other["seed_a"] < other["seed_b"]).all()
+    for cid, c in study.conditions.items():
+        for s in c.seeds:
+            e = r / "extract" / cid / f"seed{s}"
+            _check_schema(r / "train" / cid / f"seed{s}.log.parquet", SCHEMAS["train_log"])
+            _check_schema(e / "network.parquet", SCHEMAS["network"])
+            _check_schema(e / "weights.parquet", SCHEMAS["weights"])
+            traj = pd.read_parquet(e / "trajectories.parquet")
+            n_units = int(nets.loc[(nets.condition == cid) & (nets.seed == s), "n_units"].iloc[0])
+            assert list(traj.columns) == ["trial", "time"] + [f"h{i}" for i in range(n_units)]
+            assert len(traj) == cfg["tasks"][c.task]["probe"]["n_trials"] * traj["time"].nunique()
+        ops = _check_schema(r / "dsa" / cid / "operators.parquet", SCHEMAS["dsa_operators"])
+        null = _check_schema(r / "dsa" / cid / "null.parquet", SCHEMAS["dsa_null"])
+        converged = sorted(nets.loc[(nets.condition == cid) & nets.converged, "seed"])
+        assert sorted(ops["seed"].unique()) == converged == sorted(null["seed"])
+        assert set(ops["matrix"]) == {"A", "singular_values"}
+        for metric in ("dsa", "weights"):
+            _check_schema(r / "pairwise" / cid / f"{metric}.parquet", SCHEMAS["pairwise"])
+    for exp in study.experiments:
+        summ = pd.read_parquet(r / "summary" / f"{exp}.parquet")
+        assert set(summ["condition"]) == set(study.experiments[exp])
+    eff = pd.read_parquet(r / "effects.parquet")
+    assert {"experiment", "factor", "task", "rho"} <= set(eff.columns)
+    assert (r / "effects.md").stat().st_size > 0
+    ex = study.figures["example_trial"]
+    trial = _check_schema(r / "extract" / ex["condition"] / f"seed{ex['seed']}" / "example_trial.parquet", SCHEMAS["example_trial"])
+    assert set(trial["kind"]) == {"input", "target", "output"}
+    for name in study.figures:
+        for ext in ("png", "pdf"):
+            assert (r / "figures" / f"{name}.{ext}").stat().st_size > 0
+
+
+def test_second_run_does_nothing(study_dir):
+    assert dry_run(study_dir, base_config()) == {}
+
+
+def test_dsa_setting_reruns_no_training_or_extraction(study_dir):
+    cfg = base_config()
+    cfg["tasks"]["flipflop"]["dsa"]["rank"] += 1
+    counts = dry_run(study_dir, cfg, name="dsa")
+    n = expected_counts(cfg)
+    assert counts["dsa_fit"] == n["dsa_fit"]
+    assert counts["pairwise_dsa"] == n["pairwise_dsa"]
+    for rule in ("train", "trajectories", "pairwise_weights", "example_trial", "meta", "networks"):
+        assert rule not in counts, (rule, counts)
+
+
+def test_figure_setting_reruns_only_that_figure(study_dir):
+    cfg = base_config()
+    cfg["figures"]["fig3"]["rc"]["savefig.dpi"] = 51
+    assert dry_run(study_dir, cfg, name="fig") == {"figure": 1}
+
+
+def test_adding_a_seed(study_dir):
+    cfg = base_config()
+    cfg["experiments"]["l1"]["seeds"] = 3  # new seed 2 for both l1 conditions (one is shared)
+    study = build_study(cfg)
+    affected = study.experiments["l1"]
+    counts = dry_run(study_dir, cfg, name="seed")
+    assert counts["train"] == len(affected)
+    assert counts["trajectories"] == len(affected)
+    assert counts["dsa_fit"] == counts["pairwise_dsa"] == counts["pairwise_weights"] == len(affected)
+    assert "meta" not in counts and "example_trial" not in counts
+    # the shared condition belongs to both experiments: both summaries are downstream
+    assert counts["summary"] == 2
+
+
+def test_adding_a_level(study_dir):
+    cfg = base_config()
+    cfg["experiments"]["complexity"]["levels"] = [1, 2, 3]
+    counts = dry_run(study_dir, cfg, name="level")
+    seeds = len(build_study(cfg).conditions["flipflop-ch3-standard-n8"].seeds)
+    assert counts["train"] == counts["trajectories"] == seeds
+    assert counts["dsa_fit"] == counts["pairwise_dsa"] == counts["pairwise_weights"] == 1
+    assert counts["summary"] == 1  # only the complexity experiment
+    assert counts["meta"] == counts["networks"] == counts["pairwise_all"] == counts["effects"] == 1
+    assert "example_trial" not in counts
+
+
+@pytest.mark.parametrize(
+    "module, reruns, untouched",
+    [
+        ("metrics/dsa.py", {"dsa_fit", "pairwise_dsa"}, {"train", "trajectories", "pairwise_weights"}),
+        ("metrics/weights.py", {"pairwise_weights"}, {"train", "trajectories", "dsa_fit", "pairwise_dsa"}),
+    ],
+)
+def test_editing_a_metric_module(study_dir, module, reruns, untouched):
+    path = study_dir / "src" / "degeneracy" / module
+    original = path.read_bytes()
+    try:
+        path.write_bytes(original + b"\n# edited by test_workflow\n")
+        counts = dry_run(study_dir, base_config(), name="edit")
+    finally:
+        path.write_bytes(original)
+    n = expected_counts(base_config())
+    for rule in reruns:
+        assert counts[rule] == n[rule], (rule, counts)
+    for rule in untouched:
+        assert rule not in counts, (rule, counts)
+    assert dry_run(study_dir, base_config()) == {}
+
+
+def test_report(study_dir):
+    _snakemake(study_dir, "--configfile", str(TEST_CONFIG), "--report", "report.html")
+    assert (study_dir / "report.html").stat().st_size > 10_000
+
