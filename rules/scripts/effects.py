@@ -14,6 +14,7 @@ with job(snakemake):
         snakemake.input.pairwise,
         n_boot=snakemake.params.aggregate["n_boot"],
         seed=snakemake.params.aggregate["seed"],
+        min_levels=snakemake.params.aggregate.get("min_levels", 2),
         out_parquet=snakemake.output.parquet,
         out_markdown=snakemake.output.markdown,
     )

@@ -189,130 +189,341 @@ def _haar_orthogonal(n_mat: int, r: int, gen: torch.Generator, dtype) -> torch.T
     return Q * d.unsqueeze(-2)
 
 
-def _spectral_warm_start(A: torch.Tensor, B: torch.Tensor) -> torch.Tensor:
-    """Orthogonal C with C B C^T ~= A when A, B are orthogonally similar.
+def _sign_sync(Z: torch.Tensor, n_refine: int = 5) -> torch.Tensor:
+    """Signs d (batched) maximising sum_ij Z_ij d_i d_j: top eigenvector, then greedy refinement."""
+    Z = 0.5 * (Z + Z.transpose(-1, -2))
+    _, ev = torch.linalg.eigh(Z)
+    d = torch.sign(ev[..., -1])
+    d[d == 0] = 1
+    for _ in range(n_refine):
+        dn = torch.sign((Z @ d.unsqueeze(-1)).squeeze(-1))
+        dn[dn == 0] = 1
+        d = dn
+    return d
 
-    Aligns the eigenbases of the symmetric parts (C = U_A D U_B^T) and solves the eigenvector
-    sign ambiguity D by spectral sign synchronisation on the antisymmetric parts:
-    want d_i d_j M_B[i,j] = M_A[i,j] with M = U^T skew(.) U, i.e. d ~ sign of the top
-    eigenvector of Z = M_A * M_B (elementwise). Batched over the leading dimension.
+
+def _eig_warm_start(A: torch.Tensor, B: torch.Tensor, kind: str) -> torch.Tensor:
+    """Orthogonal C with C B C^T = A exactly when B = Q^T A Q (Q orthogonal, generic spectra).
+
+    Aligns the eigenbases of a symmetric matrix built from each operator (``sym``: A + A^T,
+    ``gram_l``: A A^T, ``gram_r``: A^T A), C = U_A D U_B^T, and resolves the eigenvector sign
+    ambiguity D by spectral sign synchronisation: want d_i d_j (U_B^T B U_B)_ij = (U_A^T A U_A)_ij.
+    Any sign pattern is reachable, so reflections and sign flips are covered.
     """
-    SA = 0.5 * (A + A.transpose(-1, -2))
-    SB = 0.5 * (B + B.transpose(-1, -2))
+    if kind == "sym":
+        SA, SB = A + A.transpose(-1, -2), B + B.transpose(-1, -2)
+    elif kind == "gram_l":
+        SA, SB = A @ A.transpose(-1, -2), B @ B.transpose(-1, -2)
+    else:
+        SA, SB = A.transpose(-1, -2) @ A, B.transpose(-1, -2) @ B
     _, UA = torch.linalg.eigh(SA)
     _, UB = torch.linalg.eigh(SB)
-    MA = UA.transpose(-1, -2) @ _skew(A) @ UA
-    MB = UB.transpose(-1, -2) @ _skew(B) @ UB
+    MA = UA.transpose(-1, -2) @ A @ UA
+    MB = UB.transpose(-1, -2) @ B @ UB
     Z = MA * MB
-    # add the (symmetric-part) diagonal so Z is never all zero (symmetric operators)
-    evals, evecs = torch.linalg.eigh(Z + torch.diag_embed(torch.ones_like(Z[..., 0]) * 1e-12))
-    d = torch.sign(evecs[..., -1])
-    d[d == 0] = 1
+    Z = Z - torch.diag_embed(torch.diagonal(Z, dim1=-2, dim2=-1))
+    d = _sign_sync(Z)
     return (UA * d.unsqueeze(-2)) @ UB.transpose(-1, -2)
 
 
-def _loss_and_grad(A, B, C):
-    """||A - C B C^T||_F^2 and its Euclidean gradient w.r.t. C (batched)."""
-    R = C @ B @ C.transpose(-1, -2) - A
-    loss = (R * R).sum(dim=(-1, -2))
-    G = 2.0 * (R @ C @ B.transpose(-1, -2) + R.transpose(-1, -2) @ C @ B)
-    return loss, G
+def _fg(A, B, C):
+    """Loss ||C^T A C - B||_F^2 (= ||A - C B C^T||_F^2 for orthogonal C) and its gradient in
+    so(r) for the left-trivialised update C <- C expm(W): g = (Y - Y^T) - (X - X^T),
+    X = R At^T, Y = At^T R, R = At - B, At = C^T A C."""
+    At = C.transpose(-1, -2) @ A @ C
+    R = At - B
+    f = (R * R).sum((-1, -2))
+    X = R @ At.transpose(-1, -2)
+    Y = At.transpose(-1, -2) @ R
+    g = (Y - Y.transpose(-1, -2)) - (X - X.transpose(-1, -2))
+    return f, g
+
+
+def _dot(a, b):
+    return (a * b).sum((-1, -2))
 
 
 def _cayley(W: torch.Tensor, eye: torch.Tensor) -> torch.Tensor:
-    """Cayley transform (I - W/2)^{-1} (I + W/2) of a batch of skew matrices (orthogonal, det +1)."""
+    """Cayley map (I - W/2)^{-1}(I + W/2) of skew W: exactly orthogonal, det +1."""
     return torch.linalg.solve(eye - 0.5 * W, eye + 0.5 * W)
+
+
+def _riemannian_lbfgs(A, B, C, n_iter: int, memory: int = 6, max_ls: int = 4, init_step: float = 0.1):
+    """Batched L-BFGS on O(r) (left-trivialised coordinates in so(r), Cayley retraction, Armijo
+    backtracking per problem). Every problem stays in the connected component of its start."""
+    N, r, _ = A.shape
+    dtype = A.dtype
+    eye = torch.eye(r, dtype=dtype)
+    f, g = _fg(A, B, C)
+    m = memory
+    S = torch.zeros(m, N, r, r, dtype=dtype)
+    Yh = torch.zeros_like(S)
+    rho = torch.zeros(m, N, dtype=dtype)
+    gamma = torch.ones(N, dtype=dtype)
+    stored = 0
+    arN = torch.arange(N)
+    for _ in range(n_iter):
+        q = -g
+        alphas = []
+        idxs = [(stored - 1 - i) % m for i in range(min(stored, m))]
+        for j in idxs:
+            a = rho[j] * _dot(S[j], q)
+            q = q - a[:, None, None] * Yh[j]
+            alphas.append(a)
+        q = q * gamma[:, None, None]
+        for j, a in zip(reversed(idxs), reversed(alphas)):
+            b = rho[j] * _dot(Yh[j], q)
+            q = q + (a - b)[:, None, None] * S[j]
+        d = q
+        gd = _dot(g, d)
+        bad = gd >= 0
+        if bad.any():
+            d = torch.where(bad[:, None, None], -g, d)
+            gd = _dot(g, d)
+        dn = _dot(d, d).sqrt()
+        if stored == 0:
+            step = init_step / (dn + 1e-30)
+        else:
+            step = torch.ones(N, dtype=dtype)
+        step = torch.minimum(step, 1.0 / (dn + 1e-30))  # at most ~1 rad per iteration
+        Cn, fn, gn = C.clone(), f.clone(), g.clone()
+        todo = torch.ones(N, dtype=torch.bool)
+        for ls in range(max_ls):
+            if ls == 0:
+                ii = arN
+                Ct = C @ _cayley(step[:, None, None] * d, eye)
+                ft, gt = _fg(A, B, Ct)
+            else:
+                ii = todo.nonzero().squeeze(1)
+                if len(ii) == 0:
+                    break
+                Ct = C[ii] @ _cayley(step[ii, None, None] * d[ii], eye)
+                ft, gt = _fg(A[ii], B[ii], Ct)
+            if ls < max_ls - 1:
+                ok = ft <= f[ii] + 1e-4 * step[ii] * gd[ii]
+            else:
+                ok = ft < f[ii]
+            acc = ii[ok]
+            Cn[acc] = Ct[ok]
+            fn[acc] = ft[ok]
+            gn[acc] = gt[ok]
+            todo[acc] = False
+            step[ii[~ok]] *= 0.25
+        moved = ~todo
+        s = step[:, None, None] * d
+        y = gn - g
+        sy = _dot(s, y)
+        good = moved & (sy > 1e-10 * dn * step * _dot(y, y).sqrt())
+        j = stored % m
+        gm = good[:, None, None]
+        S[j] = torch.where(gm, s, torch.zeros_like(s))
+        Yh[j] = torch.where(gm, y, torch.zeros_like(y))
+        rho[j] = torch.where(good, 1.0 / torch.where(good, sy, torch.ones_like(sy)), torch.zeros_like(sy))
+        gamma = torch.where(good, sy / _dot(y, y).clamp_min(1e-30), gamma)
+        stored += 1
+        C, f, g = Cn, fn, gn
+    return C, f
+
+
+def _polar(C: torch.Tensor) -> torch.Tensor:
+    U, _, Vh = torch.linalg.svd(C)
+    return U @ Vh
 
 
 def procrustes_similarity_distance(
     A: torch.Tensor,
     B: torch.Tensor,
-    n_random_starts: int = 4,
-    n_iter: int = 300,
-    lr: float = 0.1,
+    n_random_starts: int = 1,
+    n_screen_iter: int = 20,
+    n_keep: int = 2,
+    n_iter: int = 150,
+    n_polish_iter: int = 20,
     seed: int = 0,
+    dtype: torch.dtype = torch.float32,
     return_C: bool = False,
-    chunk_size: int | None = None,
+    chunk_size: int | None = 4096,
 ):
     """Batched min over orthogonal C (rotations AND reflections) of ||A - C B C^T||_F.
 
-    A, B: (P, r, r) tensors (already normalised if wanted). Returns (P,) distances (and the
-    best C if ``return_C``). Riemannian Adam on O(r) with left-trivialised gradients and a
-    Cayley retraction, from starts: spectral warm start, identity, a reflection and
-    ``n_random_starts`` Haar-random orthogonal matrices of both determinants; each start is
-    optimised within its connected component of O(r) and the best end point per pair is kept.
-    Fully reproducible for a given seed (CPU, fixed thread count).
+    A, B: (P, r, r) (normalise them first if wanted). Returns (P,) float64 distances (and the
+    best C if ``return_C``). All P pairs and all starts are one batch (no loop over pairs).
+
+    Starts per pair: three spectral warm starts (``_eig_warm_start`` sym / gram_l / gram_r),
+    the identity, a reflection diag(-1, 1, ..., 1), and ``n_random_starts`` Haar-random
+    orthogonal matrices alternating det +1 / det -1. Successive halving: every start runs
+    ``n_screen_iter`` L-BFGS iterations in ``dtype``, the ``n_keep`` best per pair continue for
+    ``n_iter`` more, the best one is polished in float64 (``n_polish_iter``), projected exactly
+    onto O(r) (polar factor) and evaluated in float64 -- so every returned value is attained by
+    an exactly orthogonal C (a true upper bound of the minimum).
     """
-    A = A.to(torch.float64)
-    B = B.to(torch.float64)
+    A = torch.as_tensor(A).to(torch.float64)
+    B = torch.as_tensor(B).to(torch.float64)
+    if A.shape != B.shape or A.ndim != 3 or A.shape[-1] != A.shape[-2]:
+        raise ValueError(f"A and B must both be (P, r, r); got {tuple(A.shape)} and {tuple(B.shape)}")
     P, r, _ = A.shape
+    if P == 0:
+        empty = torch.zeros(0, dtype=torch.float64)
+        return (empty, torch.zeros(0, r, r, dtype=torch.float64)) if return_C else empty
     if chunk_size is not None and P > chunk_size:
         outs = [
             procrustes_similarity_distance(
-                A[s : s + chunk_size], B[s : s + chunk_size], n_random_starts, n_iter, lr,
-                seed + 7919 * s, return_C, None,
+                A[s : s + chunk_size], B[s : s + chunk_size], n_random_starts, n_screen_iter, n_keep,
+                n_iter, n_polish_iter, seed + 7919 * (s // chunk_size), dtype, return_C, None,
             )
             for s in range(0, P, chunk_size)
         ]
         if return_C:
             return torch.cat([o[0] for o in outs]), torch.cat([o[1] for o in outs])
         return torch.cat(outs)
-    dtype = A.dtype
     gen = torch.Generator().manual_seed(int(seed))
-    eye = torch.eye(r, dtype=dtype)
+    eye = torch.eye(r, dtype=torch.float64)
     refl = eye.clone()
     refl[0, 0] = -1.0
-    starts = [
-        _spectral_warm_start(A, B),
-        eye.expand(P, r, r),
-        refl.expand(P, r, r),
-    ]
+    starts = [_eig_warm_start(A, B, k) for k in ("sym", "gram_l", "gram_r")]
+    starts += [eye.expand(P, r, r), refl.expand(P, r, r)]
     if n_random_starts > 0:
-        Q = _haar_orthogonal(P * n_random_starts, r, gen, dtype).reshape(n_random_starts, P, r, r)
+        Q = _haar_orthogonal(P * n_random_starts, r, gen, torch.float64).reshape(n_random_starts, P, r, r)
         for s in range(n_random_starts):
-            q = Q[s]
-            if s % 2 == 1:  # flip determinant to cover the other component
-                det = torch.linalg.det(q)
-                q = q.clone()
-                q[det > 0, :, 0] *= -1
-            else:
-                det = torch.linalg.det(q)
-                q = q.clone()
-                q[det < 0, :, 0] *= -1
+            q = Q[s].clone()
+            det = torch.linalg.det(q)
+            flip = det > 0 if s % 2 == 1 else det < 0
+            q[flip, :, 0] *= -1
             starts.append(q)
-    S = len(starts)
-    C = torch.stack(starts, 0).reshape(S * P, r, r).contiguous()
-    AA = A.unsqueeze(0).expand(S, P, r, r).reshape(S * P, r, r)
-    BB = B.unsqueeze(0).expand(S, P, r, r).reshape(S * P, r, r)
-
-    beta1, beta2, eps = 0.9, 0.999, 1e-12
-    m = torch.zeros_like(C)
-    v = torch.zeros(S * P, 1, 1, dtype=dtype)
-    best_loss, _ = _loss_and_grad(AA, BB, C)
-    best_C = C.clone()
-    for it in range(1, n_iter + 1):
-        loss, G = _loss_and_grad(AA, BB, C)
-        improved = loss < best_loss
-        if improved.any():
-            best_loss = torch.where(improved, loss, best_loss)
-            best_C[improved] = C[improved]
-        # left-trivialised Riemannian gradient in the Lie algebra so(r)
-        Om = _skew(C.transpose(-1, -2) @ G)
-        m = beta1 * m + (1 - beta1) * Om
-        v = beta2 * v + (1 - beta2) * (Om * Om).mean(dim=(-1, -2), keepdim=True)
-        mh = m / (1 - beta1**it)
-        vh = v / (1 - beta2**it)
-        step = -lr * mh / (vh.sqrt() + eps)
-        C = C @ _cayley(_skew(step), eye)
-    loss, _ = _loss_and_grad(AA, BB, C)
-    improved = loss < best_loss
-    best_loss = torch.where(improved, loss, best_loss)
-    best_C[improved] = C[improved]
-
-    best_loss = best_loss.reshape(S, P)
-    idx = best_loss.argmin(0)
-    dist = best_loss.gather(0, idx.unsqueeze(0)).squeeze(0).clamp_min(0).sqrt()
+    n_s = len(starts)
+    C0 = torch.stack(starts, 0)  # (S, P, r, r)
+    Af = A.to(dtype)
+    Bf = B.to(dtype)
+    AA = Af.unsqueeze(0).expand(n_s, P, r, r).reshape(n_s * P, r, r)
+    BB = Bf.unsqueeze(0).expand(n_s, P, r, r).reshape(n_s * P, r, r)
+    C, f = _riemannian_lbfgs(AA, BB, C0.reshape(n_s * P, r, r).to(dtype), n_screen_iter)
+    f = torch.nan_to_num(f.reshape(n_s, P), nan=float("inf"))
+    keep = min(n_keep, n_s)
+    idx = f.argsort(0)[:keep]  # (keep, P)
+    ar = torch.arange(P)
+    C = C.reshape(n_s, P, r, r)[idx, ar].reshape(keep * P, r, r)
+    AA = Af.unsqueeze(0).expand(keep, P, r, r).reshape(keep * P, r, r)
+    BB = Bf.unsqueeze(0).expand(keep, P, r, r).reshape(keep * P, r, r)
+    if n_iter > 0:
+        C, f = _riemannian_lbfgs(AA, BB, C, n_iter)
+    # exact evaluation of every kept candidate in float64, best per pair
+    C = _polar(C.to(torch.float64))
+    A64 = A.unsqueeze(0).expand(keep, P, r, r).reshape(keep * P, r, r)
+    B64 = B.unsqueeze(0).expand(keep, P, r, r).reshape(keep * P, r, r)
+    f64, _ = _fg(A64, B64, C)
+    f64 = torch.nan_to_num(f64.reshape(keep, P), nan=float("inf"))
+    best = f64.argmin(0)
+    Cb = C.reshape(keep, P, r, r)[best, ar]
+    fb = f64[best, ar]
+    if n_polish_iter > 0:
+        Cp, _ = _riemannian_lbfgs(A, B, Cb, n_polish_iter, init_step=1e-3)
+        Cp = _polar(Cp)
+        fp, _ = _fg(A, B, Cp)
+        better = fp < fb
+        Cb = torch.where(better[:, None, None], Cp, Cb)
+        fb = torch.where(better, fp, fb)
+    dist = fb.clamp_min(0).sqrt()
     if return_C:
-        Cb = best_C.reshape(S, P, r, r)[idx, torch.arange(P)]
         return dist, Cb
     return dist
+
+
+def _operator_array(o) -> np.ndarray:
+    if isinstance(o, DSAFit):
+        o = o.A
+    if isinstance(o, torch.Tensor):
+        o = o.detach().cpu().numpy()
+    return np.asarray(o, dtype=np.float64)
+
+
+def _wasserstein_eigs(ev_a: np.ndarray, ev_b: np.ndarray) -> float:
+    """OT between two equal-size uniform eigenvalue sets in the complex plane with squared
+    Euclidean ground cost (``ot.emd2(ones/n, ones/n, ot.dist(a, b))`` of the reference). With
+    uniform weights and equal sizes the optimal plan is a permutation (Birkhoff), so the
+    assignment problem gives the exact value."""
+    from scipy.optimize import linear_sum_assignment
+
+    M = np.abs(ev_a[:, None] - ev_b[None, :]) ** 2
+    ri, ci = linear_sum_assignment(M)
+    return float(M[ri, ci].sum() / len(ev_a))
+
+
+def pairwise_distances(
+    operators: Sequence,
+    mode: str = "euclidean",
+    seed: int = 0,
+    **optimiser_opts,
+) -> np.ndarray:
+    """All pairwise DSA distances of a set of operators (r x r arrays or :class:`DSAFit`).
+
+    ``euclidean``: operators divided by their Frobenius norms, then
+    min over orthogonal C (rotations and reflections) of ||A - C B C^T||_F (in [0, 2]).
+    ``angular``: arccos(<A, C B C^T>) with the same optimal C = arccos(1 - d_eucl^2 / 2) (radians).
+    ``wasserstein``: optimal transport between the eigenvalue sets of the raw operators
+    (uniform weights, squared-distance cost), as the reference computes it (no optimisation).
+
+    All k(k-1)/2 pairs go into ONE batched optimisation (:func:`procrustes_similarity_distance`,
+    ``optimiser_opts`` are passed to it). Returns a symmetric k x k array with zero diagonal.
+    Fewer than 2 operators: a k x k NaN array and a ``RuntimeWarning`` with the reason.
+    """
+    if mode not in MODES:
+        raise ValueError(f"unknown DSA mode {mode!r}; expected one of {MODES}")
+    mats = [_operator_array(o) for o in operators]
+    k = len(mats)
+    if k < 2:
+        warnings.warn(
+            f"DSA pairwise distances need at least 2 networks, got {k}: returning NaN",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+        return np.full((k, k), np.nan)
+    shapes = [m.shape for m in mats]
+    for i, sh in enumerate(shapes):
+        if len(sh) != 2 or sh[0] != sh[1]:
+            raise ValueError(f"operator #{i} is not square: shape {sh}")
+    if len(set(shapes)) > 1:
+        raise ValueError(
+            "all operators of a set must have the same rank (shape); got "
+            + ", ".join(f"#{i}: {s}" for i, s in enumerate(shapes))
+        )
+    if not all(np.isfinite(m).all() for m in mats):
+        bad = [i for i, m in enumerate(mats) if not np.isfinite(m).all()]
+        raise ValueError(f"operators {bad} contain NaN or inf")
+    I, J = np.triu_indices(k, 1)
+    D = np.zeros((k, k))
+    if mode == "wasserstein":
+        evs = [np.linalg.eigvals(m) for m in mats]
+        vals = np.array([_wasserstein_eigs(evs[i], evs[j]) for i, j in zip(I, J)])
+    else:
+        T = torch.as_tensor(np.stack(mats))
+        norms = torch.linalg.matrix_norm(T).clamp_min(1e-300)
+        T = T / norms[:, None, None]
+        d = procrustes_similarity_distance(T[I], T[J], seed=seed, **optimiser_opts).numpy()
+        if mode == "angular":
+            vals = np.arccos(np.clip(1.0 - d**2 / 2.0, -1.0, 1.0))
+        else:
+            vals = d
+    D[I, J] = vals
+    D[J, I] = vals
+    return D
+
+
+def dsa_null(
+    traj,
+    n_delays: int,
+    delay_interval: int = 1,
+    rank: int | None = None,
+    ridge: float = 1e-8,
+    seed: int = 0,
+    mode: str = "euclidean",
+    **optimiser_opts,
+) -> float:
+    """Noise floor: DSA between two disjoint random halves of one network's trials."""
+    x = _as_tensor(traj)
+    K = x.shape[0]
+    if K < 2:
+        raise ValueError(f"the DSA null needs at least 2 trials to split into halves, got {K}")
+    perm = np.random.default_rng(seed).permutation(K)
+    h = K // 2
+    fa = fit_operator(x[torch.as_tensor(perm[:h])], n_delays, delay_interval, rank, ridge)
+    fb = fit_operator(x[torch.as_tensor(perm[h : 2 * h])], n_delays, delay_interval, rank, ridge)
+    return float(pairwise_distances([fa, fb], mode=mode, seed=seed, **optimiser_opts)[0, 1])

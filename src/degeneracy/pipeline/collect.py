@@ -117,6 +117,7 @@ def effects(
     seed: int,
     out_parquet: str | Path,
     out_markdown: str | Path,
+    min_levels: int = 2,
 ) -> pd.DataFrame:
     """Spearman effects table over levels (degeneracy.stats.effects_table) + Markdown."""
     from degeneracy.io import atomic_write_parquet, read_parquet
@@ -124,7 +125,7 @@ def effects(
 
     df = effects_table(
         read_parquet(meta_path), read_parquet(networks_path), read_parquet(pairwise_path),
-        n_boot=int(n_boot), seed=int(seed),
+        n_boot=int(n_boot), seed=int(seed), min_levels=int(min_levels),
     )
     atomic_write_parquet(df, out_parquet)
     md = effects_markdown(df)
