@@ -150,9 +150,10 @@ def figure_inputs(wildcards):
         return {"effects": "results/effects.parquet"}
     if name == "example_trial":
         return {
-            "trial": EXAMPLE_TRIAL.format(
-                condition=settings["condition"], seed=settings["seed"]
-            )
+            "trial": [
+                EXAMPLE_TRIAL.format(condition=c, seed=s)
+                for c, s in settings["networks"]
+            ]
         }
     exps = settings["experiments"]
     if name == "training_curves":

@@ -378,11 +378,19 @@ def build_study(config: Mapping) -> Study:
                 rows = [r for r in rows if r["level"] == float(fcfg["level"])]
             if not rows:
                 raise ValueError(f"figures.example_trial matches no condition: {fcfg}")
-            cid = rows[-1]["condition"]
-            seed = int(fcfg.get("seed", conditions[cid].seeds[0]))
-            if seed not in conditions[cid].seeds:
-                raise ValueError(f"figures.example_trial: seed {seed} is not trained for {cid}")
-            figures[name] = canonical({**fcfg, "condition": cid, "seed": seed})
+            # one network per task (without `task`: every task of the experiment), at the
+            # task's last matching level
+            picks = {r["task"]: r["condition"] for r in rows}
+            networks = []
+            for cid in picks.values():
+                seed = int(fcfg.get("seed", conditions[cid].seeds[0]))
+                if seed not in conditions[cid].seeds:
+                    raise ValueError(f"figures.example_trial: seed {seed} is not trained for {cid}")
+                networks.append([cid, seed])
+            first_cid, first_seed = networks[0]
+            figures[name] = canonical(
+                {**fcfg, "condition": first_cid, "seed": first_seed, "networks": networks}
+            )
             continue
         wanted = fcfg.get("experiments", FIGURE_EXPERIMENTS[name])
         present = [e for e in wanted if e in experiments]

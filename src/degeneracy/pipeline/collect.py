@@ -178,7 +178,8 @@ def figure(
     elif name == "training_curves":
         fn(read_logs(log_paths, log_jobs), out_png, out_pdf, **kwargs)
     elif name == "example_trial":
-        fn(read_parquet(trial_path), out_png, out_pdf, **kwargs)
+        paths = [trial_path] if isinstance(trial_path, (str, Path)) else list(trial_path)
+        fn(pd.concat([read_parquet(p) for p in paths], ignore_index=True), out_png, out_pdf, **kwargs)
     else:
         summ = pd.concat([read_parquet(p) for p in summaries], ignore_index=True)
         if name == "fig3":
