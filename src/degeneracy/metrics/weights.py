@@ -78,10 +78,18 @@ def permutation_distance(W1, W2, n_restarts: int = 4, seed: int = 0, restart_max
 
 def _chunk_job(args):
     mats, pairs, n_restarts, seed, restart_maxiter = args
+    try:  # one BLAS thread per worker: n x n products are small, oversubscription is costly
+        from threadpoolctl import threadpool_limits
+
+        limiter = threadpool_limits(1)
+    except ImportError:  # pragma: no cover
+        limiter = None
     out = []
     for i, j in pairs:
         r = permutation_distance(mats[i], mats[j], n_restarts, seed + 1000003 * i + j, restart_maxiter)
         out.append((r["aligned"], r["unaligned"]))
+    if limiter is not None:
+        limiter.restore_original_limits()
     return out
 
 

@@ -1,0 +1,187 @@
+"""DSA: operator fit and distances against dsa-metric 2.0.2 and planted invariances."""
+
+import warnings
+
+import numpy as np
+import pytest
+import torch
+
+from degeneracy.metrics.dsa import (
+    DSAFit,
+    dsa_null,
+    fit_operator,
+    fit_operators,
+    hankel_embed,
+    pairwise_distances,
+    procrustes_similarity_distance,
+)
+
+torch.set_num_threads(1)
+
+
+def make_system(seed, n_trials=16, T=60, n=12, gain=None, noise=0.1):
+    """A noise-driven random tanh RNN: different seeds/gains give different dynamics."""
+    rng = np.random.default_rng(seed)
+    g = gain if gain is not None else 0.6 + 1.2 * rng.random()
+    W = rng.standard_normal((n, n)) * g / np.sqrt(n)
+    b = 0.2 * rng.standard_normal(n)
+    h = rng.standard_normal((n_trials, n))
+    out = np.empty((n_trials, T, n))
+    for t in range(T):
+        h = np.tanh(h @ W.T + b + noise * rng.standard_normal((n_trials, n)))
+        out[:, t] = h
+    return out
+
+
+def _sorted_eigs(A):
+    e = np.linalg.eigvals(np.asarray(A, dtype=float))
+    return e[np.lexsort((e.imag, e.real))]
+
+
+@pytest.mark.parametrize("n_delays,delay_interval,rank", [(4, 1, 10), (3, 2, 8)])
+def test_fit_operator_matches_reference_dmd(n_delays, delay_interval, rank):
+    from DSA import DMD
+
+    X = make_system(1)
+    fit = fit_operator(X, n_delays, delay_interval, rank)
+    ref = DMD(X, n_delays=n_delays, delay_interval=delay_interval, rank=rank)
+    ref.fit()
+    Ar = ref.A_v.double().numpy()
+    assert fit.A.shape == (rank, rank)
+    # similarity invariants (the SVD basis is only fixed up to signs)
+    np.testing.assert_allclose(_sorted_eigs(fit.A), _sorted_eigs(Ar), atol=1e-4)
+    np.testing.assert_allclose(np.linalg.norm(fit.A), np.linalg.norm(Ar), rtol=1e-5)
+    np.testing.assert_allclose(np.linalg.svd(fit.A)[1], np.linalg.svd(Ar)[1], atol=1e-4)
+    np.testing.assert_allclose(np.trace(fit.A @ fit.A), np.trace(Ar @ Ar), atol=1e-4)
+    np.testing.assert_allclose(fit.singular_values, ref.S.double().numpy(), rtol=1e-4)
+    assert (fit.n_delays, fit.delay_interval, fit.rank, fit.ridge) == (n_delays, delay_interval, rank, 1e-8)
+
+
+def test_hankel_layout_matches_reference():
+    from DSA.dmd import embed_signal_torch
+
+    X = torch.randn(3, 20, 4, dtype=torch.float64)
+    ours = hankel_embed(X, 3, 2)
+    ref = embed_signal_torch(X.float(), 3, 2).double()
+    np.testing.assert_allclose(ours.numpy(), ref.numpy(), atol=1e-6)
+
+
+def test_pairwise_not_worse_than_reference_on_six_systems():
+    """Every pair of 6 different systems: ours <= dsa-metric (euclidean) + 1e-3.
+
+    The reference runs 400 iterations per start (instead of 1500) to keep the test short; its
+    value is still attained by an orthogonal C, i.e. an upper bound that ours must match."""
+    from DSA import SimilarityTransformDist
+
+    fits = [fit_operator(make_system(s, gain=g), 3, 1, 10) for s, g in zip(range(6), [0.5, 0.8, 1.0, 1.2, 1.5, 1.9])]
+    D = pairwise_distances(fits, mode="euclidean", seed=0)
+    torch.manual_seed(0)
+    worst = -np.inf
+    for i in range(6):
+        for j in range(i + 1, 6):
+            sd = SimilarityTransformDist(iters=400, score_method="euclidean", lr=5e-3)
+            r = sd.fit_score(torch.tensor(fits[i].A).float(), torch.tensor(fits[j].A).float())
+            worst = max(worst, D[i, j] - r)
+            assert D[i, j] <= r + 1e-3, (i, j, D[i, j], r)
+    assert np.all(D[np.triu_indices(6, 1)] > 0.01)  # genuinely different systems
+    print("max(ours - reference) =", worst)
+
+
+def test_rotated_permuted_sign_flipped_copies_are_at_zero_distance():
+    rng = np.random.default_rng(3)
+    A = fit_operator(make_system(7), 4, 1, 12).A
+    r = A.shape[0]
+    Q, _ = np.linalg.qr(rng.standard_normal((r, r)))
+    if np.linalg.det(Q) > 0:
+        Q[:, 0] *= -1  # an improper rotation (reflection) as well
+    P = np.eye(r)[rng.permutation(r)]
+    D = np.diag(np.where(rng.random(r) < 0.5, -1.0, 1.0))
+    D1 = np.eye(r)
+    D1[0, 0] = -1  # a single sign flip (det -1)
+    copies = [A, Q @ A @ Q.T, P @ A @ P.T, D @ A @ D, D1 @ A @ D1, 3.0 * (P @ Q @ A @ Q.T @ P.T)]
+    Dm = pairwise_distances(copies, mode="euclidean", seed=1)
+    assert Dm.max() <= 1e-3, Dm.max()
+    Da = pairwise_distances(copies, mode="angular", seed=1)
+    assert Da.max() <= 1e-3
+
+
+def test_reference_leaves_residual_on_sign_flip_we_do_not():
+    """A single sign flip of one SVD coordinate: ours is ~0 (reference can stall here)."""
+    A = fit_operator(make_system(11), 4, 1, 12).A
+    D1 = np.eye(12)
+    D1[5, 5] = -1
+    d = pairwise_distances([A, D1 @ A @ D1])[0, 1]
+    assert d <= 1e-3
+
+
+def test_angular_and_wasserstein_match_reference():
+    import ot
+    from DSA import SimilarityTransformDist
+
+    fits = [fit_operator(make_system(s), 3, 1, 8) for s in range(3)]
+    De = pairwise_distances(fits, mode="euclidean")
+    Da = pairwise_distances(fits, mode="angular")
+    np.testing.assert_allclose(Da, np.arccos(np.clip(1 - De**2 / 2, -1, 1)), atol=1e-12)
+    Dw = pairwise_distances(fits, mode="wasserstein")
+    sd = SimilarityTransformDist(score_method="wasserstein")
+    for i in range(3):
+        for j in range(i + 1, 3):
+            ea = torch.linalg.eig(torch.tensor(fits[i].A)).eigenvalues
+            eb = torch.linalg.eig(torch.tensor(fits[j].A)).eigenvalues
+            ref = sd.fit_score(ea, eb)
+            np.testing.assert_allclose(Dw[i, j], ref, rtol=1e-6, atol=1e-9)
+    assert np.allclose(np.diag(Dw), 0) and np.allclose(Dw, Dw.T)
+
+
+def test_pairwise_shape_symmetry_and_reproducibility():
+    fits = [fit_operator(make_system(s), 3, 1, 8) for s in range(4)]
+    D1 = pairwise_distances(fits, seed=5)
+    D2 = pairwise_distances([f.A for f in fits], seed=5)
+    assert D1.shape == (4, 4)
+    np.testing.assert_array_equal(D1, D2)
+    np.testing.assert_array_equal(D1, D1.T)
+    assert np.all(np.diag(D1) == 0)
+    # distances are attained by an orthogonal C: check the returned C reproduces them
+    T = torch.tensor(np.stack([f.A for f in fits]))
+    T = T / torch.linalg.matrix_norm(T)[:, None, None]
+    d, C = procrustes_similarity_distance(T[[0]], T[[1]], return_C=True)
+    C = C[0]
+    assert torch.allclose(C @ C.T, torch.eye(8, dtype=C.dtype), atol=1e-10)
+    assert abs(float(torch.linalg.norm(T[0] - C @ T[1] @ C.T)) - float(d[0])) < 1e-10
+    assert abs(float(d[0]) - D1[0, 1]) < 1e-9
+
+
+def test_fewer_than_two_networks_gives_nan_with_reason():
+    fit = fit_operator(make_system(0), 3, 1, 8)
+    with pytest.warns(RuntimeWarning, match="at least 2"):
+        D = pairwise_distances([fit])
+    assert D.shape == (1, 1) and np.isnan(D).all()
+    with pytest.warns(RuntimeWarning):
+        D0 = pairwise_distances([])
+    assert D0.shape == (0, 0)
+
+
+def test_clear_errors():
+    X = make_system(0, n_trials=4, T=10, n=3)
+    with pytest.raises(ValueError, match="embedding dimension"):
+        fit_operator(X, 2, 1, rank=7)  # 2*3 = 6
+    with pytest.raises(ValueError, match="Hankel rows"):
+        fit_operator(X[:1, :5], 4, 1, rank=3)  # 1*(5-3) = 2 rows, 12 columns
+    with pytest.raises(ValueError, match="time steps"):
+        fit_operator(X, 20, 1, rank=2)
+    with pytest.raises(ValueError, match="same shape"):
+        fit_operators([X, X[:, :8]], 2, 1, 3)
+    with pytest.raises(ValueError, match="same rank"):
+        pairwise_distances([np.eye(3), np.eye(4)])
+    with pytest.raises(ValueError, match="unknown DSA mode"):
+        pairwise_distances([np.eye(3), np.eye(3)], mode="cosine")
+
+
+def test_null_below_between_network_distances():
+    X = [make_system(s, n_trials=64, T=100, gain=g) for s, g in zip(range(3), (0.4, 0.8, 1.2))]
+    fits = [fit_operator(x, 3, 1, 8) for x in X]
+    D = pairwise_distances(fits)
+    nulls = [dsa_null(x, 3, 1, 8, seed=0) for x in X]
+    assert all(np.isfinite(nulls))
+    assert max(nulls) < D[np.triu_indices(3, 1)].min()
+    assert dsa_null(X[0], 3, 1, 8, seed=0) == nulls[0]  # reproducible
