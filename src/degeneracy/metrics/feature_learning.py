@@ -68,3 +68,22 @@ def kernel_alignment(K0, KT) -> float:
     num = torch.trace(b @ a)
     den = torch.linalg.norm(b) * torch.linalg.norm(a)
     return float(num / den) if den > 0 else float("nan")
+
+
+def network_kernel_alignment(model0: torch.nn.Module, modelT: torch.nn.Module, x: torch.Tensor, max_outputs: int = 512) -> float:
+    """Kernel alignment between the recurrent-weight tangent kernels of an initial and a trained
+    network (same architecture) on probe inputs ``x`` (dimensionless, in [-1, 1]).
+
+    A muP network with a zero-initialised readout (``readout_init: zero``) has K_0 = 0 (its output
+    does not depend on J at init); then both kernels are measured with the trained readout, so the
+    alignment isolates the change of the recurrent features.
+    """
+    import copy
+
+    if getattr(model0, "W_out", None) is not None and not bool(model0.W_out.detach().any()):
+        model0 = copy.deepcopy(model0)
+        with torch.no_grad():
+            model0.W_out.copy_(modelT.W_out)
+    K0 = tangent_kernel(model0.output_fn_of_recurrent(x), model0.recurrent_parameter(), max_outputs)
+    KT = tangent_kernel(modelT.output_fn_of_recurrent(x), modelT.recurrent_parameter(), max_outputs)
+    return kernel_alignment(K0, KT)

@@ -128,9 +128,7 @@ def trajectories(
         wc, wc_rel = _float(change["abs"]), _float(change["rel"])
         xk = x[: int(feature_learning["n_trials"])]
         max_out = int(feature_learning["max_outputs"])
-        K0 = fl.tangent_kernel(model0.output_fn_of_recurrent(xk), model0.recurrent_parameter(), max_out)
-        KT = fl.tangent_kernel(model.output_fn_of_recurrent(xk), model.recurrent_parameter(), max_out)
-        ka = _float(fl.kernel_alignment(K0, KT))
+        ka = _float(fl.network_kernel_alignment(model0, model, xk, max_out))
 
     row = pd.DataFrame(
         [
