@@ -1,5 +1,13 @@
 # Aggregation: study-wide tables, one summary per experiment, the effects table.
 
+# Light and study-wide: on a cluster they run in the main Snakemake process (no submission).
+localrules:
+    meta,
+    networks,
+    pairwise_all,
+    summary,
+    effects,
+
 
 rule meta:
     output:
