@@ -19,6 +19,10 @@ if not workflow.overwrite_configfiles:
     configfile: "workflow_config.yaml"
 
 
+# one clear line and exit 1 on a bad config (rules/check_config.smk); then Snakemake's own check
+include: "rules/check_config.smk"
+
+
 validate(config, "schemas/config.schema.yaml")
 
 

@@ -63,10 +63,18 @@ def atomic_write_text(text: str, path: Path | str) -> Path:
 
 
 def atomic_torch_save(obj: Any, path: Path | str) -> Path:
-    """``torch.save`` ``obj`` to ``path`` atomically; returns the path."""
+    """``torch.save`` ``obj`` to ``path`` atomically; returns the path.
+
+    Serialised in memory first: ``torch.save`` to a file names the zip records after the file
+    (here a random temporary name), so the same object would give different bytes each time.
+    """
+    import io
+
     import torch
 
-    return _atomic_write(path, lambda tmp: torch.save(obj, tmp))
+    buf = io.BytesIO()
+    torch.save(obj, buf)
+    return _atomic_write(path, lambda tmp: Path(tmp).write_bytes(buf.getvalue()))
 
 
 def read_parquet(path: Path | str, columns: list[str] | None = None) -> pd.DataFrame:

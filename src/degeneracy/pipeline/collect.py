@@ -120,7 +120,7 @@ def effects(
     min_levels: int = 2,
 ) -> pd.DataFrame:
     """Spearman effects table over levels (degeneracy.stats.effects_table) + Markdown."""
-    from degeneracy.io import atomic_write_parquet, read_parquet
+    from degeneracy.io import atomic_write_parquet, atomic_write_text, read_parquet
     from degeneracy.stats import effects_markdown, effects_table
 
     df = effects_table(
@@ -129,9 +129,7 @@ def effects(
     )
     atomic_write_parquet(df, out_parquet)
     md = effects_markdown(df)
-    tmp = Path(str(out_markdown) + ".tmp")
-    tmp.write_text(md if md.endswith("\n") else md + "\n")
-    tmp.replace(out_markdown)
+    atomic_write_text(md if md.endswith("\n") else md + "\n", out_markdown)
     return df
 
 
