@@ -1,5 +1,6 @@
 # Aggregation: study-wide tables, one summary per experiment, the effects table.
 
+
 # Light and study-wide: on a cluster they run in the main Snakemake process (no submission).
 localrules:
     meta,

@@ -1,6 +1,7 @@
 # Figures: one target per figure, results/figures/{name}.png and .pdf. Each depends only on
 # the experiments it shows, so `snakemake results/figures/fig3.png` builds only its ancestors.
 
+
 # Figures are light: on a cluster they run in the main Snakemake process (no submission).
 localrules:
     figure,

@@ -195,6 +195,15 @@ def test_lint_clean(fresh):
     assert "Congratulations" in proc.stdout + proc.stderr
 
 
+def test_snakefmt_formatted():
+    repo = Path(__file__).resolve().parents[1]
+    snakefmt = Path(sys.executable).with_name("snakefmt")
+    proc = subprocess.run(
+        [str(snakefmt), "--check", "Snakefile", "rules/"], cwd=repo, capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
 # ----------------------------------------------------------------------------- full run
 
 
