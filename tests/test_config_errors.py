@@ -9,7 +9,6 @@ message, no traceback, no job and no results/ folder.
 from __future__ import annotations
 
 import copy
-import shutil
 import subprocess
 import sys
 from dataclasses import fields
@@ -22,6 +21,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
 from degeneracy import validation  # noqa: E402
+from workflow_copy import copy_workflow  # noqa: E402
 from degeneracy.validation import StudyConfigError, check_config  # noqa: E402
 
 SCHEMA = REPO / "schemas" / "config.schema.yaml"
@@ -206,14 +206,7 @@ CLI_CASES = ["seeds_negative", "misspelt_dsa_key", "unknown_factor", "levels_dup
 
 @pytest.fixture(scope="module")
 def workdir(tmp_path_factory) -> Path:
-    d = tmp_path_factory.mktemp("cfgerr")
-    for name in ["Snakefile", "rules", "schemas", "configs", "envs", "report", "src", "workflow_config.yaml"]:
-        src = REPO / name
-        if src.is_dir():
-            shutil.copytree(src, d / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
-        else:
-            shutil.copy2(src, d / name)
-    return d
+    return copy_workflow(tmp_path_factory.mktemp("cfgerr"))
 
 
 @pytest.mark.parametrize("case", CLI_CASES)

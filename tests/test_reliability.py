@@ -18,7 +18,6 @@ from __future__ import annotations
 import ast
 import io
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -32,7 +31,7 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
-COPY = ["Snakefile", "rules", "schemas", "configs", "envs", "report", "src", "workflow_config.yaml"]
+from workflow_copy import copy_workflow  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
@@ -67,15 +66,6 @@ RELIABILITY_CONFIG = {
 }
 
 
-def _copy_repo(dest: Path) -> Path:
-    for name in COPY:
-        src = REPO / name
-        if src.is_dir():
-            shutil.copytree(src, dest / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
-        else:
-            shutil.copy2(src, dest / name)
-    (dest / "reliability.yaml").write_text(yaml.safe_dump(RELIABILITY_CONFIG, sort_keys=False))
-    return dest
 
 
 def _snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
@@ -94,14 +84,14 @@ def _resume(workdir: Path) -> None:
 
 @pytest.fixture(scope="module")
 def clean(tmp_path_factory) -> Path:
-    d = _copy_repo(tmp_path_factory.mktemp("clean"))
+    d = copy_workflow(tmp_path_factory.mktemp("clean"))
     _snakemake(d, "--cores", "2")
     return d
 
 
 @pytest.fixture(scope="module")
 def resumed(tmp_path_factory, clean) -> dict:
-    d = _copy_repo(tmp_path_factory.mktemp("resumed"))
+    d = copy_workflow(tmp_path_factory.mktemp("resumed"))
     proc = subprocess.Popen(
         [sys.executable, "-m", "snakemake", "--cores", "2", "--configfile", "reliability.yaml"],
         cwd=d, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,

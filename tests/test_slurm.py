@@ -26,22 +26,14 @@ import pytest
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
-COPY = ["Snakefile", "rules", "schemas", "configs", "envs", "report", "src", "profiles", "workflow_config.yaml"]
 FAKE_SLURM = Path(__file__).resolve().parent / "fake_slurm"
 PROFILE = yaml.safe_load((REPO / "profiles" / "slurm" / "config.yaml").read_text())
 GPU_PROFILE = yaml.safe_load((REPO / "profiles" / "slurm-gpu" / "config.yaml").read_text())
 
-plugin = pytest.importorskip("snakemake_executor_plugin_slurm")
+import snakemake_executor_plugin_slurm  # noqa: E402,F401  (pinned in requirements.lock)
+from workflow_copy import copy_workflow  # noqa: E402
 
 
-def _copy_workflow(dest: Path) -> Path:
-    for name in COPY:
-        src = REPO / name
-        if src.is_dir():
-            shutil.copytree(src, dest / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
-        else:
-            shutil.copy2(src, dest / name)
-    return dest
 
 
 def _small_config(dest: Path) -> Path:
@@ -96,7 +88,7 @@ def _dry_run_jobs(text: str) -> list[dict]:
 
 @pytest.fixture(scope="module")
 def dry_run(tmp_path_factory) -> list[dict]:
-    wd = _copy_workflow(tmp_path_factory.mktemp("slurm_dry"))
+    wd = copy_workflow(tmp_path_factory.mktemp("slurm_dry"))
     proc = _snakemake(
         wd, "-n", "--workflow-profile", "profiles/slurm", "--configfile", "configs/test.yaml",
         env=_env(wd),
@@ -171,7 +163,7 @@ def _calls(log: Path) -> list[dict]:
 @pytest.mark.slow
 def test_run_through_slurm_plugin_against_fake_slurm(tmp_path):
     (tmp_path / "wf").mkdir()
-    wd = _copy_workflow(tmp_path / "wf")
+    wd = copy_workflow(tmp_path / "wf")
     config = _small_config(wd)
     bindir = tmp_path / "bin"
     shutil.copytree(FAKE_SLURM, bindir, ignore=shutil.ignore_patterns("__pycache__"))

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import copy
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -21,11 +20,11 @@ import pytest
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
-COPY = ["Snakefile", "rules", "schemas", "configs", "envs", "report", "src", "workflow_config.yaml"]
 TEST_CONFIG = REPO / "configs" / "test.yaml"
 
 sys.path.insert(0, str(REPO / "src"))
 from degeneracy.conditions import build_study  # noqa: E402
+from workflow_copy import copy_workflow  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
@@ -90,14 +89,6 @@ def dry_run(workdir: Path, cfg: dict | None = None, targets: tuple[str, ...] = (
     return _job_counts(proc.stdout + proc.stderr)
 
 
-def _copy_repo(dest: Path) -> Path:
-    for name in COPY:
-        src = REPO / name
-        if src.is_dir():
-            shutil.copytree(src, dest / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
-        else:
-            shutil.copy2(src, dest / name)
-    return dest
 
 
 def base_config() -> dict:
@@ -127,13 +118,13 @@ def expected_counts(cfg: dict) -> dict[str, int]:
 @pytest.fixture(scope="module")
 def fresh(tmp_path_factory) -> Path:
     """A copy of the workflow with no results (for dry runs of the complete DAG)."""
-    return _copy_repo(tmp_path_factory.mktemp("fresh"))
+    return copy_workflow(tmp_path_factory.mktemp("fresh"))
 
 
 @pytest.fixture(scope="module")
 def study_dir(tmp_path_factory) -> Path:
     """A copy of the workflow on which the test study has run to completion."""
-    d = _copy_repo(tmp_path_factory.mktemp("study"))
+    d = copy_workflow(tmp_path_factory.mktemp("study"))
     _snakemake(d, "--cores", "2", "--configfile", str(TEST_CONFIG))
     return d
 

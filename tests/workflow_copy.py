@@ -1,0 +1,20 @@
+"""Shared by the workflow tests: copy the workflow into a temporary folder (never touch results/)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+WORKFLOW_FILES = ["Snakefile", "rules", "schemas", "configs", "envs", "report", "src", "profiles", "workflow_config.yaml"]
+
+
+def copy_workflow(dest: Path) -> Path:
+    """Copy the Snakefile, rules, schemas, configs, envs, report, src and profiles into ``dest``."""
+    for name in WORKFLOW_FILES:
+        src = REPO / name
+        if src.is_dir():
+            shutil.copytree(src, dest / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+        else:
+            shutil.copy2(src, dest / name)
+    return dest
