@@ -66,6 +66,10 @@ RELIABILITY_CONFIG = {
 }
 
 
+def _copy_repo(dest: Path) -> Path:
+    copy_workflow(dest)
+    (dest / "reliability.yaml").write_text(yaml.safe_dump(RELIABILITY_CONFIG, sort_keys=False))
+    return dest
 
 
 def _snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
@@ -84,14 +88,14 @@ def _resume(workdir: Path) -> None:
 
 @pytest.fixture(scope="module")
 def clean(tmp_path_factory) -> Path:
-    d = copy_workflow(tmp_path_factory.mktemp("clean"))
+    d = _copy_repo(tmp_path_factory.mktemp("clean"))
     _snakemake(d, "--cores", "2")
     return d
 
 
 @pytest.fixture(scope="module")
 def resumed(tmp_path_factory, clean) -> dict:
-    d = copy_workflow(tmp_path_factory.mktemp("resumed"))
+    d = _copy_repo(tmp_path_factory.mktemp("resumed"))
     proc = subprocess.Popen(
         [sys.executable, "-m", "snakemake", "--cores", "2", "--configfile", "reliability.yaml"],
         cwd=d, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,

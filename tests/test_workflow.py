@@ -111,7 +111,7 @@ def expected_counts(cfg: dict) -> dict[str, int]:
         "pairwise_all": 1,
         "effects": 1,
         "figure": len(study.figures),
-        "example_trial": 1 if "example_trial" in study.figures else 0,
+        "example_trial": len(study.figures["example_trial"]["networks"]) if "example_trial" in study.figures else 0,
     }
 
 
