@@ -369,20 +369,26 @@ def fig3(summary: pd.DataFrame, pairwise: pd.DataFrame, meta: pd.DataFrame, out_
     _save(fig, out_png, out_pdf)
 
 
+def _two_factor_rows(rows: list[tuple[pd.DataFrame, str, str, dict]], suptitle: str, out_png: Path, out_pdf: Path) -> None:
+    """Two rows (one factor each: frame, x label, row title, extra _plot_metric kwargs) by three
+    columns (dynamics, weights, behavior)."""
+    plt, _ = _plt()
+    pal = _task_palette(*(frame for frame, _, _, _ in rows))
+    fig, axes = plt.subplots(len(rows), 3, figsize=(11, 3.2 * len(rows)), layout="constrained")
+    for i, (frame, xlabel, row_title, extra) in enumerate(rows):
+        for j, metric in enumerate(("dynamics", "weights", "behavior")):
+            _plot_metric(axes[i, j], frame, metric, xlabel, palette=pal, title=f"{row_title}: {metric}", **extra)
+    fig.suptitle(suptitle, fontsize=10)
+    _save(fig, out_png, out_pdf)
+
+
 def fig4(summary: pd.DataFrame, out_png: Path, out_pdf: Path) -> None:
     """Memory demand (max delay) and auxiliary output: dynamics, weights, behavior."""
-    plt, _ = _plt()
-    mem = _select(summary, "delay", "memory")
-    aux = _select(summary, "auxiliary", "auxiliary")
-    pal = _task_palette(mem, aux)
-    fig, axes = plt.subplots(2, 3, figsize=(11, 6.4), layout="constrained")
-    for j, metric in enumerate(("dynamics", "weights", "behavior")):
-        _plot_metric(axes[0, j], mem, metric, "max delay (steps)", palette=pal, title=f"memory demand: {metric}")
-        _plot_metric(
-            axes[1, j], aux, metric, "auxiliary output", palette=pal, title=f"auxiliary loss: {metric}", xticks={0.0: "off", 1.0: "on"}
-        )
-    fig.suptitle("Memory demand and auxiliary loss", fontsize=10)
-    _save(fig, out_png, out_pdf)
+    rows = [
+        (_select(summary, "delay", "memory"), "max delay (steps)", "memory demand", {}),
+        (_select(summary, "auxiliary", "auxiliary"), "auxiliary output", "auxiliary loss", {"xticks": {0.0: "off", 1.0: "on"}}),
+    ]
+    _two_factor_rows(rows, "Memory demand and auxiliary loss", out_png, out_pdf)
 
 
 def fig5(summary: pd.DataFrame, out_png: Path, out_pdf: Path) -> None:
@@ -426,18 +432,12 @@ def fig7(summary: pd.DataFrame, out_png: Path, out_pdf: Path) -> None:
 
 def fig8(summary: pd.DataFrame, out_png: Path, out_pdf: Path) -> None:
     """L1 and nuclear-norm regularisation: dynamics, weights, behavior with interval bands."""
-    plt, _ = _plt()
-    l1 = _select(summary, "l1", "l1")
-    nuc = _select(summary, "nuclear", "nuclear")
-    pal = _task_palette(l1, nuc)
-    fig, axes = plt.subplots(2, 3, figsize=(11, 6.4), layout="constrained")
-    for j, metric in enumerate(("dynamics", "weights", "behavior")):
-        _plot_metric(axes[0, j], l1, metric, "L1 strength $\\lambda$", xscale="auto", band=True, palette=pal, title=f"L1: {metric}")
-        _plot_metric(
-            axes[1, j], nuc, metric, "nuclear-norm strength $\\lambda$", xscale="auto", band=True, palette=pal, title=f"low rank: {metric}"
-        )
-    fig.suptitle("Regularisation (bands: 95% bootstrap interval over networks)", fontsize=10)
-    _save(fig, out_png, out_pdf)
+    bands = {"xscale": "auto", "band": True}
+    rows = [
+        (_select(summary, "l1", "l1"), "L1 strength $\\lambda$", "L1", bands),
+        (_select(summary, "nuclear", "nuclear"), "nuclear-norm strength $\\lambda$", "low rank", bands),
+    ]
+    _two_factor_rows(rows, "Regularisation (bands: 95% bootstrap interval over networks)", out_png, out_pdf)
 
 
 def _fmt(x) -> str:
