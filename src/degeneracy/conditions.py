@@ -263,22 +263,22 @@ class Study:
         return [(c, s) for c in ids for s in self.conditions[c].seeds]
 
 
+def _per_task(exp: Mapping, key: str, task: str, exp_name: str):
+    """``exp[key]``, or its entry for ``task`` when it is a mapping task -> value."""
+    value = exp[key]
+    if isinstance(value, Mapping):
+        if task not in value:
+            raise ValueError(f"experiment {exp_name!r}: no {key} for task {task!r}")
+        value = value[task]
+    return value
+
+
 def _levels_for(exp: Mapping, task: str, exp_name: str) -> list:
-    levels = exp["levels"]
-    if isinstance(levels, Mapping):
-        if task not in levels:
-            raise ValueError(f"experiment {exp_name!r}: no levels for task {task!r}")
-        levels = levels[task]
-    return list(levels)
+    return list(_per_task(exp, "levels", task, exp_name))
 
 
 def _parameter_for(exp: Mapping, task: str, exp_name: str) -> str:
-    param = exp["parameter"]
-    if isinstance(param, Mapping):
-        if task not in param:
-            raise ValueError(f"experiment {exp_name!r}: no parameter for task {task!r}")
-        param = param[task]
-    return str(param)
+    return str(_per_task(exp, "parameter", task, exp_name))
 
 
 def _normalise(cfg: dict) -> dict:

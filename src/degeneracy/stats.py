@@ -191,25 +191,25 @@ def pairwise_mean_replicates(matrix: np.ndarray, n_boot: int, rng: np.random.Gen
     return out
 
 
-def sd_replicates(values: Iterable[float], n_boot: int, rng: np.random.Generator | int | None) -> np.ndarray:
-    """Bootstrap replicates of the population SD (ddof=0) of the finite ``values``."""
+def _statistic_replicates(values: Iterable[float], n_boot: int, rng, statistic, min_n: int) -> np.ndarray:
+    """Bootstrap replicates of ``statistic`` (applied along axis 1) of the finite ``values``;
+    NaN when fewer than ``min_n`` values are finite."""
     rng = _as_rng(rng)
     v = np.asarray(list(values) if not isinstance(values, np.ndarray) else values, dtype=float)
     v = v[np.isfinite(v)]
-    if v.size < 2 or n_boot <= 0:
+    if v.size < min_n or n_boot <= 0:
         return np.full(max(n_boot, 0), np.nan)
     idx = rng.integers(0, v.size, size=(n_boot, v.size))
-    return v[idx].std(axis=1, ddof=0)
+    return statistic(v[idx])
+
+
+def sd_replicates(values: Iterable[float], n_boot: int, rng: np.random.Generator | int | None) -> np.ndarray:
+    """Bootstrap replicates of the population SD (ddof=0) of the finite ``values``."""
+    return _statistic_replicates(values, n_boot, rng, lambda x: x.std(axis=1, ddof=0), min_n=2)
 
 
 def _mean_replicates(values: Iterable[float], n_boot: int, rng: np.random.Generator | int | None) -> np.ndarray:
-    rng = _as_rng(rng)
-    v = np.asarray(list(values) if not isinstance(values, np.ndarray) else values, dtype=float)
-    v = v[np.isfinite(v)]
-    if v.size < 1 or n_boot <= 0:
-        return np.full(max(n_boot, 0), np.nan)
-    idx = rng.integers(0, v.size, size=(n_boot, v.size))
-    return v[idx].mean(axis=1)
+    return _statistic_replicates(values, n_boot, rng, lambda x: x.mean(axis=1), min_n=1)
 
 
 def bootstrap_mean_pairwise(

@@ -34,11 +34,13 @@ class Task:
 
     @property
     def n_inputs(self) -> int:
-        raise NotImplementedError
+        """Input channels (default: one per task channel)."""
+        return self.n_channels
 
     @property
     def n_outputs(self) -> int:
-        raise NotImplementedError
+        """Output channels (default: one per task channel)."""
+        return self.n_channels
 
     def sample(self, batch: int, generator: torch.Generator, ood: bool = False) -> Batch:
         """Draw ``batch`` fresh trials; ``ood=True`` gives the out-of-distribution variant."""

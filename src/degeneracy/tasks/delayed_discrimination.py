@@ -56,10 +56,6 @@ class DelayedDiscrimination(Task):
             )
 
     @property
-    def n_inputs(self) -> int:
-        return self.n_channels
-
-    @property
     def n_outputs(self) -> int:
         return self.n_channels * (2 if self.auxiliary else 1)
 

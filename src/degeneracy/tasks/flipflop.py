@@ -29,14 +29,6 @@ class FlipFlop(Task):
         _check_int(self, "T", self.T, minimum=2)
         _check_range(self, "p_switch", self.p_switch, 0.0, 1.0)
 
-    @property
-    def n_inputs(self) -> int:
-        return self.n_channels
-
-    @property
-    def n_outputs(self) -> int:
-        return self.n_channels
-
     def sample(self, batch: int, generator: torch.Generator, ood: bool = False) -> Batch:
         T = self.T * (2 if ood else 1)
         shape = (batch, T, self.n_channels)

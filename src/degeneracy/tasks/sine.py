@@ -38,14 +38,6 @@ class Sine(Task):
                 f"task 'sine': f_min={self.f_min!r}, f_max={self.f_max!r} invalid; need 0 < f_min <= f_max"
             )
 
-    @property
-    def n_inputs(self) -> int:
-        return self.n_channels
-
-    @property
-    def n_outputs(self) -> int:
-        return self.n_channels
-
     def frequencies(self) -> torch.Tensor:
         """The ``n_freq`` frequencies (Hz), float32."""
         return torch.linspace(self.f_min, self.f_max, self.n_freq)
