@@ -13,6 +13,8 @@ from degeneracy.metrics.dsa import (
     fit_operators,
     hankel_embed,
     pairwise_distances,
+    _composed_starts,
+    _retract,
     procrustes_similarity_distance,
 )
 
@@ -149,6 +151,58 @@ def test_pairwise_shape_symmetry_and_reproducibility():
     assert torch.allclose(C @ C.T, torch.eye(8, dtype=C.dtype), atol=1e-10)
     assert abs(float(torch.linalg.norm(T[0] - C @ T[1] @ C.T)) - float(d[0])) < 1e-10
     assert abs(float(d[0]) - D1[0, 1]) < 1e-9
+
+
+def test_retraction_stays_orthogonal_and_matches_expm_to_second_order():
+    gen = torch.Generator().manual_seed(0)
+    Q, _ = torch.linalg.qr(torch.randn(10, 10, dtype=torch.float64, generator=gen))
+    eye = torch.eye(10, dtype=torch.float64)
+    for scale in (1e-3, 0.1, 1.0):
+        W = torch.randn(10, 10, dtype=torch.float64, generator=gen)
+        W = scale * (W - W.T) / torch.linalg.matrix_norm(W - W.T)  # ||W||_F = scale (radians)
+        R = _retract(Q[None], W[None], eye)[0]
+        # the step cap is 1 rad: even there the product is orthogonal to ~1e-3, far below it exact
+        assert float(torch.linalg.matrix_norm(R.T @ R - eye)) < (1e-3 if scale == 1.0 else 1e-12)
+        assert torch.sign(torch.linalg.det(R)) == torch.sign(torch.linalg.det(Q))  # same component
+        exact = Q @ torch.linalg.matrix_exp(W)
+        assert float(torch.linalg.matrix_norm(R - exact)) <= scale**3 + 1e-12
+
+
+def test_composed_starts_follow_the_shortest_two_step_paths():
+    """Planted alignments C_ij = Q_i Q_j^T: every composed start C_im C_mj must equal C_ij, and
+    the intermediates m must be the members with the smallest d_im + d_mj (excluding i, j)."""
+    k, r = 5, 4
+    gen = torch.Generator().manual_seed(1)
+    Q = torch.linalg.qr(torch.randn(k, r, r, dtype=torch.float64, generator=gen))[0]
+    I, J = np.triu_indices(k, 1)
+    C = Q[I] @ Q[J].transpose(-1, -2)
+    pos = np.random.default_rng(0).random((k, 2))  # points in the plane: a metric to rank by
+    D = np.linalg.norm(pos[:, None] - pos[None], axis=-1)
+    d = torch.tensor(D[I, J])
+    for skip in (0, 1):
+        S = _composed_starts(C, d, k, n_starts=2, skip=skip)
+        assert S.shape == (2, len(I), r, r)
+        for p, (i, j) in enumerate(zip(I, J)):
+            for t in range(2):
+                torch.testing.assert_close(S[t, p], C[p], atol=1e-12, rtol=0)
+    # ranking: build distinguishable C_im C_mj by perturbing each C differently
+    Cn = C + 1e-3 * torch.randn(C.shape, dtype=torch.float64, generator=gen)
+    S = _composed_starts(Cn, d, k, n_starts=1, skip=1)
+    full = {(int(i), int(j)): Cn[p] for p, (i, j) in enumerate(zip(I, J))}
+    full.update({(j, i): c.T for (i, j), c in list(full.items())})
+    for p, (i, j) in enumerate(zip(I, J)):
+        ms = sorted((m for m in range(k) if m not in (i, j)), key=lambda m: D[i, m] + D[m, j])
+        torch.testing.assert_close(S[0, p], full[(i, ms[1])] @ full[(ms[1], j)], atol=1e-12, rtol=0)
+
+
+def test_composition_passes_lower_distances_on_a_set():
+    """The composition passes only ever keep lower values, and they find lower ones on some pairs
+    of a set of random systems."""
+    fits = [fit_operator(make_system(s, n=16), 4, 1, 16) for s in range(6)]
+    D0 = pairwise_distances(fits, seed=0, n_compose=0)
+    D1 = pairwise_distances(fits, seed=0)
+    assert np.all(D1 <= D0 + 1e-12)
+    assert (D0 - D1).max() > 1e-3  # local minima of the first pass that composition escapes
 
 
 def test_fewer_than_two_networks_gives_nan_with_reason():

@@ -228,29 +228,37 @@ def _eig_warm_start(A: torch.Tensor, B: torch.Tensor, kind: str) -> torch.Tensor
 
 def _fg(A, B, C):
     """Loss ||C^T A C - B||_F^2 (= ||A - C B C^T||_F^2 for orthogonal C) and its gradient in
-    so(r) for the left-trivialised update C <- C expm(W): g = (Y - Y^T) - (X - X^T),
-    X = R At^T, Y = At^T R, R = At - B, At = C^T A C."""
+    so(r) for the left-trivialised update C <- C expm(W): g = Z - Z^T with
+    Z = At^T R - R At^T, R = At - B, At = C^T A C."""
     At = C.transpose(-1, -2) @ A @ C
     R = At - B
-    f = (R * R).sum((-1, -2))
-    X = R @ At.transpose(-1, -2)
-    Y = At.transpose(-1, -2) @ R
-    g = (Y - Y.transpose(-1, -2)) - (X - X.transpose(-1, -2))
-    return f, g
+    f = _dot(R, R)
+    Atv = At.transpose(-1, -2)
+    Z = Atv @ R - R @ Atv
+    return f, Z - Z.transpose(-1, -2)
 
 
 def _dot(a, b):
-    return (a * b).sum((-1, -2))
+    """Batched Frobenius inner products of (N, r, r) tensors -> (N,)."""
+    return torch.linalg.vecdot(a.flatten(1), b.flatten(1))
 
 
-def _cayley(W: torch.Tensor, eye: torch.Tensor) -> torch.Tensor:
-    """Cayley map (I - W/2)^{-1}(I + W/2) of skew W: exactly orthogonal, det +1."""
-    return torch.linalg.solve(eye - 0.5 * W, eye + 0.5 * W)
+def _retract(C: torch.Tensor, W: torch.Tensor, eye: torch.Tensor) -> torch.Tensor:
+    """A retraction of C along skew W by matrix products only (batched LU solves, as the Cayley
+    map needs, are several times slower on CPU): C times the degree-4 Taylor polynomial of
+    expm(W), then one Newton-Schulz step X <- X (3I - X^T X) / 2 back onto O(r). The Taylor
+    polynomial of a skew W is orthogonal up to O(||W||^6) and the Newton-Schulz step squares that
+    error, so the result is orthogonal to rounding level and stays in C's connected component.
+    """
+    W2 = W @ W
+    Cn = C @ (eye + W + W2 @ (0.5 * eye + W / 6 + W2 / 24))
+    return 0.5 * Cn @ (3 * eye - Cn.transpose(-1, -2) @ Cn)
 
 
 def _riemannian_lbfgs(A, B, C, n_iter: int, memory: int = 6, max_ls: int = 4, init_step: float = 0.1):
-    """Batched L-BFGS on O(r) (left-trivialised coordinates in so(r), Cayley retraction, Armijo
-    backtracking per problem). Every problem stays in the connected component of its start."""
+    """Batched L-BFGS on O(r) (left-trivialised coordinates in so(r), exponential-like retraction,
+    Armijo backtracking per problem). Every problem stays in the connected component of its start.
+    Returns the final (N, r, r) points and (N,) losses."""
     N, r, _ = A.shape
     dtype = A.dtype
     eye = torch.eye(r, dtype=dtype)
@@ -258,22 +266,23 @@ def _riemannian_lbfgs(A, B, C, n_iter: int, memory: int = 6, max_ls: int = 4, in
     m = memory
     S = torch.zeros(m, N, r, r, dtype=dtype)
     Yh = torch.zeros_like(S)
-    rho = torch.zeros(m, N, dtype=dtype)
+    rho = torch.zeros(m, N, dtype=dtype)  # 0 for an empty or rejected pair: it then has no effect
     gamma = torch.ones(N, dtype=dtype)
     stored = 0
     arN = torch.arange(N)
     for _ in range(n_iter):
+        # two-loop recursion, d = -H g
         q = -g
         alphas = []
         idxs = [(stored - 1 - i) % m for i in range(min(stored, m))]
         for j in idxs:
             a = rho[j] * _dot(S[j], q)
-            q = q - a[:, None, None] * Yh[j]
+            q.addcmul_(Yh[j], -a[:, None, None])
             alphas.append(a)
-        q = q * gamma[:, None, None]
+        q.mul_(gamma[:, None, None])
         for j, a in zip(reversed(idxs), reversed(alphas)):
             b = rho[j] * _dot(Yh[j], q)
-            q = q + (a - b)[:, None, None] * S[j]
+            q.addcmul_(S[j], (a - b)[:, None, None])
         d = q
         gd = _dot(g, d)
         bad = gd >= 0
@@ -286,40 +295,43 @@ def _riemannian_lbfgs(A, B, C, n_iter: int, memory: int = 6, max_ls: int = 4, in
         else:
             step = torch.ones(N, dtype=dtype)
         step = torch.minimum(step, 1.0 / (dn + 1e-30))  # at most ~1 rad per iteration
-        Cn, fn, gn = C.clone(), f.clone(), g.clone()
         todo = torch.ones(N, dtype=torch.bool)
         for ls in range(max_ls):
             if ls == 0:
                 ii = arN
-                Ct = C @ _cayley(step[:, None, None] * d, eye)
+                Ct = _retract(C, step[:, None, None] * d, eye)
                 ft, gt = _fg(A, B, Ct)
             else:
                 ii = todo.nonzero().squeeze(1)
                 if len(ii) == 0:
                     break
-                Ct = C[ii] @ _cayley(step[ii, None, None] * d[ii], eye)
+                Ct = _retract(C[ii], step[ii, None, None] * d[ii], eye)
                 ft, gt = _fg(A[ii], B[ii], Ct)
             if ls < max_ls - 1:
                 ok = ft <= f[ii] + 1e-4 * step[ii] * gd[ii]
             else:
                 ok = ft < f[ii]
-            acc = ii[ok]
-            Cn[acc] = Ct[ok]
-            fn[acc] = ft[ok]
-            gn[acc] = gt[ok]
-            todo[acc] = False
+            if ls == 0:
+                okm = ok[:, None, None]
+                Cn, fn, gn = torch.where(okm, Ct, C), torch.where(ok, ft, f), torch.where(okm, gt, g)
+            else:
+                acc = ii[ok]
+                Cn[acc] = Ct[ok]
+                fn[acc] = ft[ok]
+                gn[acc] = gt[ok]
+            todo[ii[ok]] = False
             step[ii[~ok]] *= 0.25
         moved = ~todo
-        s = step[:, None, None] * d
+        s = d.mul_((step * moved)[:, None, None])
         y = gn - g
         sy = _dot(s, y)
-        good = moved & (sy > 1e-10 * dn * step * _dot(y, y).sqrt())
+        yy = _dot(y, y)
+        good = moved & (sy > 1e-10 * dn * step * yy.sqrt())
         j = stored % m
-        gm = good[:, None, None]
-        S[j] = torch.where(gm, s, torch.zeros_like(s))
-        Yh[j] = torch.where(gm, y, torch.zeros_like(y))
+        S[j] = s
+        Yh[j] = y
         rho[j] = torch.where(good, 1.0 / torch.where(good, sy, torch.ones_like(sy)), torch.zeros_like(sy))
-        gamma = torch.where(good, sy / _dot(y, y).clamp_min(1e-30), gamma)
+        gamma = torch.where(good, sy / yy.clamp_min(1e-30), gamma)
         stored += 1
         C, f, g = Cn, fn, gn
     return C, f
@@ -330,51 +342,16 @@ def _polar(C: torch.Tensor) -> torch.Tensor:
     return U @ Vh
 
 
-def procrustes_similarity_distance(
-    A: torch.Tensor,
-    B: torch.Tensor,
-    n_random_starts: int = 1,
-    n_screen_iter: int = 20,
-    n_keep: int = 2,
-    n_iter: int = 150,
-    n_polish_iter: int = 20,
-    seed: int = 0,
-    dtype: torch.dtype = torch.float32,
-    return_C: bool = False,
-    chunk_size: int | None = 4096,
-):
-    """Batched min over orthogonal C (rotations AND reflections) of ||A - C B C^T||_F.
+def _tile(X: torch.Tensor, n: int) -> torch.Tensor:
+    """(P, r, r) -> (n * P, r, r): n stacked copies (start-major)."""
+    P, r, _ = X.shape
+    return X.unsqueeze(0).expand(n, P, r, r).reshape(n * P, r, r)
 
-    A, B: (P, r, r) (normalise them first if wanted). Returns (P,) float64 distances (and the
-    best C if ``return_C``). All P pairs and all starts are one batch (no loop over pairs).
 
-    Starts per pair: three spectral warm starts (``_eig_warm_start`` sym / gram_l / gram_r),
-    the identity, a reflection diag(-1, 1, ..., 1), and ``n_random_starts`` Haar-random
-    orthogonal matrices alternating det +1 / det -1. Successive halving: every start runs
-    ``n_screen_iter`` L-BFGS iterations in ``dtype``, the ``n_keep`` best per pair continue for
-    ``n_iter`` more, the best one is polished in float64 (``n_polish_iter``), projected exactly
-    onto O(r) (polar factor) and evaluated in float64 -- so every returned value is attained by
-    an exactly orthogonal C (a true upper bound of the minimum).
-    """
-    A = torch.as_tensor(A).to(torch.float64)
-    B = torch.as_tensor(B).to(torch.float64)
-    if A.shape != B.shape or A.ndim != 3 or A.shape[-1] != A.shape[-2]:
-        raise ValueError(f"A and B must both be (P, r, r); got {tuple(A.shape)} and {tuple(B.shape)}")
+def _default_starts(A: torch.Tensor, B: torch.Tensor, n_random_starts: int, seed: int) -> torch.Tensor:
+    """(S, P, r, r) starts: three spectral warm starts, the identity, a reflection and
+    ``n_random_starts`` Haar-random orthogonal matrices alternating det +1 / det -1."""
     P, r, _ = A.shape
-    if P == 0:
-        empty = torch.zeros(0, dtype=torch.float64)
-        return (empty, torch.zeros(0, r, r, dtype=torch.float64)) if return_C else empty
-    if chunk_size is not None and P > chunk_size:
-        outs = [
-            procrustes_similarity_distance(
-                A[s : s + chunk_size], B[s : s + chunk_size], n_random_starts, n_screen_iter, n_keep,
-                n_iter, n_polish_iter, seed + 7919 * (s // chunk_size), dtype, return_C, None,
-            )
-            for s in range(0, P, chunk_size)
-        ]
-        if return_C:
-            return torch.cat([o[0] for o in outs]), torch.cat([o[1] for o in outs])
-        return torch.cat(outs)
     gen = torch.Generator().manual_seed(int(seed))
     eye = torch.eye(r, dtype=torch.float64)
     refl = eye.clone()
@@ -389,29 +366,86 @@ def procrustes_similarity_distance(
             flip = det > 0 if s % 2 == 1 else det < 0
             q[flip, :, 0] *= -1
             starts.append(q)
-    n_s = len(starts)
-    C0 = torch.stack(starts, 0)  # (S, P, r, r)
+    return torch.stack(starts, 0)
+
+
+def procrustes_similarity_distance(
+    A: torch.Tensor,
+    B: torch.Tensor,
+    n_random_starts: int = 1,
+    n_screen_iter: int = 20,
+    n_keep: int = 2,
+    n_iter: int = 150,
+    n_polish_iter: int = 20,
+    seed: int = 0,
+    dtype: torch.dtype = torch.float32,
+    return_C: bool = False,
+    chunk_size: int | None = 4096,
+    starts: torch.Tensor | None = None,
+):
+    """Batched min over orthogonal C (rotations AND reflections) of ||A - C B C^T||_F.
+
+    A, B: (P, r, r) (normalise them first if wanted). Returns (P,) float64 distances (and the
+    best C if ``return_C``). All P pairs and all starts are one batch (no loop over pairs).
+
+    Starts per pair: three spectral warm starts (``_eig_warm_start`` sym / gram_l / gram_r),
+    the identity, a reflection diag(-1, 1, ..., 1), and ``n_random_starts`` Haar-random
+    orthogonal matrices alternating det +1 / det -1. Successive halving: every start runs
+    ``n_screen_iter`` L-BFGS iterations in ``dtype``, the ``n_keep`` best per pair continue for
+    ``n_iter`` more, the best one is polished in float64 (``n_polish_iter``), projected exactly
+    onto O(r) (polar factor) and evaluated in float64 -- so every returned value is attained by
+    an exactly orthogonal C (a true upper bound of the minimum).
+
+    ``starts`` (S, P, r, r) orthogonal matrices replace the default starts; when S <= ``n_keep``
+    there is no screening and every start runs ``n_screen_iter + n_iter`` iterations.
+    """
+    A = torch.as_tensor(A).to(torch.float64)
+    B = torch.as_tensor(B).to(torch.float64)
+    if A.shape != B.shape or A.ndim != 3 or A.shape[-1] != A.shape[-2]:
+        raise ValueError(f"A and B must both be (P, r, r); got {tuple(A.shape)} and {tuple(B.shape)}")
+    P, r, _ = A.shape
+    if P == 0:
+        empty = torch.zeros(0, dtype=torch.float64)
+        return (empty, torch.zeros(0, r, r, dtype=torch.float64)) if return_C else empty
+    if chunk_size is not None and P > chunk_size:
+        outs = [
+            procrustes_similarity_distance(
+                A[s : s + chunk_size], B[s : s + chunk_size], n_random_starts, n_screen_iter, n_keep,
+                n_iter, n_polish_iter, seed + 7919 * (s // chunk_size), dtype, return_C, None,
+                None if starts is None else starts[:, s : s + chunk_size],
+            )
+            for s in range(0, P, chunk_size)
+        ]
+        if return_C:
+            return torch.cat([o[0] for o in outs]), torch.cat([o[1] for o in outs])
+        return torch.cat(outs)
+    if starts is None:
+        starts = _default_starts(A, B, n_random_starts, seed)
+    C0 = torch.as_tensor(starts).to(torch.float64)
+    n_s = C0.shape[0]
+    if C0.shape[1:] != (P, r, r):
+        raise ValueError(f"starts must be (S, {P}, {r}, {r}); got {tuple(C0.shape)}")
     Af = A.to(dtype)
     Bf = B.to(dtype)
-    AA = Af.unsqueeze(0).expand(n_s, P, r, r).reshape(n_s * P, r, r)
-    BB = Bf.unsqueeze(0).expand(n_s, P, r, r).reshape(n_s * P, r, r)
-    C, f = _riemannian_lbfgs(AA, BB, C0.reshape(n_s * P, r, r).to(dtype), n_screen_iter)
-    f = torch.nan_to_num(f.reshape(n_s, P), nan=float("inf"))
     keep = min(n_keep, n_s)
-    idx = f.argsort(0)[:keep]  # (keep, P)
-    ar = torch.arange(P)
-    C = C.reshape(n_s, P, r, r)[idx, ar].reshape(keep * P, r, r)
-    AA = Af.unsqueeze(0).expand(keep, P, r, r).reshape(keep * P, r, r)
-    BB = Bf.unsqueeze(0).expand(keep, P, r, r).reshape(keep * P, r, r)
-    if n_iter > 0:
-        C, f = _riemannian_lbfgs(AA, BB, C, n_iter)
+    if n_s > keep:  # successive halving: screen all starts, continue the best `keep` per pair
+        C, f = _riemannian_lbfgs(_tile(Af, n_s), _tile(Bf, n_s), C0.reshape(n_s * P, r, r).to(dtype),
+                                 n_screen_iter)
+        f = torch.nan_to_num(f.reshape(n_s, P), nan=float("inf"))
+        idx = f.argsort(0)[:keep]  # (keep, P)
+        C = C.reshape(n_s, P, r, r)[idx, torch.arange(P)].reshape(keep * P, r, r)
+        main_iter = n_iter
+    else:
+        C = C0.reshape(n_s * P, r, r).to(dtype)
+        main_iter = n_screen_iter + n_iter
+    if main_iter > 0:
+        C, f = _riemannian_lbfgs(_tile(Af, keep), _tile(Bf, keep), C, main_iter)
     # exact evaluation of every kept candidate in float64, best per pair
     C = _polar(C.to(torch.float64))
-    A64 = A.unsqueeze(0).expand(keep, P, r, r).reshape(keep * P, r, r)
-    B64 = B.unsqueeze(0).expand(keep, P, r, r).reshape(keep * P, r, r)
-    f64, _ = _fg(A64, B64, C)
+    f64, _ = _fg(_tile(A, keep), _tile(B, keep), C)
     f64 = torch.nan_to_num(f64.reshape(keep, P), nan=float("inf"))
     best = f64.argmin(0)
+    ar = torch.arange(P)
     Cb = C.reshape(keep, P, r, r)[best, ar]
     fb = f64[best, ar]
     if n_polish_iter > 0:
@@ -447,10 +481,39 @@ def _wasserstein_eigs(ev_a: np.ndarray, ev_b: np.ndarray) -> float:
     return float(M[ri, ci].sum() / len(ev_a))
 
 
+def _composed_starts(C: torch.Tensor, d: torch.Tensor, k: int, n_starts: int, skip: int = 0) -> torch.Tensor:
+    """Starts for every pair (i, j) of a k-set composed through other members m:
+    C_im C_mj, for the m ranked ``skip`` ... ``skip + n_starts - 1`` by d_im + d_mj (smallest
+    first; the ranking wraps around when it runs out of members).
+
+    ``C`` (P, r, r), ``d`` (P,) are the current solutions of the pairs ``triu_indices(k, 1)``
+    (``T_i ~ C_ij T_j C_ij^T``, so C_ji = C_ij^T and C_im C_mj aligns T_j to T_i).
+    Returns (n_starts, P, r, r).
+    """
+    P, r, _ = C.shape
+    I, J = np.triu_indices(k, 1)
+    Cf = torch.eye(r, dtype=C.dtype).repeat(k, k, 1, 1)
+    Cf[I, J] = C
+    Cf[J, I] = C.transpose(-1, -2)
+    D = torch.zeros(k, k, dtype=torch.float64)
+    D[I, J] = d.to(torch.float64)
+    D[J, I] = d.to(torch.float64)
+    via = D[I] + D[J]  # (P, k): d_im + d_mj
+    ar = torch.arange(P)
+    via[ar, I] = float("inf")
+    via[ar, J] = float("inf")
+    order = via.argsort(1)[:, : k - 2]
+    M = order[:, [(skip + t) % (k - 2) for t in range(n_starts)]].T  # (n_starts, P)
+    return torch.stack([Cf[I, m] @ Cf[m, J] for m in M])
+
+
 def pairwise_distances(
     operators: Sequence,
     mode: str = "euclidean",
     seed: int = 0,
+    n_compose: int = 2,
+    compose_iter: int = 100,
+    compose_rounds: int = 2,
     **optimiser_opts,
 ) -> np.ndarray:
     """All pairwise DSA distances of a set of operators (r x r arrays or :class:`DSAFit`).
@@ -462,7 +525,10 @@ def pairwise_distances(
     (uniform weights, squared-distance cost), as the reference computes it (no optimisation).
 
     All k(k-1)/2 pairs go into ONE batched optimisation (:func:`procrustes_similarity_distance`,
-    ``optimiser_opts`` are passed to it). Returns a symmetric k x k array with zero diagonal.
+    ``optimiser_opts`` are passed to it). For k >= 3, ``compose_rounds`` further batched passes
+    restart every pair (i, j) from ``n_compose`` alignments composed through other members,
+    C_im C_mj (``compose_iter`` iterations each); a pair keeps the lowest value found.
+    Returns a symmetric k x k array with zero diagonal.
     Fewer than 2 operators: a k x k NaN array and a ``RuntimeWarning`` with the reason.
     """
     if mode not in MODES:
@@ -497,7 +563,16 @@ def pairwise_distances(
         T = torch.as_tensor(np.stack(mats))
         norms = torch.linalg.matrix_norm(T).clamp_min(1e-300)
         T = T / norms[:, None, None]
-        d = procrustes_similarity_distance(T[I], T[J], seed=seed, **optimiser_opts).numpy()
+        d, C = procrustes_similarity_distance(T[I], T[J], seed=seed, return_C=True, **optimiser_opts)
+        opts = {**optimiser_opts, "n_keep": n_compose, "n_screen_iter": 0, "n_iter": compose_iter}
+        for rnd in range(compose_rounds if k >= 3 and n_compose > 0 else 0):
+            # restart every pair from alignments composed through the set; keep improvements
+            starts = _composed_starts(C, d, k, min(n_compose, k - 2), skip=rnd * n_compose)
+            d2, C2 = procrustes_similarity_distance(T[I], T[J], seed=seed, starts=starts, return_C=True, **opts)
+            better = d2 < d
+            d = torch.where(better, d2, d)
+            C = torch.where(better[:, None, None], C2, C)
+        d = d.numpy()
         if mode == "angular":
             vals = np.arccos(np.clip(1.0 - d**2 / 2.0, -1.0, 1.0))
         else:
