@@ -448,17 +448,23 @@ def procrustes_similarity_distance(
     ar = torch.arange(P)
     Cb = C.reshape(keep, P, r, r)[best, ar]
     fb = f64[best, ar]
-    if n_polish_iter > 0:
-        Cp, _ = _riemannian_lbfgs(A, B, Cb, n_polish_iter, init_step=1e-3)
-        Cp = _polar(Cp)
-        fp, _ = _fg(A, B, Cp)
-        better = fp < fb
-        Cb = torch.where(better[:, None, None], Cp, Cb)
-        fb = torch.where(better, fp, fb)
+    Cb, fb = _polish(A, B, Cb, fb, n_polish_iter)
     dist = fb.clamp_min(0).sqrt()
     if return_C:
         return dist, Cb
     return dist
+
+
+def _polish(A: torch.Tensor, B: torch.Tensor, C: torch.Tensor, f: torch.Tensor, n_iter: int):
+    """``n_iter`` float64 L-BFGS iterations from the orthogonal C (loss f), projected onto O(r)
+    (polar factor) and kept per pair only where the exact float64 loss is lower. Returns (C, f)."""
+    if n_iter <= 0:
+        return C, f
+    Cp, _ = _riemannian_lbfgs(A, B, C, n_iter, init_step=1e-3)
+    Cp = _polar(Cp)
+    fp, _ = _fg(A, B, Cp)
+    better = fp < f
+    return torch.where(better[:, None, None], Cp, C), torch.where(better, fp, f)
 
 
 def _operator_array(o) -> np.ndarray:
@@ -563,15 +569,22 @@ def pairwise_distances(
         T = torch.as_tensor(np.stack(mats))
         norms = torch.linalg.matrix_norm(T).clamp_min(1e-300)
         T = T / norms[:, None, None]
-        d, C = procrustes_similarity_distance(T[I], T[J], seed=seed, return_C=True, **optimiser_opts)
-        opts = {**optimiser_opts, "n_keep": n_compose, "n_screen_iter": 0, "n_iter": compose_iter}
-        for rnd in range(compose_rounds if k >= 3 and n_compose > 0 else 0):
+        rounds = compose_rounds if k >= 3 and n_compose > 0 else 0
+        n_polish = int(optimiser_opts.pop("n_polish_iter", 20))
+        opts = {**optimiser_opts, "n_polish_iter": 0 if rounds else n_polish}
+        d, C = procrustes_similarity_distance(T[I], T[J], seed=seed, return_C=True, **opts)
+        opts = {**opts, "n_keep": n_compose, "n_screen_iter": 0, "n_iter": compose_iter}
+        for rnd in range(rounds):
             # restart every pair from alignments composed through the set; keep improvements
             starts = _composed_starts(C, d, k, min(n_compose, k - 2), skip=rnd * n_compose)
             d2, C2 = procrustes_similarity_distance(T[I], T[J], seed=seed, starts=starts, return_C=True, **opts)
             better = d2 < d
             d = torch.where(better, d2, d)
             C = torch.where(better[:, None, None], C2, C)
+        if rounds:  # one float64 polish of the final alignments
+            A64, B64 = T[I].to(torch.float64), T[J].to(torch.float64)
+            _, f = _polish(A64, B64, C, d**2, n_polish)
+            d = f.clamp_min(0).sqrt()
         d = d.numpy()
         if mode == "angular":
             vals = np.arccos(np.clip(1.0 - d**2 / 2.0, -1.0, 1.0))
