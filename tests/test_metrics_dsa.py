@@ -150,7 +150,10 @@ def test_pairwise_shape_symmetry_and_reproducibility():
     C = C[0]
     assert torch.allclose(C @ C.T, torch.eye(8, dtype=C.dtype), atol=1e-10)
     assert abs(float(torch.linalg.norm(T[0] - C @ T[1] @ C.T)) - float(d[0])) < 1e-10
-    assert abs(float(d[0]) - D1[0, 1]) < 1e-9
+    # one pass over the set (no composition) is that same batched call, pair by pair
+    D0 = pairwise_distances(fits, seed=5, n_compose=0)
+    assert abs(float(d[0]) - D0[0, 1]) < 1e-9
+    assert np.all(D1 <= D0 + 1e-6)  # the composition passes only keep lower values
 
 
 def test_retraction_stays_orthogonal_and_matches_expm_to_second_order():
@@ -201,7 +204,7 @@ def test_composition_passes_lower_distances_on_a_set():
     fits = [fit_operator(make_system(s, n=16), 4, 1, 16) for s in range(6)]
     D0 = pairwise_distances(fits, seed=0, n_compose=0)
     D1 = pairwise_distances(fits, seed=0)
-    assert np.all(D1 <= D0 + 1e-12)
+    assert np.all(D1 <= D0 + 1e-6)  # (+ the float64 polish, which moves values by < 1e-6)
     assert (D0 - D1).max() > 1e-3  # local minima of the first pass that composition escapes
 
 

@@ -234,7 +234,7 @@ def _fg(A, B, C):
     R = At - B
     f = _dot(R, R)
     Atv = At.transpose(-1, -2)
-    Z = Atv @ R - R @ Atv
+    Z = torch.baddbmm(Atv @ R, R, Atv, alpha=-1.0)  # At^T R - R At^T
     return f, Z - Z.transpose(-1, -2)
 
 
@@ -251,8 +251,9 @@ def _retract(C: torch.Tensor, W: torch.Tensor, eye: torch.Tensor) -> torch.Tenso
     error, so the result is orthogonal to rounding level and stays in C's connected component.
     """
     W2 = W @ W
-    Cn = C @ (eye + W + W2 @ (0.5 * eye + W / 6 + W2 / 24))
-    return 0.5 * Cn @ (3 * eye - Cn.transpose(-1, -2) @ Cn)
+    inner = torch.add(W2, W, alpha=4.0).div_(24.0).add_(eye, alpha=0.5)  # I/2 + W/6 + W^2/24
+    Cn = C @ torch.baddbmm(W + eye, W2, inner)  # C (I + W + W^2/2 + W^3/6 + W^4/24)
+    return torch.baddbmm(Cn, Cn, Cn.transpose(-1, -2) @ Cn, beta=1.5, alpha=-0.5)  # Cn (3I - Cn^T Cn)/2
 
 
 def _riemannian_lbfgs(A, B, C, n_iter: int, memory: int = 6, max_ls: int = 4, init_step: float = 0.1):
