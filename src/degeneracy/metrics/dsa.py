@@ -376,7 +376,7 @@ def procrustes_similarity_distance(
     n_random_starts: int = 1,
     n_screen_iter: int = 20,
     n_keep: int = 2,
-    n_iter: int = 150,
+    n_iter: int = 120,
     n_polish_iter: int = 20,
     seed: int = 0,
     dtype: torch.dtype = torch.float32,
@@ -519,7 +519,7 @@ def pairwise_distances(
     mode: str = "euclidean",
     seed: int = 0,
     n_compose: int = 2,
-    compose_iter: int = 100,
+    compose_iter: int = 90,
     compose_rounds: int = 2,
     **optimiser_opts,
 ) -> np.ndarray:
