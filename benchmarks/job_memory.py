@@ -19,6 +19,7 @@ runs worker processes).
   n=512 is slow) and the time of all 1,225 pairs is extrapolated.
 
     python benchmarks/job_memory.py [--n 512] [--networks 50] [--train-steps 3] [--pairs 2]
+                                    [--only pairwise_dsa pairwise_weights]
 """
 
 from __future__ import annotations
@@ -154,10 +155,11 @@ def main() -> None:
     ap.add_argument("--train-steps", type=int, default=3)
     ap.add_argument("--pairs", type=int, default=2, help="weight pairs solved per worker (time is extrapolated)")
     ap.add_argument("--json", type=Path, help="also write the results as JSON")
+    ap.add_argument("--only", nargs="+", choices=list(JOBS), help="run only these jobs")
     args = ap.parse_args()
     results = {}
     with tempfile.TemporaryDirectory() as work:
-        for name in JOBS:
+        for name in args.only or JOBS:
             print(f"running {name} ...", file=sys.stderr, flush=True)
             results[name] = run_job(name, work, args.n, args.networks, args.train_steps, args.pairs)
     print(f"\nPeak memory per job, n={args.n}, {args.networks} networks per condition "

@@ -534,7 +534,8 @@ def pairwise_distances(
     All k(k-1)/2 pairs go into ONE batched optimisation (:func:`procrustes_similarity_distance`,
     ``optimiser_opts`` are passed to it). For k >= 3, ``compose_rounds`` further batched passes
     restart every pair (i, j) from ``n_compose`` alignments composed through other members,
-    C_im C_mj (``compose_iter`` iterations each); a pair keeps the lowest value found.
+    C_im C_mj (``compose_iter`` iterations each); a pair keeps the lowest value found. With
+    these passes the first one keeps 1 screened candidate per pair (``n_keep``, unless given).
     Returns a symmetric k x k array with zero diagonal.
     Fewer than 2 operators: a k x k NaN array and a ``RuntimeWarning`` with the reason.
     """
@@ -573,6 +574,8 @@ def pairwise_distances(
         rounds = compose_rounds if k >= 3 and n_compose > 0 else 0
         n_polish = int(optimiser_opts.pop("n_polish_iter", 20))
         opts = {**optimiser_opts, "n_polish_iter": 0 if rounds else n_polish}
+        if rounds:  # the composed starts do better than a second screened candidate per pair
+            opts.setdefault("n_keep", 1)
         d, C = procrustes_similarity_distance(T[I], T[J], seed=seed, return_C=True, **opts)
         opts = {**opts, "n_keep": n_compose, "n_screen_iter": 0, "n_iter": compose_iter}
         for rnd in range(rounds):
