@@ -585,9 +585,8 @@ def pairwise_distances(
             better = d2 < d
             d = torch.where(better, d2, d)
             C = torch.where(better[:, None, None], C2, C)
-        if rounds:  # one float64 polish of the final alignments
-            A64, B64 = T[I].to(torch.float64), T[J].to(torch.float64)
-            _, f = _polish(A64, B64, C, d**2, n_polish)
+        if rounds:  # one float64 polish of the final alignments (T is float64)
+            _, f = _polish(T[I], T[J], C, d**2, n_polish)
             d = f.clamp_min(0).sqrt()
         d = d.numpy()
         if mode == "angular":
