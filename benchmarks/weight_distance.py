@@ -13,8 +13,10 @@ import argparse
 import time
 
 import numpy as np
+from scipy.optimize import quadratic_assignment
+from threadpoolctl import threadpool_limits
 
-from degeneracy.metrics.weights import pairwise_weight_distances, permutation_distance
+from degeneracy.metrics.weights import faq, pairwise_weight_distances, permutation_distance
 
 
 def planted(n, noise, rng):
@@ -81,16 +83,11 @@ def main():
     mats = [rng.standard_normal((n, n)) / np.sqrt(n) for _ in range(args.n_nets)]
 
     # side by side, one process: our FAQ loop vs scipy's quadratic_assignment, same starts
-    from threadpoolctl import threadpool_limits
-    from scipy.optimize import quadratic_assignment
-
-    from degeneracy.metrics.weights import faq
-
     with threadpool_limits(1):
         P0 = np.full((n, n), 1.0 / n)
         t_ours = t_scipy = 0.0
         same = 0
-        n_cmp = 20
+        n_cmp = min(20, len(mats) - 1)
         for q in range(n_cmp):
             A, B = mats[q], mats[q + 1]
             t0 = time.perf_counter()
