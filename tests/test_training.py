@@ -11,7 +11,8 @@ from degeneracy.config import ConfigError, resolve_config
 from degeneracy.io import CorruptFileError, load_checkpoint, read_parquet
 from degeneracy.models import model_from_checkpoint
 from degeneracy.tasks import make_task, probe_batch
-from degeneracy.training import l1_penalty, masked_mse, nuclear_penalty, regulariser_penalty, train
+from degeneracy.training import StopRule, l1_penalty, masked_mse, nuclear_penalty, regulariser_penalty, train
+from degeneracy.training import loop as training_loop
 
 TINY = {
     "task": {"name": "flipflop", "n_channels": 1, "T": 30},
@@ -67,6 +68,48 @@ def test_same_seed_gives_identical_bytes(tmp_path, kind):
     for k in sa:
         assert sa[k].numpy().tobytes() == sb[k].numpy().tobytes(), k
     assert any(not torch.equal(sa[k], sc[k]) for k in sa)
+
+
+def test_stop_rule_counts_consecutive_epochs_below_threshold():
+    rule = StopRule(threshold=1.0, patience=2)
+    # below, below, above (reset), below, below, below -> stops only on the sixth epoch
+    decisions = [rule.update(v) for v in (0.5, 0.5, 1.5, 0.5, 0.5, 0.5)]
+    assert decisions == [False, False, False, False, False, True]
+    assert [StopRule(1.0, 0).update(v) for v in (1.0, 0.99)] == [False, True], "equal is not below"
+    rule = StopRule(1.0, 1)
+    assert [rule.update(v) for v in (0.5, float("nan"), 0.5, 0.5)] == [False, False, False, True]
+
+
+def _scripted_loss(monkeypatch, epoch_losses, steps_per_epoch):
+    """Make the task loss of every step of epoch e equal epoch_losses[e - 1] (gradients still flow)."""
+    calls = {"n": 0}
+
+    def fake(y_hat, y, mask):
+        value = epoch_losses[min(calls["n"] // steps_per_epoch, len(epoch_losses) - 1)]
+        calls["n"] += 1
+        return 0.0 * y_hat.sum() + value
+
+    monkeypatch.setattr(training_loop, "masked_mse", fake)
+
+
+def test_loss_that_crosses_once_and_rises_is_not_converged(tmp_path, monkeypatch):
+    # threshold 1e-3, stop_patience 3: the old rule stopped 3 epochs after the first crossing (epoch 2)
+    losses = [1e-2, 5e-4, 5e-4, 5e-4, 2e-3, 2e-3]
+    _scripted_loss(monkeypatch, losses, steps_per_epoch=2)
+    cfg = {**TINY, "training": {**TINY["training"], "steps_per_epoch": 2, "max_epochs": 6, "lr": 1e-4}}
+    res = train(cfg, 0, tmp_path / "c.pt", tmp_path / "l.parquet")
+    assert res.status == "not_converged" and res.epochs == 6
+    assert read_parquet(tmp_path / "l.parquet")["loss"].tolist() == pytest.approx(losses)
+
+
+def test_streak_restarts_after_a_rise(tmp_path, monkeypatch):
+    losses = [1e-2, 5e-4, 5e-4, 2e-3, 5e-4, 5e-4, 5e-4, 5e-4, 5e-4, 5e-4]
+    _scripted_loss(monkeypatch, losses, steps_per_epoch=2)
+    cfg = {**TINY, "training": {**TINY["training"], "steps_per_epoch": 2, "max_epochs": 10, "lr": 1e-4}}
+    res = train(cfg, 0, tmp_path / "c.pt", tmp_path / "l.parquet")
+    # four consecutive epochs below (5, 6, 7, 8): the crossing epoch plus stop_patience = 3 more
+    assert res.status == "converged" and res.epochs == 8
+    assert load_checkpoint(tmp_path / "c.pt")["status"] == "converged"
 
 
 def test_diverging_run_is_reported_not_raised(tmp_path):

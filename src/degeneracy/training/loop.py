@@ -19,6 +19,7 @@ from ..io import atomic_torch_save, atomic_write_parquet
 from ..models import build_model
 from ..tasks import make_task
 from .regularisers import regulariser_penalty
+from .stopping import StopRule
 
 STATUSES = ("converged", "not_converged", "diverged")
 LOG_COLUMNS = ("epoch", "steps", "loss", "lr", "elapsed_s")
@@ -79,9 +80,11 @@ def train(
     """Train one network with BPTT + Adam until criterion, budget or divergence.
 
     Every step draws a fresh batch; an epoch is ``steps_per_epoch`` steps; ReduceLROnPlateau acts on
-    the epoch-mean task MSE; training stops ``stop_patience`` epochs after that MSE first falls below
-    ``threshold`` (status ``converged``), after ``max_epochs`` (``not_converged``), or at once on a
-    non-finite loss (``diverged``; no exception escapes). ``seed`` drives initialisation and data;
+    the epoch-mean task MSE; training stops once that MSE has stayed below ``threshold`` for
+    ``stop_patience + 1`` consecutive epochs, i.e. the crossing epoch and ``stop_patience`` more (status
+    ``converged``; a rise to or above the threshold resets the count, see :class:`StopRule`), after
+    ``max_epochs`` (``not_converged``), or at once on a non-finite loss (``diverged``; no exception
+    escapes). ``seed`` drives initialisation and data;
     on CPU the same config and seed give bitwise-identical weights.
 
     Writes the checkpoint (initial and final weights, resolved config, seed, status, versions) and
@@ -105,7 +108,8 @@ def train(
     reg = tcfg["regulariser"]
 
     rows: list[dict[str, Any]] = []
-    status, steps, crossed_at, loss_mean = "not_converged", 0, None, float("nan")
+    stop = StopRule(tcfg["threshold"], tcfg["stop_patience"])
+    status, steps, loss_mean = "not_converged", 0, float("nan")
     t0 = time.perf_counter()
     for epoch in range(1, tcfg["max_epochs"] + 1):
         total = torch.zeros((), device=device)
@@ -138,9 +142,7 @@ def train(
             status = "diverged"
             break
         sched.step(loss_mean)
-        if crossed_at is None and loss_mean < tcfg["threshold"]:
-            crossed_at = epoch
-        if crossed_at is not None and epoch - crossed_at >= tcfg["stop_patience"]:
+        if stop.update(loss_mean):
             status = "converged"
             break
     log = pd.DataFrame(rows, columns=list(LOG_COLUMNS)).astype(
