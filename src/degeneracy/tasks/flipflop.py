@@ -1,36 +1,34 @@
-"""N-bit flip-flop (SPEC section 2)."""
+"""N-bit flip-flop."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-import torch
-
-from .base import Batch, Task, _check_int, _check_range
+from .base import Batch, Task, knob
 
 
 @dataclass(frozen=True)
 class FlipFlop(Task):
     """Each channel receives pulses of +1 or -1 (probability ``p_switch`` per step, one forced at
-    t=0 when ``force_first``) and must output the sign of its last pulse. Mask: all ones.
-    OOD: trial length ``T`` x2."""
+    t=0 when ``force_first``) and must output the sign of its last pulse. Mask: all ones."""
 
     name = "flipflop"
     threshold = 1e-3
     default_lr = 3e-3
+    ood_description = "trials twice as long (2T steps); training never sees t >= T"
 
-    n_channels: int = 3
-    T: int = 100
-    p_switch: float = 0.05
-    force_first: bool = True
+    n_channels: int = knob(3, kind=int, minimum=1, doc="independent flip-flop bits")
+    T: int = knob(100, kind=int, minimum=2, doc="trial length (steps)")
+    p_switch: float = knob(0.05, minimum=0.0, maximum=1.0, doc="pulse probability per step and channel")
+    force_first: bool = knob(True, kind=bool, doc="a pulse on every channel at t = 0")
 
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        _check_int(self, "T", self.T, minimum=2)
-        _check_range(self, "p_switch", self.p_switch, 0.0, 1.0)
+    def n_steps(self, ood: bool = False) -> int:
+        return self.T * (2 if ood else 1)
 
-    def sample(self, batch: int, generator: torch.Generator, ood: bool = False) -> Batch:
-        T = self.T * (2 if ood else 1)
+    def sample(self, batch: int, generator, ood: bool = False) -> Batch:
+        import torch
+
+        T = self.n_steps(ood)
         shape = (batch, T, self.n_channels)
         pulse = torch.rand(shape, generator=generator) < self.p_switch
         if self.force_first:

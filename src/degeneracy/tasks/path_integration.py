@@ -1,13 +1,11 @@
-"""Path integration in 2D or 3D (SPEC section 2)."""
+"""Path integration in 2D or 3D."""
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
 
-import torch
-
-from .base import Batch, Task, TaskConfigError, _check_int, uniform
+from .base import Batch, Task, knob, uniform
 
 
 @dataclass(frozen=True)
@@ -26,23 +24,23 @@ class PathIntegration(Task):
     threshold = 5e-2
     default_lr = 1e-3
 
-    n_channels: int = 1
-    dim: int = 2
-    T: int = 50
-    box: float = 5.0
-    speed_max: float = 0.5
-    turn_sd: float = 0.3
+    ood_description = "trials twice as long (2T steps); training never sees t >= T"
 
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if self.dim not in (2, 3):
-            raise TaskConfigError(f"task 'path_integration': dim={self.dim!r} is invalid; choose 2 or 3")
-        _check_int(self, "T", self.T, minimum=2)
-        if not (self.box > 0 and 0 <= self.speed_max < self.box and self.turn_sd >= 0):
-            raise TaskConfigError(
-                "task 'path_integration': need box > 0, 0 <= speed_max < box and turn_sd >= 0 "
-                f"(got box={self.box}, speed_max={self.speed_max}, turn_sd={self.turn_sd})"
+    n_channels: int = knob(1, kind=int, minimum=1, doc="independent agents")
+    dim: int = knob(2, kind=int, choices=(2, 3), doc="2-D or 3-D space")
+    T: int = knob(50, kind=int, minimum=2, doc="trial length (steps)")
+    box: float = knob(5.0, exclusive_minimum=0.0, doc="half-width of the box")
+    speed_max: float = knob(0.5, minimum=0.0, doc="largest speed (box units per step)")
+    turn_sd: float = knob(0.3, minimum=0.0, doc="heading random-walk SD (rad per step)")
+
+    def check(self) -> None:
+        if not self.speed_max < self.box:
+            raise self.error(
+                f"box={self.box}, speed_max={self.speed_max} are invalid; allowed: speed_max < box"
             )
+
+    def n_steps(self, ood: bool = False) -> int:
+        return self.T * (2 if ood else 1)
 
     @property
     def inputs_per_channel(self) -> int:
@@ -56,8 +54,10 @@ class PathIntegration(Task):
     def n_outputs(self) -> int:
         return self.n_channels * self.dim
 
-    def sample(self, batch: int, generator: torch.Generator, ood: bool = False) -> Batch:
-        T = self.T * (2 if ood else 1)
+    def sample(self, batch: int, generator, ood: bool = False) -> Batch:
+        import torch
+
+        T = self.n_steps(ood)
         B, C, D, L = batch, self.n_channels, self.dim, self.box
         pos = uniform((B, C, D), generator, -L, L)
         theta = uniform((B, C), generator, -math.pi, math.pi)

@@ -1,49 +1,48 @@
-"""Sine-wave generation (SPEC section 2)."""
+"""Sine-wave generation."""
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
 
-import torch
-
-from .base import Batch, Task, TaskConfigError, _check_int
+from .base import Batch, Task, knob
 
 
 @dataclass(frozen=True)
 class Sine(Task):
     """Each channel gets a static input ``f/30 + 0.25`` and must output ``sin(2 pi f t dt)``,
     t = 0..T-1, with f drawn from ``n_freq`` evenly spaced values in [``f_min``, ``f_max``] (Hz).
-    Mask: all ones. OOD: trial length x2."""
+    Mask: all ones."""
 
     name = "sine"
     threshold = 5e-2
     default_lr = 1e-3
+    ood_description = "trials twice as long (2T steps); training never sees t >= T"
 
-    n_channels: int = 1
-    T: int = 200
-    dt: float = 0.005
-    n_freq: int = 10
-    f_min: float = 1.0
-    f_max: float = 30.0
+    n_channels: int = knob(1, kind=int, minimum=1, doc="independent sine generators")
+    T: int = knob(200, kind=int, minimum=2, doc="trial length (steps)")
+    dt: float = knob(0.005, exclusive_minimum=0.0, doc="time step (s)")
+    n_freq: int = knob(10, kind=int, minimum=1, doc="number of target frequencies")
+    f_min: float = knob(1.0, exclusive_minimum=0.0, doc="lowest frequency (Hz)")
+    f_max: float = knob(30.0, exclusive_minimum=0.0, doc="highest frequency (Hz)")
 
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        _check_int(self, "T", self.T, minimum=2)
-        _check_int(self, "n_freq", self.n_freq, minimum=1)
-        if not (isinstance(self.dt, (int, float)) and self.dt > 0):
-            raise TaskConfigError(f"task 'sine': dt={self.dt!r} is invalid; it must be > 0 (seconds)")
-        if not 0 < self.f_min <= self.f_max:
-            raise TaskConfigError(
-                f"task 'sine': f_min={self.f_min!r}, f_max={self.f_max!r} invalid; need 0 < f_min <= f_max"
-            )
+    def check(self) -> None:
+        if not self.f_min <= self.f_max:
+            raise self.error(f"f_min={self.f_min!r} > f_max={self.f_max!r}; allowed: 0 < f_min <= f_max")
 
-    def frequencies(self) -> torch.Tensor:
-        """The ``n_freq`` frequencies (Hz), float32."""
+    def n_steps(self, ood: bool = False) -> int:
+        return self.T * (2 if ood else 1)
+
+    def frequencies(self):
+        """The ``n_freq`` frequencies (Hz), a float32 tensor."""
+        import torch
+
         return torch.linspace(self.f_min, self.f_max, self.n_freq)
 
-    def sample(self, batch: int, generator: torch.Generator, ood: bool = False) -> Batch:
-        T = self.T * (2 if ood else 1)
+    def sample(self, batch: int, generator, ood: bool = False) -> Batch:
+        import torch
+
+        T = self.n_steps(ood)
         idx = torch.randint(self.n_freq, (batch, 1, self.n_channels), generator=generator)
         f = self.frequencies()[idx]
         x = (f / 30.0 + 0.25).expand(batch, T, self.n_channels).clone()
