@@ -19,5 +19,6 @@ with job(snakemake) as threads:
         out_trajectories=snakemake.output.trajectories,
         out_weights=snakemake.output.weights,
         threads=threads,
+        evaluation=snakemake.params.settings.get("eval"),  # None -> DEFAULT_EVAL
     )
     print(row.to_string())

@@ -1,7 +1,8 @@
 """Per-network extraction stages.
 
 * :func:`trajectories` -- from a checkpoint: hidden states on the condition's fixed probe batch,
-  OOD MSE, recurrent weights and feature-learning metrics (one row of the networks table).
+  held-out and OOD MSE, convergence, recurrent weights (final and initial) and feature-learning
+  metrics (one row of the networks table).
 * :func:`dsa_fit` -- from the trajectories of a condition's networks: their DSA operators and
   noise floors (one job per condition).
 * :func:`example_trial` -- one probe trial's inputs, targets and outputs (for the figure).
@@ -21,6 +22,7 @@ import pandas as pd
 
 __all__ = [
     "NETWORK_COLUMNS",
+    "DEFAULT_EVAL",
     "trajectories",
     "OPERATOR_COLUMNS",
     "NULL_COLUMNS",
@@ -28,6 +30,8 @@ __all__ = [
     "example_trial",
     "read_trajectories",
     "read_weights",
+    "WEIGHT_COLUMNS",
+    "weights_table",
     "read_operators",
 ]
 
@@ -45,7 +49,14 @@ NETWORK_COLUMNS: dict[str, str] = {
     "weight_change_rel": "float64",
     "kernel_alignment": "float64",
     "n_units": "int64",
+    "eval_mse": "float64",
+    "eval_mse_aux": "float64",
+    "ood_mse_aux": "float64",
+    "threshold": "float64",
 }
+
+#: Held-out in-distribution batch used when the analysis settings give none.
+DEFAULT_EVAL: dict[str, int] = {"n_trials": 256, "seed": 3000}
 
 
 def _generator(seed: int):
@@ -85,8 +96,18 @@ def trajectories(
     out_trajectories: str | Path,
     out_weights: str | Path,
     threads: int = 1,
+    evaluation: Mapping[str, Any] | None = None,
 ) -> pd.DataFrame:
-    """Extract everything the metrics need from one checkpoint; returns the network row."""
+    """Extract everything the metrics need from one checkpoint; returns the network row.
+
+    ``evaluation`` (``n_trials``, ``seed``; default :data:`DEFAULT_EVAL`) is the held-out
+    in-distribution batch, the same for every network of a task: ``eval_mse`` is the masked MSE
+    on it over the outputs every level shares (see :func:`degeneracy.metrics.behavior.output_groups`),
+    ``eval_mse_aux`` that of the auxiliary outputs (NaN when absent); likewise ``ood_mse`` and
+    ``ood_mse_aux`` on the OOD batch. ``converged`` is ``status != "diverged"`` and
+    ``eval_mse < threshold`` (the checkpoint's ``training.threshold``); ``status`` is kept as
+    training reported it.
+    """
     import torch
 
     from degeneracy.io import atomic_write_parquet, load_checkpoint
@@ -112,17 +133,23 @@ def trajectories(
     traj.insert(0, "time", np.tile(np.arange(n_time, dtype=np.int32), n_trials))
     traj.insert(0, "trial", np.repeat(np.arange(n_trials, dtype=np.int32), n_time))
 
+    model0 = model_from_checkpoint(ckpt, which="init")
     W = _to_numpy(model.recurrent_matrix()).astype(np.float64)
-    ii, jj = np.meshgrid(np.arange(W.shape[0], dtype=np.int32), np.arange(W.shape[1], dtype=np.int32), indexing="ij")
-    weights = pd.DataFrame({"i": ii.ravel(), "j": jj.ravel(), "value": W.ravel()})
+    W_init = _to_numpy(model0.recurrent_matrix()).astype(np.float64)
+    weights = weights_table(W, W_init)
 
-    ood_mse = wc = wc_rel = ka = math.nan
+    evaluation = dict(DEFAULT_EVAL) if evaluation is None else evaluation
+    threshold = _float(cfg["training"]["threshold"])
+    groups = behavior.output_groups(task)
+    ood_mse = ood_aux = eval_mse = eval_aux = wc = wc_rel = ka = math.nan
     if healthy:
+        xe, ye, me = task.sample(int(evaluation["n_trials"]), _generator(evaluation["seed"]), ood=False)
+        ev = behavior.grouped_mse(model, xe, ye, me, groups)
+        eval_mse, eval_aux = _float(ev["main"]), _float(ev["aux"])
         xo, yo, mo = task.sample(int(ood["n_trials"]), _generator(ood["seed"]), ood=True)
-        with torch.no_grad():
-            ood_mse = _float(behavior.ood_mse(model, xo, yo, mo))
+        oo = behavior.grouped_mse(model, xo, yo, mo, groups)
+        ood_mse, ood_aux = _float(oo["main"]), _float(oo["aux"])
 
-        model0 = model_from_checkpoint(ckpt, which="init")
         W0 = model0.recurrent_matrix().detach()
         change = fl.weight_change(W0, model.recurrent_matrix().detach())
         wc, wc_rel = _float(change["abs"]), _float(change["rel"])
@@ -136,7 +163,7 @@ def trajectories(
                 "condition": condition,
                 "seed": int(seed),
                 "status": status,
-                "converged": status == "converged",
+                "converged": bool(healthy and math.isfinite(eval_mse) and eval_mse < threshold),
                 "epochs": int(ckpt["epochs"]),
                 "steps": int(ckpt["steps"]),
                 "final_loss": _float(ckpt["final_loss"]),
@@ -145,6 +172,10 @@ def trajectories(
                 "weight_change_rel": wc_rel,
                 "kernel_alignment": ka,
                 "n_units": int(n_units),
+                "eval_mse": eval_mse,
+                "eval_mse_aux": eval_aux,
+                "ood_mse_aux": ood_aux,
+                "threshold": threshold,
             }
         ]
     ).astype(NETWORK_COLUMNS)
@@ -166,14 +197,39 @@ def read_trajectories(path: str | Path) -> np.ndarray:
     return df[units].to_numpy(dtype=np.float64).reshape(n_trials, n_time, len(units))
 
 
-def read_weights(path: str | Path) -> np.ndarray:
-    """weights.parquet -> (n, n) float64 recurrent matrix."""
+#: Columns (and dtypes) of weights.parquet: one row per recurrent weight, final and initial value.
+WEIGHT_COLUMNS: dict[str, str] = {"i": "int32", "j": "int32", "value": "float64", "value_init": "float64"}
+
+
+def weights_table(W: np.ndarray, W_init: np.ndarray) -> pd.DataFrame:
+    """Long table of a recurrent matrix: (i, j, value = trained W[i, j], value_init = initial W[i, j]).
+
+    Both matrices are in the model's own weight units (the effective recurrent matrix, see
+    ``model.recurrent_matrix()``); ``W_init`` must have the shape of ``W``.
+    """
+    W = np.asarray(W, dtype=np.float64)
+    W_init = np.asarray(W_init, dtype=np.float64)
+    if W.shape != W_init.shape or W.ndim != 2:
+        raise ValueError(f"final and initial recurrent matrices differ in shape: {W.shape} vs {W_init.shape}")
+    ii, jj = np.meshgrid(np.arange(W.shape[0], dtype=np.int32), np.arange(W.shape[1], dtype=np.int32), indexing="ij")
+    df = pd.DataFrame({"i": ii.ravel(), "j": jj.ravel(), "value": W.ravel(), "value_init": W_init.ravel()})
+    return df.astype(WEIGHT_COLUMNS)
+
+
+def read_weights(path: str | Path, which: str = "final") -> np.ndarray:
+    """weights.parquet -> (n, n) float64 recurrent matrix: ``which="final"`` (trained, column
+    ``value``) or ``"init"`` (the same network at initialisation, column ``value_init``)."""
     from degeneracy.io import read_parquet
 
+    column = {"final": "value", "init": "value_init"}.get(which)
+    if column is None:
+        raise ValueError(f"which={which!r} is invalid; choose 'final' or 'init'")
     df = read_parquet(path)
+    if column not in df.columns:
+        raise ValueError(f"{path}: no column {column!r} (written before initial weights were stored); rerun extraction")
     n = int(df["i"].max()) + 1
     W = np.full((n, int(df["j"].max()) + 1), np.nan)
-    W[df["i"].to_numpy(), df["j"].to_numpy()] = df["value"].to_numpy()
+    W[df["i"].to_numpy(), df["j"].to_numpy()] = df[column].to_numpy()
     return W
 
 
