@@ -4,6 +4,7 @@ Examples::
 
     python -m degeneracy train --task flipflop --set task.n_channels=3 --seed 0 --out-dir runs/ff3
     python -m degeneracy train --config my_run.yaml --seed 1 --out-dir runs/mine
+    python -m degeneracy measure nets/*.npz --out out/   # your own networks (docs/measure.md)
 
 Writes ``<out-dir>/seed<seed>.pt`` (checkpoint) and ``<out-dir>/seed<seed>.log.parquet``.
 """
@@ -105,6 +106,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                    help="print one line per epoch (default: only when stderr is a terminal)")
     p.set_defaults(func=_train)
+    from .measure.cli import add_parser as add_measure_parser
+
+    add_measure_parser(sub)
     args = parser.parse_args(argv)
     return args.func(args)
 

@@ -1,0 +1,440 @@
+"""Degeneracy of a user's own networks at every level: the computation behind ``measure``.
+
+:func:`measure` loads and checks every input first (:mod:`.formats`), checks the settings
+against the data, and only then fits DSA operators and computes the pairwise distances:
+
+* dynamics -- DSA (:mod:`degeneracy.metrics.dsa`) between every pair of networks, all pairs in
+  one batched optimisation; widths may differ (the operators are rank x rank);
+* weights -- permutation-aligned Frobenius distance (:mod:`degeneracy.metrics.weights`),
+  only between networks of equal width;
+* representations -- SVCCA (:mod:`degeneracy.metrics.svcca`) of the activity, which needs the
+  same number of probe samples (trials x time) for every network; widths may differ;
+* behavior -- the spread (SD) of the networks' OOD loss, when every file gives one.
+
+Groups (``group_by``) play the role of the study's conditions: the summary has one row per
+group and, when the group labels are ordered (numbers, or an explicit ``levels`` order), the
+effects table gives the Spearman trend of each level of degeneracy across groups.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from .formats import MeasureInputError, Network, load_networks
+
+__all__ = ["MeasureResult", "DISTANCE_COLUMNS", "METRICS", "measure"]
+
+#: Distance-level metrics ``measure`` can compute.
+METRICS = ("dsa", "weights", "svcca")
+
+#: Columns of the all-pairs table (``distances.parquet``): every pair of networks, also across groups.
+DISTANCE_COLUMNS = {
+    "seed_a": "int64",
+    "seed_b": "int64",
+    "name_a": "string",
+    "name_b": "string",
+    "group_a": "string",
+    "group_b": "string",
+    "metric": "string",
+    "value": "float64",
+}
+
+_WEIGHT_METRICS = ("weight_aligned", "weight_aligned_per_n2", "weight_unaligned")
+
+
+@dataclass
+class MeasureResult:
+    """Tables of one ``measure`` run (all pandas DataFrames; see docs/measure.md).
+
+    ``networks``: one row per network (the study's networks columns plus ``name``, ``path``,
+    ``group``); ``pairwise``: within-group pairs in the study's long schema (condition = group)
+    plus one ``dsa_null`` row per network; ``distances``: every pair (:data:`DISTANCE_COLUMNS`);
+    ``summary``: one row per group; ``effects``: trend across ordered groups (None when the
+    groups are not ordered or fewer than 2); ``matrices``: k x k arrays per metric (NaN where
+    not computed); ``notes``: what was skipped and why; ``settings``: the settings used.
+    """
+
+    networks: pd.DataFrame
+    pairwise: pd.DataFrame
+    distances: pd.DataFrame
+    summary: pd.DataFrame
+    effects: pd.DataFrame | None
+    matrices: dict[str, np.ndarray]
+    notes: list[str] = field(default_factory=list)
+    settings: dict[str, Any] = field(default_factory=dict)
+
+
+def _as_float(label: str) -> float | None:
+    try:
+        v = float(label)
+    except (TypeError, ValueError):
+        return None
+    return v if math.isfinite(v) else None
+
+
+def _group_levels(groups: list[str], levels: Sequence[str] | None) -> tuple[list[str], dict[str, float] | None]:
+    """Groups in display order and their numeric levels (None when the groups are unordered)."""
+    uniq = list(dict.fromkeys(groups))
+    if levels is not None:
+        levels = [str(v) for v in levels]
+        missing = [g for g in uniq if g not in levels]
+        if missing:
+            raise MeasureInputError(f"levels {levels} do not list the group(s) {missing}")
+        order = [g for g in levels if g in uniq]
+        return order, {g: float(i) for i, g in enumerate(order)}
+    nums = {g: _as_float(g) for g in uniq}
+    if all(v is not None for v in nums.values()):
+        order = sorted(uniq, key=lambda g: nums[g])
+        return order, {g: float(nums[g]) for g in order}
+    return sorted(uniq), None
+
+
+def _check_dsa(nets: list[Network], rank: int, n_delays: int, delay_interval: int) -> None:
+    """Fail before any fitting when the DSA settings do not fit some network's data."""
+    if min(rank, n_delays, delay_interval) < 1:
+        raise MeasureInputError(f"DSA settings must be >= 1 (rank {rank}, n_delays {n_delays}, delay interval {delay_interval})")
+    for n in nets:
+        K, T, N = n.trajectories.shape
+        Tp = T - (n_delays - 1) * delay_interval
+        if Tp < 2:
+            raise MeasureInputError(
+                f"{n.path}: {T} time steps are too few for --dsa-n-delays {n_delays} x --dsa-delay-interval "
+                f"{delay_interval} (need at least {(n_delays - 1) * delay_interval + 2}); lower them"
+            )
+        if rank > N * n_delays:
+            raise MeasureInputError(
+                f"{n.path}: --dsa-rank {rank} exceeds n_delays x units = {n_delays} x {N} = {N * n_delays}; lower the rank"
+            )
+        if rank > K * Tp:
+            raise MeasureInputError(f"{n.path}: --dsa-rank {rank} exceeds the {K * Tp} delay-embedded samples; lower the rank")
+
+
+def _networks_table(nets: list[Network], groups: list[str]) -> pd.DataFrame:
+    from degeneracy.metrics.feature_learning import weight_change
+
+    from ..pipeline.extract import NETWORK_COLUMNS
+
+    rows = []
+    for i, (n, g) in enumerate(zip(nets, groups)):
+        wc = wc_rel = math.nan
+        if n.W0 is not None:
+            ch = weight_change(n.W0, n.W)
+            wc, wc_rel = ch["abs"], ch["rel"]
+        K, T, _ = n.trajectories.shape
+        rows.append(
+            {
+                "condition": g,
+                "seed": i,
+                "status": "converged",
+                "converged": True,
+                "epochs": -1,
+                "steps": -1,
+                "final_loss": math.nan,
+                "ood_mse": n.ood_loss,
+                "weight_change": wc,
+                "weight_change_rel": wc_rel,
+                "kernel_alignment": math.nan,
+                "n_units": n.n_units,
+                "name": n.name,
+                "path": n.path,
+                "group": g,
+                "n_trials": K,
+                "n_time": T,
+            }
+        )
+    types = {**NETWORK_COLUMNS, "name": "string", "path": "string", "group": "string", "n_trials": "int64", "n_time": "int64"}
+    return pd.DataFrame(rows).astype(types)
+
+
+def _long_all(matrices: dict[str, np.ndarray], nets: list[Network], groups: list[str]) -> pd.DataFrame:
+    k = len(nets)
+    I, J = np.triu_indices(k, 1)
+    frames = []
+    for metric, D in matrices.items():
+        v = D[I, J]
+        ok = np.isfinite(v)
+        frames.append(
+            pd.DataFrame(
+                {
+                    "seed_a": I[ok],
+                    "seed_b": J[ok],
+                    "name_a": [nets[i].name for i in I[ok]],
+                    "name_b": [nets[j].name for j in J[ok]],
+                    "group_a": [groups[i] for i in I[ok]],
+                    "group_b": [groups[j] for j in J[ok]],
+                    "metric": metric,
+                    "value": v[ok],
+                }
+            )
+        )
+    df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame({c: [] for c in DISTANCE_COLUMNS})
+    return df.astype(DISTANCE_COLUMNS)
+
+
+def _pairwise_study(distances: pd.DataFrame, nulls: dict[int, float], groups: list[str]) -> pd.DataFrame:
+    from ..pipeline.pairwise import PAIRWISE_COLUMNS
+
+    within = distances[distances["group_a"] == distances["group_b"]]
+    df = pd.DataFrame(
+        {
+            "condition": within["group_a"].to_numpy(),
+            "seed_a": within["seed_a"].to_numpy(),
+            "seed_b": within["seed_b"].to_numpy(),
+            "metric": within["metric"].to_numpy(),
+            "value": within["value"].to_numpy(),
+        }
+    )
+    null = pd.DataFrame(
+        {
+            "condition": [groups[i] for i in nulls],
+            "seed_a": list(nulls),
+            "seed_b": list(nulls),
+            "metric": "dsa_null",
+            "value": list(nulls.values()),
+        }
+    )
+    frames = [f for f in (df, null) if len(f)]
+    out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame({c: [] for c in PAIRWISE_COLUMNS})
+    return out.astype(PAIRWISE_COLUMNS).reset_index(drop=True)
+
+
+def _meta(order: list[str], levels: dict[str, float] | None, factor: str) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "experiment": "measure",
+            "factor": factor,
+            "task": "external",
+            "level": [levels[g] if levels else float(i) for i, g in enumerate(order)],
+            "condition": order,
+        }
+    )
+
+
+def _as_dsa(pairwise: pd.DataFrame) -> pd.DataFrame:
+    """The SVCCA rows relabelled ``dsa`` (and nothing else), so the study's summary and effects
+    code computes the same statistics for SVCCA as for DSA."""
+    sv = pairwise[pairwise["metric"] == "svcca"].copy()
+    sv["metric"] = "dsa"
+    return sv
+
+
+def _svcca_summary(summary: pd.DataFrame, meta, networks, pairwise, n_boot: int, seed: int) -> pd.DataFrame:
+    """Add ``svcca_mean/lo/hi``: mean pairwise SVCCA per group with the same network-bootstrap
+    interval the study gives DSA (unless the study's summary already has SVCCA columns)."""
+    from degeneracy.aggregate import summarise
+
+    summary = summary.copy()
+    if "svcca_mean" in summary.columns:
+        return summary
+    if not (pairwise["metric"] == "svcca").any():
+        summary["svcca_mean"] = summary["svcca_lo"] = summary["svcca_hi"] = math.nan
+        return summary
+    sv = summarise(meta, networks, _as_dsa(pairwise), n_boot=n_boot, seed=seed).set_index("condition")
+    for c in ("mean", "lo", "hi"):
+        summary[f"svcca_{c}"] = summary["condition"].map(sv[f"dsa_{c}"]).astype("float64")
+    return summary
+
+
+def _effects(meta, networks, pairwise, n_boot: int, seed: int, min_levels: int) -> pd.DataFrame:
+    """The study's effects table over the ordered groups, plus a representations (SVCCA) row."""
+    from degeneracy.stats import effects_table
+
+    eff = effects_table(meta, networks, pairwise, n_boot=n_boot, seed=seed, min_levels=min_levels)
+    if not (eff["metric"] == "svcca").any() and (pairwise["metric"] == "svcca").any():
+        sv = effects_table(meta, networks, _as_dsa(pairwise), n_boot=n_boot, seed=seed, min_levels=min_levels)
+        sv = sv[sv["metric"] == "dsa"].copy()
+        sv["level_of_degeneracy"], sv["metric"] = "representations", "svcca"
+        eff = pd.concat([eff, sv], ignore_index=True)
+    reason = eff["reason"].astype(str)
+    eff["reason"] = reason.where(~reason.str.startswith("no paper direction"), "")
+    return eff.reset_index(drop=True)
+
+
+def measure(
+    networks: Sequence[Any] | str,
+    *,
+    group_by: str = "group",
+    levels: Sequence[str] | None = None,
+    metrics: Sequence[str] | None = None,
+    fmt: str = "auto",
+    weight_key: str | None = None,
+    inputs: str | None = None,
+    nonlinearity: str = "tanh",
+    dsa_rank: int = 10,
+    dsa_n_delays: int = 10,
+    dsa_delay_interval: int = 1,
+    dsa_ridge: float = 1e-8,
+    dsa_mode: str = "euclidean",
+    dsa_null: bool = True,
+    weight_restarts: int = 8,
+    svcca_variance: float = 0.99,
+    n_boot: int = 1000,
+    min_levels: int = 2,
+    seed: int = 0,
+    threads: int = 1,
+    out: str | None = None,
+    figures: bool = True,
+    progress: Callable[[str], None] | None = None,
+) -> MeasureResult:
+    """Measure the degeneracy of a set of networks at every level available.
+
+    ``networks``: files, folders or globs (``.npz`` arrays or PyTorch checkpoints, see
+    :mod:`degeneracy.measure.formats`), in-memory dicts with the ``.npz`` keys, or a mix.
+    ``group_by``: key of each network's group label (``folder``: the parent folder); networks
+    without one form the group ``all``. ``levels``: the order of string group labels (makes the
+    groups an ordered factor); numeric labels are ordered by value. ``metrics``: subset of
+    :data:`METRICS` (default: every one the data allows; asking for one it does not allow
+    raises :class:`MeasureInputError`). ``dsa_*``: DSA settings as in the study config
+    (``dsa_null``: one noise-floor row per network). ``weight_restarts``: FAQ restarts.
+    ``svcca_variance``: fraction of variance kept before CCA. ``n_boot``, ``min_levels``,
+    ``seed``: bootstrap of the summary and effects. ``out``: folder to write the tables,
+    figures and ``report.md`` to (nothing written when None). ``progress``: called with one
+    line per step.
+
+    Returns a :class:`MeasureResult`. Every input problem raises :class:`MeasureInputError`
+    before any heavy computation.
+    """
+    import torch
+
+    say = progress or (lambda msg: None)
+    t0 = time.time()
+    torch.set_num_threads(max(1, int(threads)))
+    chosen = list(METRICS) if metrics is None else [str(m) for m in metrics]
+    unknown = [m for m in chosen if m not in METRICS]
+    if unknown:
+        raise MeasureInputError(f"unknown metric(s) {unknown}: expected some of {list(METRICS)}")
+    if dsa_mode not in ("euclidean", "angular", "wasserstein"):
+        raise MeasureInputError(f"unknown DSA mode {dsa_mode!r}: expected euclidean, angular or wasserstein")
+    if not 0.0 < svcca_variance <= 1.0:
+        raise MeasureInputError(f"svcca variance must be in (0, 1], got {svcca_variance}")
+
+    nets = load_networks(networks, fmt, weight_key, inputs, nonlinearity, group_by)
+    k = len(nets)
+    groups = [n.group if n.group is not None else "all" for n in nets]
+    order, lv = _group_levels(groups, levels)
+    say(f"loaded {k} networks in {len(order)} group(s): " + ", ".join(f"{g} ({groups.count(g)})" for g in order))
+    notes: list[str] = []
+
+    # --- what can be computed, decided before any heavy work ---------------------------------
+    explicit = metrics is not None
+    todo: list[str] = []
+    if "dsa" in chosen:
+        _check_dsa(nets, int(dsa_rank), int(dsa_n_delays), int(dsa_delay_interval))
+        todo.append("dsa")
+    if "weights" in chosen:
+        bad = []
+        for g in order:
+            widths = {nets[i].name: nets[i].n_units for i in range(k) if groups[i] == g}
+            if len(set(widths.values())) > 1:
+                bad.append(f"group {g!r}: " + ", ".join(f"{n} ({w} units)" for n, w in widths.items()))
+        msg = ("weights: networks of different widths cannot be compared by a permutation of units; "
+               + "; ".join(bad))
+        if bad and explicit:
+            raise MeasureInputError(msg)
+        if bad:
+            notes.append(msg + " -- weight distances skipped")
+        else:
+            todo.append("weights")
+            if len({n.n_units for n in nets}) > 1:
+                notes.append("weights: pairs of networks of different widths (across groups) have no weight distance")
+    if "svcca" in chosen:
+        samples = {n.name: n.trajectories.shape[0] * n.trajectories.shape[1] for n in nets}
+        if len(set(samples.values())) > 1:
+            msg = ("svcca: compares activity on the same probe samples, but trials x time differ: "
+                   + ", ".join(f"{n} ({s})" for n, s in samples.items()))
+            if explicit:
+                raise MeasureInputError(msg)
+            notes.append(msg + " -- SVCCA skipped")
+        else:
+            todo.append("svcca")
+    has_ood = [math.isfinite(n.ood_loss) for n in nets]
+    if not all(has_ood):
+        notes.append(f"behavior: {k - sum(has_ood)} of {k} networks give no ood_loss; behavior SD uses the rest")
+    for n in notes:
+        say("note: " + n)
+
+    # --- heavy work -----------------------------------------------------------------------------
+    nanmat = np.full((k, k), np.nan)
+    np.fill_diagonal(nanmat, 0.0)
+    matrices: dict[str, np.ndarray] = {}
+    nulls: dict[int, float] = {}
+    if "dsa" in todo:
+        from degeneracy.metrics import dsa as dsa_mod
+
+        kw = dict(n_delays=int(dsa_n_delays), delay_interval=int(dsa_delay_interval), rank=int(dsa_rank), ridge=float(dsa_ridge))
+        fits = []
+        for i, n in enumerate(nets):
+            fits.append(dsa_mod.fit_operator(n.trajectories, **kw))
+            say(f"dsa: operator {i + 1}/{k} ({n.name}, explained variance {fits[-1].explained_variance:.3f})")
+        t = time.time()
+        matrices["dsa"] = dsa_mod.pairwise_distances(fits, mode=dsa_mode, seed=int(seed))
+        say(f"dsa: {k * (k - 1) // 2} pairs in {time.time() - t:.1f} s")
+        if dsa_null:
+            for i, n in enumerate(nets):
+                K, T, _ = n.trajectories.shape
+                Tp = T - (int(dsa_n_delays) - 1) * int(dsa_delay_interval)
+                if K < 2 or (K // 2) * Tp < int(dsa_rank):
+                    notes.append(f"dsa_null: {n.name} has too few trials ({K}) to split into two halves; no null")
+                    continue
+                nulls[i] = float(dsa_mod.dsa_null(n.trajectories, seed=int(seed) + i, mode=dsa_mode, **kw))
+            say(f"dsa: noise floor of {len(nulls)} networks (two halves of the trials)")
+    if "weights" in todo:
+        from degeneracy.metrics.weights import pairwise_weight_distances
+
+        for m in _WEIGHT_METRICS:
+            matrices[m] = nanmat.copy()
+        t = time.time()
+        for w in sorted({n.n_units for n in nets}):
+            idx = [i for i in range(k) if nets[i].n_units == w]
+            if len(idx) < 2:
+                continue
+            res = pairwise_weight_distances(
+                [nets[i].W for i in idx], n_restarts=int(weight_restarts), seed=int(seed), n_jobs=max(1, int(threads))
+            )
+            for key, m in zip(("aligned", "aligned_per_n2", "unaligned"), _WEIGHT_METRICS):
+                matrices[m][np.ix_(idx, idx)] = res[key]
+        say(f"weights: permutation-aligned distances in {time.time() - t:.1f} s")
+    if "svcca" in todo:
+        from degeneracy.metrics.svcca import pairwise_svcca
+
+        t = time.time()
+        matrices["svcca"] = pairwise_svcca([n.trajectories for n in nets], variance=float(svcca_variance))
+        say(f"svcca: {k * (k - 1) // 2} pairs in {time.time() - t:.1f} s")
+
+    # --- tables ---------------------------------------------------------------------------------
+    from degeneracy.aggregate import summarise
+
+    net_df = _networks_table(nets, groups)
+    distances = _long_all(matrices, nets, groups)
+    pairwise = _pairwise_study(distances, nulls, groups)
+    factor = group_by if group_by else "group"
+    meta = _meta(order, lv, factor)
+    summary = summarise(meta, net_df, pairwise, n_boot=int(n_boot), seed=int(seed))
+    summary = _svcca_summary(summary, meta, net_df, pairwise, int(n_boot), int(seed))
+    effects = None
+    if lv is not None and len(order) >= 2:
+        effects = _effects(meta, net_df, pairwise, int(n_boot), int(seed), int(min_levels))
+        say(f"effects: trend across {len(order)} ordered groups")
+    elif len(order) >= 2:
+        notes.append("effects: group labels are not numbers; give their order (--levels a,b,c) for a trend across groups")
+    settings = {
+        "group_by": group_by, "levels": order, "ordered": lv is not None, "metrics": todo,
+        "dsa": {"rank": int(dsa_rank), "n_delays": int(dsa_n_delays), "delay_interval": int(dsa_delay_interval),
+                "ridge": float(dsa_ridge), "mode": dsa_mode, "null": bool(dsa_null)},
+        "weights": {"n_restarts": int(weight_restarts)}, "svcca": {"variance": float(svcca_variance)},
+        "aggregate": {"n_boot": int(n_boot), "seed": int(seed), "min_levels": int(min_levels)},
+    }
+    full = {m: matrices[m] for m in matrices}
+    result = MeasureResult(net_df, pairwise, distances, summary, effects, full, notes, settings)
+    if out is not None:
+        from .report import write_outputs
+
+        written = write_outputs(result, out, figures=figures)
+        say(f"wrote {len(written)} files to {out}/ in {time.time() - t0:.1f} s")
+    return result
