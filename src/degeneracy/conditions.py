@@ -25,7 +25,8 @@ from typing import Any, Iterable, Mapping
 __all__ = [
     "Condition",
     "Study",
-    "FIGURE_EXPERIMENTS",
+    "FIGURES",
+    "FIGURE_NAMES",
     "build_study",
     "canonical",
     "canonical_json",
@@ -34,28 +35,22 @@ __all__ = [
     "seed_list",
 ]
 
-#: Default experiments each figure draws from (overridable per figure in the config).
-FIGURE_EXPERIMENTS: dict[str, list[str]] = {
+#: The figure registry: every figure the workflow knows (one target each) -> the experiments it
+#: draws from by default (None: the whole study). The config's figures: section overrides the
+#: experiments per figure; degeneracy.figures.FIGURES holds the drawing function of each name.
+FIGURES: dict[str, list[str] | None] = {
     "fig3": ["complexity"],
     "fig4": ["memory", "auxiliary"],
     "fig5": ["complexity"],
     "fig6": ["gamma"],
     "fig7": ["width"],
     "fig8": ["l1", "nuclear"],
+    "effects": None,
     "training_curves": ["complexity"],
+    "example_trial": None,
 }
-#: All figure names the workflow knows (one target each).
-FIGURE_NAMES = (
-    "fig3",
-    "fig4",
-    "fig5",
-    "fig6",
-    "fig7",
-    "fig8",
-    "effects",
-    "training_curves",
-    "example_trial",
-)
+FIGURE_NAMES = tuple(FIGURES)
+FIGURE_EXPERIMENTS = {k: v for k, v in FIGURES.items() if v is not None}
 
 #: Short labels used in condition ids (other keys: the key without underscores).
 ABBREVIATIONS = {
@@ -68,10 +63,11 @@ ABBREVIATIONS = {
     "max_epochs": "ep",
 }
 
-#: Defaults of the per-task analysis settings (also documented in schemas/config.schema.yaml).
+#: Defaults of the per-task analysis settings (their bounds: schemas/config.schema.yaml).
 TASK_ANALYSIS_DEFAULTS: dict[str, dict[str, Any]] = {
     "probe": {"n_trials": 64, "seed": 1000},
     "ood": {"n_trials": 256, "seed": 2000},
+    "eval": {"n_trials": 256, "seed": 3000},
     "dsa": {
         "n_delays": 10,
         "delay_interval": 1,
@@ -82,10 +78,12 @@ TASK_ANALYSIS_DEFAULTS: dict[str, dict[str, Any]] = {
     },
     "feature_learning": {"n_trials": 4, "max_outputs": 512},
 }
+#: Defaults of the study-wide settings (their bounds: schemas/config.schema.yaml).
 GLOBAL_DEFAULTS: dict[str, Any] = {
+    "study": "study",
     "training": {},
     "weights": {"n_restarts": 8, "seed": 0},
-    "aggregate": {"n_boot": 1000, "seed": 0},
+    "aggregate": {"n_boot": 1000, "seed": 0, "min_networks": 3, "min_levels": 2},
     "figures": {},
 }
 
@@ -246,6 +244,12 @@ class Study:
     experiments: dict[str, list[str]]  # experiment -> sorted condition ids
     figures: dict[str, dict]  # enabled figure -> settings (with resolved experiments)
     config: dict  # the full config with defaults applied
+    name: str = "study"  # results/<name>/ holds every output of this study
+
+    @property
+    def root(self) -> str:
+        """Output root of the study, ``results/<name>``."""
+        return f"results/{self.name}"
 
     def meta_rows(self, experiments: Iterable[str] | None = None) -> list[dict]:
         wanted = None if experiments is None else set(experiments)
@@ -295,9 +299,39 @@ def _normalise(cfg: dict) -> dict:
     return cfg
 
 
+def study_name(config: Mapping) -> str:
+    """The study's name (its output folder under results/): ``study``, plus what a subset run
+    selects, e.g. ``default+only=width+seeds=3``."""
+    name = str(config.get("study", GLOBAL_DEFAULTS["study"]))
+    if config.get("only"):
+        name += "+only=" + "_".join(str(e) for e in config["only"])
+    if config.get("seeds") is not None:
+        seeds = config["seeds"]
+        name += "+seeds=" + (str(seeds) if isinstance(seeds, int) else "_".join(str(s) for s in seeds))
+    return name
+
+
+def select(config: Mapping) -> dict:
+    """Apply a subset run's ``only`` (experiments kept) and ``seeds`` (seeds of every kept
+    experiment) to the config; raises ValueError naming an unknown experiment."""
+    cfg = copy.deepcopy(dict(config))
+    experiments = dict(cfg.get("experiments", {}) or {})
+    only = cfg.get("only")
+    if only:
+        unknown = [e for e in only if e not in experiments]
+        if unknown:
+            raise ValueError(f"only: unknown experiment(s) {unknown}; experiments: {sorted(experiments)}")
+        experiments = {e: experiments[e] for e in only}
+    if cfg.get("seeds") is not None:
+        experiments = {e: {**exp, "seeds": cfg["seeds"]} for e, exp in experiments.items()}
+    cfg["experiments"] = experiments
+    return cfg
+
+
 def build_study(config: Mapping) -> Study:
     """Expand the workflow config into conditions, meta rows and enabled figures."""
-    cfg = deep_merge(GLOBAL_DEFAULTS, config)
+    label = study_name(config)
+    cfg = deep_merge(GLOBAL_DEFAULTS, select(config))
     tasks_cfg = cfg.get("tasks", {})
     conditions: dict[str, Condition] = {}
     canon: dict[str, str] = {}
@@ -392,10 +426,10 @@ def build_study(config: Mapping) -> Study:
                 {**fcfg, "condition": first_cid, "seed": first_seed, "networks": networks}
             )
             continue
-        wanted = fcfg.get("experiments", FIGURE_EXPERIMENTS[name])
+        wanted = fcfg.get("experiments", FIGURES[name])
         present = [e for e in wanted if e in experiments]
         if present:
             figures[name] = canonical({**fcfg, "experiments": present})
 
     ordered = {cid: conditions[cid] for cid in sorted(conditions)}
-    return Study(ordered, meta, experiments, figures, cfg)
+    return Study(ordered, meta, experiments, figures, cfg, label)

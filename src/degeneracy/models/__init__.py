@@ -1,4 +1,8 @@
-"""RNN models: the standard tanh RNN and the leaky mean-field (muP) network."""
+"""RNN models: the standard tanh RNN and the leaky mean-field (muP) network.
+
+Each model kind lives in the module of the same name (``standard.py``, ``mup.py``); the kinds
+are listed once, in :data:`degeneracy.config.MODEL_KINDS`.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +11,9 @@ from typing import Any
 import torch
 from torch import nn
 
+from ..config import MODEL_KINDS
 from .mup import MuPRNN
 from .standard import StandardRNN
-
-MODEL_KINDS = ("standard", "mup")
 
 __all__ = ["MODEL_KINDS", "MuPRNN", "StandardRNN", "build_model", "model_from_checkpoint"]
 
