@@ -1,15 +1,23 @@
 """Solution degeneracy across task-trained RNNs: the study workflow.
 
-snakemake --cores 2                                   # the default study (workflow_config.yaml)
-snakemake --cores 2 results/figures/fig3.png          # one figure and only what it needs
-snakemake --cores 2 --configfile configs/test.yaml    # the tiny test study
+snakemake --cores 2                                          # the default study -> results/default/
+snakemake --cores 2 results/default/figures/fig3.png         # one figure and only what it needs
+snakemake --cores 2 --configfile configs/test.yaml           # the tiny test study -> results/test/
+snakemake --cores 2 --config only=[width] seeds=3            # a subset -> results/default+only=width+seeds=3/
 
 See docs/workflow.md.
 """
 
-from snakemake.utils import min_version, validate
+import sys
+from pathlib import Path
+
+from snakemake.utils import min_version
 
 min_version("9.0")
+
+# The workflow's own library (src/), ahead of any installed copy: the config is checked and
+# the jobs run with the same code.
+sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
 
 # A --configfile given on the command line replaces the default study (it is not merged into
@@ -17,13 +25,6 @@ min_version("9.0")
 if not workflow.overwrite_configfiles:
 
     configfile: "workflow_config.yaml"
-
-
-# one clear line and exit 1 on a bad config (rules/check_config.smk); then Snakemake's own check
-include: "rules/check_config.smk"
-
-
-validate(config, "schemas/config.schema.yaml")
 
 
 include: "rules/common.smk"
@@ -37,7 +38,7 @@ wildcard_constraints:
 
 
 include: "rules/train.smk"
-include: "rules/trajectories.smk"
+include: "rules/extract.smk"
 include: "rules/metrics.smk"
 include: "rules/aggregate.smk"
 include: "rules/figures.smk"

@@ -12,18 +12,20 @@ localrules:
 
 rule meta:
     output:
-        "results/meta.parquet",
+        OUT + "/meta.parquet",
     log:
-        "results/logs/aggregate/meta.log",
+        OUT + "/logs/aggregate/meta.log",
+    benchmark:
+        OUT + "/benchmarks/aggregate/meta.tsv"
     conda:
         "../envs/degeneracy.yaml"
     threads: 1
     resources:
-        mem_mb=resource("aggregate", "mem_mb"),
-        runtime=resource("aggregate", "runtime"),
+        mem_mb=4000,
+        runtime=30,
     params:
         rows=STUDY.meta,
-        code=CODE["collect"],
+        code=code("meta.py"),
     script:
         "scripts/meta.py"
 
@@ -32,17 +34,19 @@ rule networks:
     input:
         network_files(),
     output:
-        "results/networks.parquet",
+        OUT + "/networks.parquet",
     log:
-        "results/logs/aggregate/networks.log",
+        OUT + "/logs/aggregate/networks.log",
+    benchmark:
+        OUT + "/benchmarks/aggregate/networks.tsv"
     conda:
         "../envs/degeneracy.yaml"
     threads: 1
     resources:
-        mem_mb=resource("aggregate", "mem_mb"),
-        runtime=resource("aggregate", "runtime"),
+        mem_mb=4000,
+        runtime=30,
     params:
-        code=CODE["collect"],
+        code=code("concat.py"),
     script:
         "scripts/concat.py"
 
@@ -51,17 +55,19 @@ rule pairwise_all:
     input:
         pairwise_files(),
     output:
-        "results/pairwise.parquet",
+        OUT + "/pairwise.parquet",
     log:
-        "results/logs/aggregate/pairwise.log",
+        OUT + "/logs/aggregate/pairwise.log",
+    benchmark:
+        OUT + "/benchmarks/aggregate/pairwise_all.tsv"
     conda:
         "../envs/degeneracy.yaml"
     threads: 1
     resources:
-        mem_mb=resource("aggregate", "mem_mb"),
-        runtime=resource("aggregate", "runtime"),
+        mem_mb=4000,
+        runtime=30,
     params:
-        code=CODE["collect"],
+        code=code("concat.py"),
     script:
         "scripts/concat.py"
 
@@ -71,41 +77,45 @@ rule summary:
         networks=lambda w: network_files([w.experiment]),
         pairwise=lambda w: pairwise_files([w.experiment]),
     output:
-        "results/summary/{experiment}.parquet",
+        OUT + "/summary/{experiment}.parquet",
     log:
-        "results/logs/aggregate/summary_{experiment}.log",
+        OUT + "/logs/aggregate/summary_{experiment}.log",
+    benchmark:
+        OUT + "/benchmarks/aggregate/summary_{experiment}.tsv"
     conda:
         "../envs/degeneracy.yaml"
     threads: 1
     resources:
-        mem_mb=resource("aggregate", "mem_mb"),
-        runtime=resource("aggregate", "runtime"),
+        mem_mb=4000,
+        runtime=30,
     params:
         meta=lambda w: STUDY.meta_rows([w.experiment]),
         aggregate=SETTINGS["aggregate"],
-        code=CODE["aggregate"],
+        code=code("summary.py"),
     script:
         "scripts/summary.py"
 
 
 rule effects:
     input:
-        meta="results/meta.parquet",
-        networks="results/networks.parquet",
-        pairwise="results/pairwise.parquet",
+        meta=rules.meta.output[0],
+        networks=rules.networks.output[0],
+        pairwise=rules.pairwise_all.output[0],
     output:
-        parquet="results/effects.parquet",
-        markdown="results/effects.md",
+        parquet=OUT + "/effects.parquet",
+        markdown=OUT + "/effects.md",
     log:
-        "results/logs/aggregate/effects.log",
+        OUT + "/logs/aggregate/effects.log",
+    benchmark:
+        OUT + "/benchmarks/aggregate/effects.tsv"
     conda:
         "../envs/degeneracy.yaml"
     threads: 1
     resources:
-        mem_mb=resource("aggregate", "mem_mb"),
-        runtime=resource("aggregate", "runtime"),
+        mem_mb=4000,
+        runtime=30,
     params:
         aggregate=SETTINGS["aggregate"],
-        code=CODE["aggregate"],
+        code=code("effects.py"),
     script:
         "scripts/effects.py"

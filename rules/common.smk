@@ -1,51 +1,48 @@
-# Shared definitions: the study (conditions, seeds, meta rows), stage code hashes, paths and
-# input functions. Cheap on purpose: standard library only (no torch), no globbing of results/.
+# Shared definitions: the checked study, output paths, code hashes and input functions.
+# Cheap on purpose: no torch, no numpy, no globbing of results/.
 
-import importlib.util
-import sys
-from pathlib import Path
+from functools import lru_cache
 
-REPO = Path(workflow.basedir)
-SRC = REPO / "src"
-PKG = SRC / "degeneracy"
+from degeneracy import validation as _validation
+from degeneracy.conditions import FIGURE_NAMES, canonical
+from degeneracy.pipeline.codehash import code_hash as _code_hash
 
-
-def _load_module(name, path):
-    """Load one stdlib-only module of the package without importing the package itself."""
-    spec = importlib.util.spec_from_file_location(name, path)
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[name] = mod
-    spec.loader.exec_module(mod)
-    return mod
-
-
-_conditions = _load_module("_degeneracy_conditions", PKG / "conditions.py")
-_codehash = _load_module("_degeneracy_codehash", PKG / "pipeline" / "codehash.py")
-
-FIGURE_NAMES = _conditions.FIGURE_NAMES
-STUDY = _conditions.build_study(config)
+# One clear line and exit 1 on a bad config, before any job; the study is built once, here.
+STUDY = _validation.exit_on_error(config)
 CONDITIONS = STUDY.conditions
-CODE = _codehash.stage_hashes(PKG)
-RES = STUDY.config.get("resources", {})
+#: every output of this study lives under results/<study name>/
+OUT = STUDY.root
+SRC = Path(workflow.basedir) / "src"
+SCRIPTS = Path(workflow.basedir) / "rules" / "scripts"
 #: global analysis settings, key-order independent (stable params)
-SETTINGS = {
-    key: _conditions.canonical(STUDY.config[key]) for key in ("weights", "aggregate")
-}
-
-# File patterns used by input functions (rules spell their paths out in full).
-CHECKPOINT = "results/train/{condition}/seed{seed}.pt"
-TRAIN_LOG = "results/train/{condition}/seed{seed}.log.parquet"
-NETWORK = "results/extract/{condition}/seed{seed}/network.parquet"
-WEIGHTS = "results/extract/{condition}/seed{seed}/weights.parquet"
-TRAJECTORIES = "results/extract/{condition}/seed{seed}/trajectories.parquet"
-EXAMPLE_TRIAL = "results/extract/{condition}/seed{seed}/example_trial.parquet"
-PAIRWISE = "results/pairwise/{condition}/{metric}.parquet"
+SETTINGS = {key: canonical(STUDY.config[key]) for key in ("weights", "aggregate")}
 
 
-def resource(stage, key):
-    """Per-stage threads / mem_mb / runtime (minutes) from the config's resources: section."""
-    defaults = {"threads": 1, "mem_mb": 2000, "runtime": 30}
-    return RES.get(stage, {}).get(key, defaults[key])
+@lru_cache(maxsize=None)
+def code(script, task=None, model=None):
+    """Hash of a rule script and the library code it imports (degeneracy.pipeline.codehash);
+    ``task``/``model`` scope the task and model registries to what one condition runs."""
+    return _code_hash(SCRIPTS / script, SRC, task, model)
+
+
+def scoped_code(script):
+    """Params function: the code hash of ``script`` for the job's condition (its task and model)."""
+
+    def fn(wildcards):
+        c = cond(wildcards)
+        return code(script, c.config["task"]["name"], c.config["model"].get("kind", "standard"))
+
+    return fn
+
+
+# File patterns used by input functions.
+CHECKPOINT = OUT + "/train/{condition}/seed{seed}.pt"
+TRAIN_LOG = OUT + "/train/{condition}/seed{seed}.log.parquet"
+NETWORK = OUT + "/extract/{condition}/seed{seed}/network.parquet"
+WEIGHTS = OUT + "/extract/{condition}/seed{seed}/weights.parquet"
+TRAJECTORIES = OUT + "/extract/{condition}/seed{seed}/trajectories.parquet"
+EXAMPLE_TRIAL = OUT + "/extract/{condition}/seed{seed}/example_trial.parquet"
+PAIRWISE = OUT + "/pairwise/{condition}/{metric}.parquet"
 
 
 def cond(wildcards):
@@ -120,15 +117,15 @@ def pairwise_files(experiments=None, metrics=("dsa", "weights")):
 
 def all_targets():
     targets = [
-        "results/meta.parquet",
-        "results/networks.parquet",
-        "results/pairwise.parquet",
+        f"{OUT}/meta.parquet",
+        f"{OUT}/networks.parquet",
+        f"{OUT}/pairwise.parquet",
     ]
-    targets += [f"results/summary/{e}.parquet" for e in sorted(STUDY.experiments)]
+    targets += [f"{OUT}/summary/{e}.parquet" for e in sorted(STUDY.experiments)]
     if STUDY.experiments:
-        targets += ["results/effects.parquet", "results/effects.md"]
+        targets += [f"{OUT}/effects.parquet", f"{OUT}/effects.md"]
     for name in STUDY.figures:
-        targets += [f"results/figures/{name}.png", f"results/figures/{name}.pdf"]
+        targets += [f"{OUT}/figures/{name}.png", f"{OUT}/figures/{name}.pdf"]
     return targets
 
 
@@ -147,20 +144,23 @@ def figure_inputs(wildcards):
     name = wildcards.name
     settings = figure_settings(name)
     if name == "effects":
-        return {"effects": "results/effects.parquet"}
+        return {"effects": f"{OUT}/effects.parquet"}
     if name == "example_trial":
         return {
             "trial": [
                 EXAMPLE_TRIAL.format(condition=c, seed=s)
                 for c, s in settings["networks"]
-            ]
+            ],
+            "networks": [
+                NETWORK.format(condition=c, seed=s) for c, s in settings["networks"]
+            ],
         }
     exps = settings["experiments"]
     if name == "training_curves":
         return {
             "logs": [TRAIN_LOG.format(condition=c, seed=s) for c, s in STUDY.jobs(exps)]
         }
-    inputs = {"summaries": [f"results/summary/{e}.parquet" for e in exps]}
+    inputs = {"summaries": [f"{OUT}/summary/{e}.parquet" for e in exps]}
     if name == "fig3":
         inputs["pairwise"] = pairwise_files(exps)
     return inputs

@@ -1,45 +1,49 @@
-# Per-network extraction from the checkpoint: probe hidden states, OOD MSE, recurrent weights,
-# feature learning (one networks-table row). DSA settings are not used here, so changing them
-# never re-runs this stage.
+# Per-network extraction from the checkpoint: probe hidden states, held-out and OOD MSE,
+# recurrent weights, feature learning (one networks-table row). DSA settings are not used here,
+# so changing them never re-runs this stage.
 
 
-rule trajectories:
+rule extract:
     input:
-        checkpoint="results/train/{condition}/seed{seed}.pt",
+        checkpoint=rules.train.output.checkpoint,
     output:
-        network="results/extract/{condition}/seed{seed}/network.parquet",
-        trajectories="results/extract/{condition}/seed{seed}/trajectories.parquet",
-        weights="results/extract/{condition}/seed{seed}/weights.parquet",
+        network=OUT + "/extract/{condition}/seed{seed}/network.parquet",
+        trajectories=OUT + "/extract/{condition}/seed{seed}/trajectories.parquet",
+        weights=OUT + "/extract/{condition}/seed{seed}/weights.parquet",
     log:
-        "results/logs/trajectories/{condition}/seed{seed}.log",
+        OUT + "/logs/extract/{condition}/seed{seed}.log",
+    benchmark:
+        OUT + "/benchmarks/extract/{condition}/seed{seed}.tsv"
     conda:
         "../envs/degeneracy.yaml"
-    threads: resource("trajectories", "threads")
+    threads: 1
     resources:
-        mem_mb=resource("trajectories", "mem_mb"),
-        runtime=resource("trajectories", "runtime"),
+        mem_mb=4000,
+        runtime=30,
     params:
-        settings=analysis("probe", "ood", "feature_learning"),
-        code=CODE["trajectories"],
+        settings=analysis("probe", "ood", "eval", "feature_learning"),
+        code=scoped_code("trajectories.py"),
     script:
         "scripts/trajectories.py"
 
 
 rule example_trial:
     input:
-        checkpoint="results/train/{condition}/seed{seed}.pt",
+        checkpoint=rules.train.output.checkpoint,
     output:
-        trial="results/extract/{condition}/seed{seed}/example_trial.parquet",
+        trial=OUT + "/extract/{condition}/seed{seed}/example_trial.parquet",
     log:
-        "results/logs/example_trial/{condition}/seed{seed}.log",
+        OUT + "/logs/example_trial/{condition}/seed{seed}.log",
+    benchmark:
+        OUT + "/benchmarks/example_trial/{condition}/seed{seed}.tsv"
     conda:
         "../envs/degeneracy.yaml"
     threads: 1
     resources:
-        mem_mb=resource("trajectories", "mem_mb"),
-        runtime=resource("trajectories", "runtime"),
+        mem_mb=2000,
+        runtime=15,
     params:
         settings=analysis("probe"),
-        code=CODE["trajectories"],
+        code=scoped_code("example_trial.py"),
     script:
         "scripts/example_trial.py"

@@ -12,23 +12,25 @@ rule figure:
         unpack(figure_inputs),
     output:
         png=report(
-            "results/figures/{name}.png",
+            OUT + "/figures/{name}.png",
             caption="../report/figure.rst",
             category="Figures",
             labels={"figure": "{name}"},
         ),
-        pdf="results/figures/{name}.pdf",
+        pdf=OUT + "/figures/{name}.pdf",
     log:
-        "results/logs/figures/{name}.log",
+        OUT + "/logs/figures/{name}.log",
+    benchmark:
+        OUT + "/benchmarks/figures/{name}.tsv"
     conda:
         "../envs/degeneracy.yaml"
     threads: 1
     resources:
-        mem_mb=resource("figures", "mem_mb"),
-        runtime=resource("figures", "runtime"),
+        mem_mb=4000,
+        runtime=15,
     params:
         settings=lambda w: figure_settings(w.name),
         extra=figure_extra,
-        code=CODE["figures"],
+        code=code("figure.py"),
     script:
         "scripts/figure.py"

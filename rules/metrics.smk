@@ -7,44 +7,44 @@ rule dsa_fit:
         networks=seed_files(NETWORK),
         trajectories=seed_files(TRAJECTORIES),
     output:
-        operators="results/dsa/{condition}/operators.parquet",
-        null="results/dsa/{condition}/null.parquet",
+        operators=OUT + "/dsa/{condition}/operators.parquet",
+        null=OUT + "/dsa/{condition}/null.parquet",
     log:
-        "results/logs/dsa_fit/{condition}.log",
+        OUT + "/logs/dsa_fit/{condition}.log",
     benchmark:
-        "results/benchmarks/dsa_fit/{condition}.tsv"
+        OUT + "/benchmarks/dsa_fit/{condition}.tsv"
     conda:
         "../envs/degeneracy.yaml"
-    threads: resource("dsa_fit", "threads")
+    threads: 1
     resources:
-        mem_mb=resource("dsa_fit", "mem_mb"),
-        runtime=resource("dsa_fit", "runtime"),
+        mem_mb=4000,
+        runtime=30,
     params:
         dsa=dsa_settings(DSA_FIT_KEYS),
-        code=CODE["dsa_fit"],
+        code=code("dsa_fit.py"),
     script:
         "scripts/dsa_fit.py"
 
 
 rule pairwise_dsa:
     input:
-        operators="results/dsa/{condition}/operators.parquet",
-        null="results/dsa/{condition}/null.parquet",
+        operators=rules.dsa_fit.output.operators,
+        null=rules.dsa_fit.output.null,
     output:
-        "results/pairwise/{condition}/dsa.parquet",
+        OUT + "/pairwise/{condition}/dsa.parquet",
     log:
-        "results/logs/pairwise/{condition}/dsa.log",
+        OUT + "/logs/pairwise/{condition}/dsa.log",
     benchmark:
-        "results/benchmarks/pairwise/{condition}/dsa.tsv"
+        OUT + "/benchmarks/pairwise/{condition}/dsa.tsv"
     conda:
         "../envs/degeneracy.yaml"
-    threads: resource("pairwise", "threads")
+    threads: 2
     resources:
-        mem_mb=resource("pairwise", "mem_mb"),
-        runtime=resource("pairwise", "runtime"),
+        mem_mb=8000,
+        runtime=240,
     params:
         dsa=dsa_settings(DSA_DISTANCE_KEYS),
-        code=CODE["pairwise_dsa"],
+        code=code("pairwise_dsa.py"),
     script:
         "scripts/pairwise_dsa.py"
 
@@ -54,19 +54,19 @@ rule pairwise_weights:
         networks=seed_files(NETWORK),
         weights=seed_files(WEIGHTS),
     output:
-        "results/pairwise/{condition}/weights.parquet",
+        OUT + "/pairwise/{condition}/weights.parquet",
     log:
-        "results/logs/pairwise/{condition}/weights.log",
+        OUT + "/logs/pairwise/{condition}/weights.log",
     benchmark:
-        "results/benchmarks/pairwise/{condition}/weights.tsv"
+        OUT + "/benchmarks/pairwise/{condition}/weights.tsv"
     conda:
         "../envs/degeneracy.yaml"
-    threads: resource("pairwise", "threads")
+    threads: 2
     resources:
-        mem_mb=resource("pairwise", "mem_mb"),
-        runtime=resource("pairwise", "runtime"),
+        mem_mb=8000,
+        runtime=240,
     params:
         weights=SETTINGS["weights"],
-        code=CODE["pairwise_weights"],
+        code=code("pairwise_weights.py"),
     script:
         "scripts/pairwise_weights.py"

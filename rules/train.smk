@@ -1,22 +1,23 @@
-# Training: one job per (condition, seed).
+# Training: one job per (condition, seed). Resources here are the defaults everywhere; a
+# cluster profile may override them (profiles/), the study config never does.
 
 
 rule train:
     output:
-        checkpoint="results/train/{condition}/seed{seed}.pt",
-        log="results/train/{condition}/seed{seed}.log.parquet",
+        checkpoint=OUT + "/train/{condition}/seed{seed}.pt",
+        log=OUT + "/train/{condition}/seed{seed}.log.parquet",
     log:
-        "results/logs/train/{condition}/seed{seed}.log",
+        OUT + "/logs/train/{condition}/seed{seed}.log",
     benchmark:
-        "results/benchmarks/train/{condition}/seed{seed}.tsv"
+        OUT + "/benchmarks/train/{condition}/seed{seed}.tsv"
     conda:
         "../envs/degeneracy.yaml"
-    threads: resource("train", "threads")
+    threads: 1
     resources:
-        mem_mb=resource("train", "mem_mb"),
-        runtime=resource("train", "runtime"),
+        mem_mb=2000,
+        runtime=240,
     params:
         config=training_config,
-        code=CODE["train"],
+        code=scoped_code("train.py"),
     script:
         "scripts/train.py"
