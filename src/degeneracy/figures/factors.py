@@ -1,0 +1,183 @@
+"""The factor figures: degeneracy (dynamics, weights, behavior) against one factor per row.
+
+Inputs are tables of :func:`degeneracy.aggregate.summarise` (``summary``), the long pairwise
+table and the meta rows. Each function writes a PNG and a PDF and returns None; missing
+experiments give panels that say "no data".
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from degeneracy.metrics.mds import classical_mds, count_missing_pairs
+
+from .base import empty, no_data, pyplot, save, select
+from .labels import axis_label, level_phrase, parameter_of, task_name, tick_text
+from .panels import plot_metric, shared_legend, task_labels, task_palette, wrap_note
+
+__all__ = ["fig3", "fig4", "fig5", "fig6", "fig7", "fig8"]
+
+_DEGENERACY = ("dynamics", "weights", "behavior")
+_TITLES = {
+    "dynamics": "dynamics degeneracy",
+    "weights": "weight degeneracy",
+    "weights_n2": "weight degeneracy / n$^2$",
+    "weights_scale_free": "weight degeneracy, scale-free",
+    "behavior": "behavior degeneracy",
+    "weight_change": "weight change (\u00b11 SE)",
+    "weight_change_rel": "relative weight change (\u00b11 SE)",
+    "kernel_alignment": "kernel alignment (\u00b11 SE)",
+}
+
+
+def _counts(summary: pd.DataFrame, condition: str) -> tuple[int, int] | None:
+    if empty(summary) or not {"condition", "n_converged", "n_seeds"} <= set(summary.columns):
+        return None
+    s = summary[summary["condition"].astype(str) == condition]
+    if not len(s):
+        return None
+    return int(s["n_converged"].iloc[0]), int(s["n_seeds"].iloc[0])
+
+
+def _mds_panel(ax, task: str, conds: pd.DataFrame, pairwise: pd.DataFrame | None, summary: pd.DataFrame, letter: str) -> None:
+    """One task: each condition's networks embedded by classical MDS of their DSA distances
+    (each embedding centred on the origin), coloured by level; spread = dynamics degeneracy."""
+    import matplotlib as mpl
+
+    from degeneracy.stats import pair_matrix
+
+    factor = str(conds["factor"].iloc[0]) if "factor" in conds.columns and len(conds) else "channels"
+    param = parameter_of(conds, factor, task) if len(conds) else None
+    ax.set_title(f"{letter}  {task_name(task)}: DSA distances (MDS)", fontsize=9, loc="left")
+    need = {"condition", "metric", "seed_a", "seed_b", "value"}
+    if empty(conds) or empty(pairwise) or not need <= set(pairwise.columns):
+        no_data(ax)
+        return
+    levels = sorted(conds["level"].astype(float).unique())
+    cmap = mpl.colormaps["viridis"]
+    colours = {lv: cmap(0.85 * i / max(1, len(levels) - 1)) for i, lv in enumerate(levels)}
+    dropped, filled = [], 0
+    for c in conds.sort_values("level").drop_duplicates("condition").itertuples(index=False):
+        sel = pairwise[(pairwise["condition"].astype(str) == str(c.condition)) & (pairwise["metric"] == "dsa")]
+        sel = sel[sel["seed_a"] != sel["seed_b"]]
+        m, seeds = pair_matrix(sel)
+        counts = _counts(summary, str(c.condition))
+        phrase = level_phrase(factor, param, c.level)
+        if len(seeds) < 2 or not np.isfinite(m).any():
+            why = f"{counts[0]} of {counts[1]} networks converged" if counts else "fewer than 2 networks with distances"
+            dropped.append(f"{phrase}: {why}")
+            continue
+        filled += count_missing_pairs(m)
+        xy = classical_mds(m, 2, missing="fill")
+        n_lab = f" ({counts[0]}/{counts[1]} converged)" if counts and counts[0] < counts[1] else ""
+        ax.scatter(xy[:, 0], xy[:, 1], s=12, color=colours[float(c.level)], alpha=0.85, label=f"{tick_text(param, c.level)}{n_lab}")
+    notes = []
+    if filled:
+        notes.append(f"{filled} missing pair(s) estimated from the embedding")
+    note = wrap_note("not shown: ", dropped, width=44)
+    ax.set_xlabel("MDS 1 (DSA distance units)" + ("\n" + note if note else "") + ("\n" + "; ".join(notes) if notes else ""), fontsize=8)
+    ax.set_ylabel("MDS 2")
+    if not ax.collections:
+        no_data(ax, "no condition with 2 or more\nconverged networks")
+        return
+    ax.set_aspect("equal", adjustable="datalim")
+    ax.legend(
+        title=axis_label(factor, param), fontsize=6, title_fontsize=7, frameon=False, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0
+    )
+
+
+def fig3(summary: pd.DataFrame, pairwise: pd.DataFrame, meta: pd.DataFrame, out_png: Path, out_pdf: Path) -> None:
+    """Task complexity. A: per task, classical MDS of each condition's DSA distance matrix
+    (levels overlaid, each embedding centred; spread = degeneracy). B-D: dynamics (with the
+    within-network DSA null band), weights and behavior degeneracy against each task's
+    complexity knob (channels; path integration: 2-D vs 3-D). Returns None."""
+    plt = pyplot()
+    sub = select(summary, "channels", "complexity")
+    mconds = select(meta, "channels", "complexity")
+    tasks = sorted(set(mconds.get("task", pd.Series(dtype=str)).astype(str)) | set(sub.get("task", pd.Series(dtype=str)).astype(str)))
+    n_top = max(1, len(tasks))
+    fig = plt.figure(figsize=(max(3.6 * n_top, 11), 7.6), layout="constrained")
+    top, bottom = fig.subfigures(2, 1, height_ratios=[1.0, 1.05])
+    axes_top = np.atleast_1d(top.subplots(1, n_top))
+    if not tasks:
+        _mds_panel(axes_top[0], "complexity", pd.DataFrame(), None, summary, "A")
+    for ax, task in zip(axes_top, tasks):
+        conds = mconds[mconds["task"].astype(str) == task] if not empty(mconds) else pd.DataFrame()
+        if empty(conds) and not empty(sub):
+            conds = sub[sub["task"].astype(str) == task]
+        _mds_panel(ax, task, conds, pairwise, summary, "A")
+    axes = bottom.subplots(1, 3)
+    pal = task_palette(sub)
+    extras: set[str] = set()
+    for ax, metric, letter in zip(axes, _DEGENERACY, "BCD"):
+        extras |= plot_metric(ax, sub, metric, pal, title=f"{letter}  {_TITLES[metric]}")
+    shared_legend(bottom, pal, task_labels(sub), extras)
+    fig.suptitle("Task complexity: mean over networks with 95% bootstrap intervals", fontsize=10)
+    save(fig, out_png, out_pdf)
+
+
+def _rows_figure(rows: list[tuple[pd.DataFrame, str, dict]], metrics: tuple[str, ...], suptitle: str, out_png: Path, out_pdf: Path) -> None:
+    """One row per factor (frame, row title, plot_metric keyword arguments), one column per
+    metric, and one legend outside on the right."""
+    plt = pyplot()
+    frames = [frame for frame, _, _ in rows]
+    pal = task_palette(*frames)
+    fig, axes = plt.subplots(len(rows), len(metrics), figsize=(3.7 * len(metrics) + 2.2, 3.4 * len(rows)), layout="constrained", squeeze=False)
+    extras: set[str] = set()
+    letters = iter("ABCDEFGHIJKL")
+    for i, (frame, row_title, kwargs) in enumerate(rows):
+        for j, metric in enumerate(metrics):
+            title = f"{next(letters)}  {row_title}: {_TITLES.get(metric, metric)}" if row_title else f"{next(letters)}  {_TITLES.get(metric, metric)}"
+            extras |= plot_metric(axes[i, j], frame, metric, pal, title=title, **kwargs)
+    shared_legend(fig, pal, task_labels(*frames), extras)
+    fig.suptitle(suptitle, fontsize=10)
+    save(fig, out_png, out_pdf)
+
+
+def fig4(summary: pd.DataFrame, out_png: Path, out_pdf: Path) -> None:
+    """Memory demand (maximum delay) and the auxiliary output: dynamics, weights, behavior
+    degeneracy. Returns None."""
+    rows = [
+        (select(summary, "delay", "memory"), "memory demand", {}),
+        (select(summary, "auxiliary", "auxiliary"), "auxiliary output", {}),
+    ]
+    _rows_figure(rows, _DEGENERACY, "Memory demand and auxiliary output (95% bootstrap intervals)", out_png, out_pdf)
+
+
+def fig5(summary: pd.DataFrame, out_png: Path, out_pdf: Path) -> None:
+    """Feature learning against task complexity: weight change and kernel alignment (mean +-1
+    standard error over converged networks). Returns None."""
+    rows = [(select(summary, "channels", "complexity"), "", {})]
+    _rows_figure(rows, ("weight_change", "kernel_alignment"), "Feature learning against task complexity (mean \u00b1 1 SE)", out_png, out_pdf)
+
+
+def fig6(summary: pd.DataFrame, out_png: Path, out_pdf: Path) -> None:
+    """Feature-learning strength gamma (log x): degeneracy at three levels, and relative weight
+    change and kernel alignment showing the move from lazy to rich learning. Returns None."""
+    rows = [(select(summary, "gamma", "gamma"), "", {"xscale": "log"})]
+    metrics = (*_DEGENERACY, "weight_change_rel", "kernel_alignment")
+    _rows_figure(rows, metrics, "Feature-learning strength $\\gamma$ (\u03bcP networks)", out_png, out_pdf)
+
+
+def fig7(summary: pd.DataFrame, out_png: Path, out_pdf: Path) -> None:
+    """Width sweep (log2 x): dynamics, weights per n^2 (and scale-free weights when the summary
+    has ``weight_scale_free_mean``), behavior. Returns None."""
+    sub = select(summary, "width", "width")
+    metrics = ("dynamics", "weights_n2", "behavior")
+    if not empty(sub) and "weight_scale_free_mean" in sub.columns:
+        metrics = ("dynamics", "weights_n2", "weights_scale_free", "behavior")
+    _rows_figure([(sub, "", {"xscale": "log2"})], metrics, "Network width (\u03bcP, fixed $\\gamma$)", out_png, out_pdf)
+
+
+def fig8(summary: pd.DataFrame, out_png: Path, out_pdf: Path) -> None:
+    """L1 and nuclear-norm regularisation: dynamics, weights, behavior with 95% interval bands
+    (x: regularisation strength, symmetric-log when 0 is a level). Returns None."""
+    kwargs = {"xscale": "auto", "band": True}
+    rows = [
+        (select(summary, "l1", "l1"), "L1", kwargs),
+        (select(summary, "nuclear", "nuclear"), "low rank", kwargs),
+    ]
+    _rows_figure(rows, _DEGENERACY, "Regularisation (bands: 95% bootstrap interval over networks)", out_png, out_pdf)
