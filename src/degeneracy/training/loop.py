@@ -66,6 +66,20 @@ def library_versions() -> dict[str, str]:
     }
 
 
+def adam_lr(cfg: dict[str, Any], base_lr: float | None = None) -> float:
+    """The Adam learning rate of a resolved config: ``training.lr`` (or ``base_lr``), times ``gamma``
+    for muP models."""
+    lr = cfg["training"]["lr"] if base_lr is None else float(base_lr)
+    return lr * (cfg["model"]["gamma"] if cfg["model"]["kind"] == "mup" else 1.0)
+
+
+def plateau_scheduler(opt: torch.optim.Optimizer, tcfg: dict[str, Any]) -> torch.optim.lr_scheduler.ReduceLROnPlateau:
+    """ReduceLROnPlateau on the epoch-mean MSE with the config's factor and patience (epochs)."""
+    return torch.optim.lr_scheduler.ReduceLROnPlateau(
+        opt, mode="min", factor=tcfg["plateau_factor"], patience=tcfg["plateau_patience"]
+    )
+
+
 def _state(model: torch.nn.Module) -> dict[str, torch.Tensor]:
     return {k: v.detach().to("cpu").clone() for k, v in model.state_dict().items()}
 
@@ -83,8 +97,8 @@ def train(
     the epoch-mean task MSE; training stops once that MSE has stayed below ``threshold`` for
     ``stop_patience + 1`` consecutive epochs, i.e. the crossing epoch and ``stop_patience`` more (status
     ``converged``; a rise to or above the threshold resets the count, see :class:`StopRule`), after
-    ``max_epochs`` (``not_converged``), or at once on a non-finite loss (``diverged``; no exception
-    escapes). ``seed`` drives initialisation and data;
+    ``max_epochs`` (``not_converged``), or at the end of the epoch in which the loss (MSE + penalty) of a
+    step turned non-finite (``diverged``; no exception escapes). ``seed`` drives initialisation and data;
     on CPU the same config and seed give bitwise-identical weights.
 
     Writes the checkpoint (initial and final weights, resolved config, seed, status, versions) and
@@ -99,11 +113,8 @@ def train(
     task = make_task(task_cfg.pop("name"), **task_cfg)
     model = build_model(cfg["model"], task.n_inputs, task.n_outputs, seed).to(device)
     init_state = _state(model)
-    lr = tcfg["lr"] * (cfg["model"]["gamma"] if cfg["model"]["kind"] == "mup" else 1.0)
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
-    sched = torch.optim.lr_scheduler.ReduceLROnPlateau(
-        opt, mode="min", factor=tcfg["plateau_factor"], patience=tcfg["plateau_patience"]
-    )
+    opt = torch.optim.Adam(model.parameters(), lr=adam_lr(cfg))
+    sched = plateau_scheduler(opt, tcfg)
     gen = torch.Generator().manual_seed(int(seed) + _DATA_STREAM)
     reg = tcfg["regulariser"]
 
@@ -113,6 +124,7 @@ def train(
     t0 = time.perf_counter()
     for epoch in range(1, tcfg["max_epochs"] + 1):
         total = torch.zeros((), device=device)
+        finite = True
         for _ in range(tcfg["steps_per_epoch"]):
             x, y, mask = (t.to(device) for t in task.sample(tcfg["batch_size"], gen))
             y_hat, _ = model(x)
@@ -126,6 +138,7 @@ def train(
             steps += 1
             total += mse.detach()
             if not torch.isfinite(loss.detach()):  # one sync per step; cheap next to BPTT
+                finite = False
                 break
         loss_mean = float(total) / tcfg["steps_per_epoch"]
         row = {
@@ -138,13 +151,32 @@ def train(
         rows.append(row)
         if progress is not None:
             progress(row)
-        if not math.isfinite(loss_mean):
+        if not (finite and math.isfinite(loss_mean)):
             status = "diverged"
             break
         sched.step(loss_mean)
         if stop.update(loss_mean):
             status = "converged"
             break
+    return write_outputs(cfg, seed, status, init_state, _state(model), task, rows, steps, loss_mean,
+                         checkpoint_path, log_path)
+
+
+def write_outputs(
+    cfg: dict[str, Any],
+    seed: int,
+    status: str,
+    init_state: dict[str, torch.Tensor],
+    final_state: dict[str, torch.Tensor],
+    task: Any,
+    rows: list[dict[str, Any]],
+    steps: int,
+    final_loss: float,
+    checkpoint_path: Path | str,
+    log_path: Path | str,
+) -> TrainResult:
+    """Write one network's per-epoch log (Parquet) and checkpoint atomically; the same files whether
+    the network was trained alone (:func:`train`) or in an ensemble. Returns its :class:`TrainResult`."""
     log = pd.DataFrame(rows, columns=list(LOG_COLUMNS)).astype(
         {"epoch": "int64", "steps": "int64", "loss": "float64", "lr": "float64", "elapsed_s": "float64"}
     )
@@ -153,15 +185,15 @@ def train(
         "seed": int(seed),
         "status": status,
         "init_state": init_state,
-        "final_state": _state(model),
+        "final_state": final_state,
         "n_inputs": task.n_inputs,
         "n_outputs": task.n_outputs,
         "epochs": len(rows),
         "steps": steps,
-        "final_loss": loss_mean,
-        "threshold": tcfg["threshold"],
+        "final_loss": final_loss,
+        "threshold": cfg["training"]["threshold"],
         "versions": library_versions(),
     }
     log_path = atomic_write_parquet(log, log_path)
     checkpoint_path = atomic_torch_save(ckpt, checkpoint_path)
-    return TrainResult(status, len(rows), steps, loss_mean, checkpoint_path, log_path)
+    return TrainResult(status, len(rows), steps, final_loss, checkpoint_path, log_path)

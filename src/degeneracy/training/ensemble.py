@@ -1,0 +1,202 @@
+"""Training the seeds of one condition together, as one stacked ensemble.
+
+Each member is the network :func:`degeneracy.training.train` would train with the same config and
+seed: the same initial weights and the same stream of batches, its own Adam moments and step count,
+its own ReduceLROnPlateau learning rate, its own stop rule and status, its own gradient-norm clipping.
+The members share only the arithmetic: one batched matrix product per time step for all of them.
+A member that converges, diverges or reaches ``max_epochs`` is written out at once (the same
+checkpoint and Parquet log as separate training) and dropped from the stack; the others continue.
+Results match separate training up to floating-point summation order.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import torch
+
+from ..config import resolve_config
+from ..models import build_model
+from ..tasks import make_task
+from .loop import _DATA_STREAM, TrainResult, _state, adam_lr, plateau_scheduler, resolve_device, write_outputs
+from .regularisers import regulariser_penalty
+from .stacked import StackedRNN
+from .stacked_adam import StackedAdam
+from .stopping import StopRule
+
+ENSEMBLE_SETTINGS = ("auto", "off")
+
+
+def ensemble_size(setting: str | int, device: str, compiled: bool, n_seeds: int) -> int:
+    """How many seeds of a condition one job trains together (1 = separate training).
+
+    ``setting`` is ``training.ensemble``: ``"off"`` -> 1; an integer K -> min(K, n_seeds);
+    ``"auto"`` -> all seeds where the ensemble pays (on CUDA always; on CPU only when ``compiled``),
+    else 1. ``device`` is the resolved device name (``"cpu"`` or ``"cuda"``).
+    """
+    if setting == "off":
+        return 1
+    if setting == "auto":
+        return n_seeds if (device == "cuda" or compiled) else 1
+    if isinstance(setting, bool) or not isinstance(setting, int) or setting < 1:
+        raise ValueError(f"training.ensemble={setting!r} is invalid; use 'auto', 'off' or an integer >= 1")
+    return max(1, min(setting, n_seeds))
+
+
+def member_losses(model: StackedRNN, x: torch.Tensor, y: torch.Tensor, mask: torch.Tensor, reg_kind: str,
+                  reg_lambda: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-member task MSE and MSE + regulariser penalty, both (K,), on stacked batches (K, B, T, .)."""
+    y_hat = model(x)
+    dims = tuple(range(1, y.dim()))
+    mse = (mask * (y_hat - y) ** 2).sum(dims) / mask.sum(dims).clamp(min=1.0)
+    return mse, mse + regulariser_penalty(model.recurrent_matrix(), reg_kind, reg_lambda)
+
+
+def clip_members(grads: list[torch.Tensor], max_norm: float) -> list[torch.Tensor]:
+    """Each member's gradients scaled so that their joint L2 norm is at most ``max_norm``, as
+    ``torch.nn.utils.clip_grad_norm_`` does for one network (new tensors: autograd may hand the same
+    tensor to two parameters, e.g. the two RNN biases)."""
+    sq = sum(g.reshape(g.shape[0], -1).pow(2).sum(1) for g in grads)
+    coef = (max_norm / (sq.sqrt() + 1e-6)).clamp(max=1.0)
+    return [g * coef.view((-1,) + (1,) * (g.dim() - 1)) for g in grads]
+
+
+class _Member:
+    """Book-keeping of one member: its seed, data stream, schedule, stop rule and log rows."""
+
+    def __init__(self, cfg: dict[str, Any], seed: int, lr: float, init_state: dict[str, torch.Tensor],
+                 checkpoint_path: Path | str, log_path: Path | str) -> None:
+        tcfg = cfg["training"]
+        self.seed, self.init_state = int(seed), init_state
+        self.checkpoint_path, self.log_path = checkpoint_path, log_path
+        self.gen = torch.Generator().manual_seed(self.seed + _DATA_STREAM)
+        # ReduceLROnPlateau needs an optimiser; this placeholder only carries the member's learning rate
+        self._lr_holder = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=lr)
+        self.sched = plateau_scheduler(self._lr_holder, tcfg)
+        self.stop = StopRule(tcfg["threshold"], tcfg["stop_patience"])
+        self.rows: list[dict[str, Any]] = []
+        self.steps = 0
+        self.status: str | None = None
+        self.loss_mean = float("nan")
+
+    @property
+    def lr(self) -> float:
+        return self._lr_holder.param_groups[0]["lr"]
+
+
+def train_ensemble(
+    config: dict[str, Any],
+    seeds: Sequence[int],
+    checkpoint_paths: Sequence[Path | str],
+    log_paths: Sequence[Path | str],
+    progress: Callable[[dict[str, Any]], None] | None = None,
+    compile: bool = False,
+    lr_overrides: dict[int, float] | None = None,
+) -> list[TrainResult]:
+    """Train one network per seed of one condition together; returns their :class:`TrainResult` in
+    the order of ``seeds``.
+
+    Each member behaves as :func:`degeneracy.training.train` with ``config`` and its seed (same stop
+    rule, statuses, checkpoint and Parquet log, written to ``checkpoint_paths[i]`` and
+    ``log_paths[i]``). ``progress``, if given, is called with each member's epoch row plus its
+    ``seed``. ``compile=True`` runs the forward and loss through ``torch.compile`` (a one-time
+    compile, cached on disk under ``TORCHINDUCTOR_CACHE_DIR``). ``lr_overrides`` maps a seed to its
+    own ``training.lr`` (a test hook: a condition has one learning rate).
+    """
+    seeds = [int(s) for s in seeds]
+    if not (len(seeds) == len(checkpoint_paths) == len(log_paths)) or not seeds:
+        raise ValueError("train_ensemble needs one checkpoint path and one log path per seed, and >= 1 seed")
+    if len(set(seeds)) != len(seeds):
+        raise ValueError(f"train_ensemble got repeated seeds {seeds}")
+    cfg = resolve_config(config)
+    tcfg = cfg["training"]
+    torch.set_num_threads(tcfg["num_threads"])
+    device = resolve_device(tcfg["device"])
+    task_cfg = dict(cfg["task"])
+    task = make_task(task_cfg.pop("name"), **task_cfg)
+    overrides = lr_overrides or {}
+
+    models = [build_model(cfg["model"], task.n_inputs, task.n_outputs, s) for s in seeds]
+    members = [
+        _Member(cfg, s, adam_lr(cfg, overrides.get(s)), _state(m), cp, lp)
+        for s, m, cp, lp in zip(seeds, models, checkpoint_paths, log_paths)
+    ]
+    template = models[0]
+    stacked = StackedRNN.from_models(models, fused=not compile).to(device)
+    opt = StackedAdam(list(stacked.parameters()), [m.lr for m in members])
+    reg = tcfg["regulariser"]
+    losses = member_losses
+    if compile:
+        losses = torch.compile(member_losses, dynamic=True)
+
+    live = list(range(len(members)))  # members in the stack, in stack order
+    results: dict[int, TrainResult] = {}
+    t0 = time.perf_counter()
+
+    def drop(keep: list[int]) -> None:
+        stacked.keep(keep)
+        opt.keep(keep, list(stacked.parameters()))
+
+    for epoch in range(1, tcfg["max_epochs"] + 1):
+        total = torch.zeros(len(live), device=device)
+        stopped: dict[int, tuple[dict[str, torch.Tensor], float]] = {}  # non-finite loss this epoch
+        for _ in range(tcfg["steps_per_epoch"]):
+            batches = [task.sample(tcfg["batch_size"], members[i].gen) for i in live]
+            x, y, mask = (torch.stack([b[j] for b in batches]).to(device) for j in range(3))
+            mse, loss = losses(stacked, x, y, mask, reg["kind"], reg["lambda"])
+            grads = list(torch.autograd.grad(loss.sum(), list(stacked.parameters())))
+            if tcfg["grad_clip"] is not None:
+                grads = clip_members(grads, tcfg["grad_clip"])
+            opt.step(grads)
+            total += mse.detach()
+            finite = torch.isfinite(loss.detach()).tolist()  # one sync per step, as in separate training
+            for i in live:
+                members[i].steps += 1
+            if not all(finite):
+                # as in separate training, such a member ends its epoch here (and is then diverged)
+                for k, i in enumerate(live):
+                    if not finite[k]:
+                        stopped[i] = (stacked.member_state(k), float(total[k]))
+                keep = [k for k in range(len(live)) if finite[k]]
+                live = [live[k] for k in keep]
+                total = total[keep]
+                if not live:
+                    break
+                drop(keep)
+        sums = dict(zip(live, total.tolist()))
+        elapsed = time.perf_counter() - t0
+        finished: list[int] = []
+        for i in sorted(set(live) | set(stopped)):
+            mb = members[i]
+            mb.loss_mean = (stopped[i][1] if i in stopped else sums[i]) / tcfg["steps_per_epoch"]
+            row = {"epoch": epoch, "steps": mb.steps, "loss": mb.loss_mean, "lr": mb.lr, "elapsed_s": elapsed}
+            mb.rows.append(row)
+            if progress is not None:
+                progress({**row, "seed": mb.seed})
+            if i in stopped or not math.isfinite(mb.loss_mean):
+                mb.status = "diverged"
+            else:
+                mb.sched.step(mb.loss_mean)
+                opt.lrs[live.index(i)] = mb.lr
+                if mb.stop.update(mb.loss_mean):
+                    mb.status = "converged"
+                elif epoch == tcfg["max_epochs"]:
+                    mb.status = "not_converged"
+            if mb.status is None:
+                continue
+            template.load_state_dict(stopped[i][0] if i in stopped else stacked.member_state(live.index(i)))
+            results[i] = write_outputs(cfg, mb.seed, mb.status, mb.init_state, _state(template), task, mb.rows,
+                                       mb.steps, mb.loss_mean, mb.checkpoint_path, mb.log_path)
+            finished.append(i)
+        keep = [k for k, i in enumerate(live) if i not in finished]
+        if not keep:
+            break
+        if len(keep) < len(live):
+            live = [live[k] for k in keep]
+            if not live:
+                break
+            drop(keep)
+    return [results[i] for i in range(len(members))]
