@@ -149,7 +149,12 @@ def _networks_table(nets: list[Network], groups: list[str]) -> pd.DataFrame:
             }
         )
     types = {**NETWORK_COLUMNS, "name": "string", "path": "string", "group": "string", "n_trials": "int64", "n_time": "int64"}
-    return pd.DataFrame(rows).astype(types)
+    df = pd.DataFrame(rows)
+    fill = {"int64": -1, "float64": math.nan, "bool": False, "string": ""}
+    for col, dtype in types.items():  # study columns with no meaning here (e.g. training stats)
+        if col not in df.columns:
+            df[col] = fill.get(dtype, math.nan)
+    return df[list(types)].astype(types)
 
 
 def _long_all(matrices: dict[str, np.ndarray], nets: list[Network], groups: list[str]) -> pd.DataFrame:
