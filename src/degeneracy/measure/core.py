@@ -361,6 +361,12 @@ def measure(
     has_ood = [math.isfinite(n.ood_loss) for n in nets]
     if not all(has_ood):
         notes.append(f"behavior: {k - sum(has_ood)} of {k} networks give no ood_loss; behavior SD uses the rest")
+    small = [g for g in order if groups.count(g) < 3]
+    if small:
+        notes.append(
+            f"groups with fewer than 3 networks ({', '.join(small)}): a bootstrap over 2 networks can only redraw "
+            "their single pair, so their intervals collapse to the point value"
+        )
     for n in notes:
         say("note: " + n)
 

@@ -83,24 +83,32 @@ def fig_mds(D: np.ndarray, groups: list[str], order: list[str], path: str | Path
     _savefig(fig, Path(path))
 
 
-def fig_heatmaps(matrices: dict[str, np.ndarray], groups: list[str], order: list[str], path: str | Path) -> None:
+def fig_heatmaps(
+    matrices: dict[str, np.ndarray], groups: list[str], order: list[str], path: str | Path, names: list[str] | None = None
+) -> None:
     """One heatmap per distance metric (networks sorted by group, group borders drawn); PNG."""
     plt = _plt()
     shown = [m for m in ("dsa", "svcca", "weight_aligned") if m in matrices]
     perm = sorted(range(len(groups)), key=lambda i: (order.index(groups[i]), i))
-    fig, axes = plt.subplots(1, max(1, len(shown)), figsize=(3.6 * max(1, len(shown)), 3.3), squeeze=False)
+    fig, axes = plt.subplots(1, max(1, len(shown)), figsize=(4.2 * max(1, len(shown)), 3.6), squeeze=False,
+                             layout="constrained")
+    labels = [names[i] for i in perm] if names is not None and len(perm) <= 24 else None
     if not shown:
         axes[0, 0].text(0.5, 0.5, "no distances computed", ha="center", va="center")
     bounds = np.cumsum([groups.count(g) for g in order])[:-1] - 0.5
     for ax, m in zip(axes[0], shown):
-        D = np.asarray(matrices[m], dtype=float)[np.ix_(perm, perm)]
+        D = np.asarray(matrices[m], dtype=float)[np.ix_(perm, perm)].copy()
+        np.fill_diagonal(D, np.nan)  # the zero diagonal would set the colour scale
         im = ax.imshow(np.ma.masked_invalid(D), cmap="magma_r", interpolation="nearest")
         for b in bounds:
             ax.axhline(b, color="w", lw=1.0)
             ax.axvline(b, color="w", lw=1.0)
         ax.set_title(_LABELS.get(m, m), fontsize=9)
         ax.set_xlabel("network (sorted by group)", fontsize=8)
-        fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
+        if labels is not None:
+            ax.set_xticks(range(len(labels)), labels, rotation=90, fontsize=6)
+            ax.set_yticks(range(len(labels)), labels, fontsize=6)
+        fig.colorbar(im, ax=ax, fraction=0.046, pad=0.02)
     _savefig(fig, Path(path))
 
 
@@ -207,7 +215,7 @@ def write_outputs(result: "MeasureResult", out: str | Path, figures: bool = True
             fig_mds(result.matrices["dsa"], groups, order, out / "mds_dsa.png")
             figs.append("mds_dsa.png")
         if result.matrices:
-            fig_heatmaps(result.matrices, groups, order, out / "distances.png")
+            fig_heatmaps(result.matrices, groups, order, out / "distances.png", result.networks["name"].astype(str).tolist())
             figs.append("distances.png")
         written += [out / f for f in figs]
     written.append(atomic_write_text(report_markdown(result, figs), out / "report.md"))
