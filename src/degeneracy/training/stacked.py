@@ -18,96 +18,78 @@ from torch import nn
 
 
 class _StandardRecurrence(torch.autograd.Function):
-    """h_t = tanh(a_t + h_{t-1} W^T), h_0 = 0, for K stacked networks.
+    """h_t = tanh(a_t + h_{t-1} W^T), h_0 = 0, for K stacked networks, time-major per member.
 
-    ``A`` (K, B, T, n) is the input drive (biases included), ``W`` (K, n, n). Returns H (K, B, T, n).
+    ``A`` (K, T, B, n) is the input drive (biases included; any strides), ``W`` (K, n, n).
+    Returns H (K, T, B, n), contiguous.
     """
 
     @staticmethod
     def forward(ctx, A: torch.Tensor, W: torch.Tensor) -> torch.Tensor:
-        K, B, T, n = A.shape
-        At = A.permute(2, 0, 1, 3)  # (T, K, B, n) view
-        H = A.new_empty(T, K, B, n)
-        h = A.new_zeros(K, B, n)
+        K, T, B, n = A.shape
+        H = A.new_empty(K, T, B, n)
         Wt = W.transpose(1, 2)
-        for t in range(T):
-            h = torch.tanh(torch.baddbmm(At[t], h, Wt))
-            H[t] = h
+        torch.tanh(A[:, 0], out=H[:, 0])
+        for t in range(1, T):
+            torch.tanh(torch.baddbmm(A[:, t], H[:, t - 1], Wt), out=H[:, t])
         ctx.save_for_backward(W, H)
-        return H.permute(1, 2, 0, 3)
+        return H
 
     @staticmethod
     def backward(ctx, G: torch.Tensor):
         W, H = ctx.saved_tensors
-        T, K, B, n = H.shape
-        Gt = G.permute(2, 0, 1, 3)
-        dZ = torch.empty_like(H)  # gradient w.r.t. the pre-activation z_t
-        dh = Gt[T - 1]
-        for t in range(T - 1, -1, -1):
-            h = H[t]
-            dz = dh - dh * h * h
-            dZ[t] = dz
-            if t > 0:
-                dh = torch.baddbmm(Gt[t - 1], dz, W)
+        K, T, B, n = H.shape
+        dZ = torch.mul(H, H).neg_().add_(1.0)  # 1 - h_t^2, then the gradient w.r.t. the pre-activation z_t
+        dZ[:, T - 1].mul_(G[:, T - 1])
+        for t in range(T - 1, 0, -1):
+            dZ[:, t - 1].mul_(torch.baddbmm(G[:, t - 1], dZ[:, t], W))
         grad_W = None
-        if ctx.needs_input_grad[1] and T > 1:
+        if ctx.needs_input_grad[1]:
             # dW_k = sum_t dz_t^T h_{t-1}
-            lhs = dZ[1:].permute(1, 3, 0, 2).reshape(K, n, (T - 1) * B)
-            rhs = H[:-1].permute(1, 0, 2, 3).reshape(K, (T - 1) * B, n)
-            grad_W = torch.bmm(lhs, rhs)
-        elif ctx.needs_input_grad[1]:
-            grad_W = torch.zeros_like(W)
-        return dZ.permute(1, 2, 0, 3), grad_W
+            grad_W = torch.bmm(dZ[:, 1:].reshape(K, (T - 1) * B, n).transpose(1, 2),
+                               H[:, :-1].reshape(K, (T - 1) * B, n))
+        return dZ, grad_W
 
 
 class _LeakyRecurrence(torch.autograd.Function):
-    """h_t = a h_{t-1} + c tanh(h_{t-1}) J^T + u_t, h_0 = 0, for K stacked networks.
+    """h_t = a h_{t-1} + c tanh(h_{t-1}) J^T + u_t, h_0 = 0, for K stacked networks, time-major.
 
-    ``u`` (K, B, T, n), ``J`` (K, n, n). Returns H (K, B, T, n).
+    ``u`` (K, T, B, n) (any strides), ``J`` (K, n, n). Returns the rates tanh(h_t) as (K, T, B, n),
+    contiguous (what the readout reads).
     """
 
     @staticmethod
     def forward(ctx, u: torch.Tensor, J: torch.Tensor, a: float, c: float) -> torch.Tensor:
-        K, B, T, n = u.shape
-        ut = u.permute(2, 0, 1, 3)
-        H = u.new_empty(T, K, B, n)
-        Phi = u.new_empty(T, K, B, n)
-        h = u.new_zeros(K, B, n)
-        phi = u.new_zeros(K, B, n)
+        K, T, B, n = u.shape
+        Phi = u.new_empty(K, T, B, n)
         Jt = J.transpose(1, 2)
-        for t in range(T):
-            h = torch.baddbmm(torch.add(ut[t], h, alpha=a), phi, Jt, alpha=c)
-            phi = torch.tanh(h)
-            H[t] = h
-            Phi[t] = phi
+        h = u[:, 0]
+        torch.tanh(h, out=Phi[:, 0])
+        for t in range(1, T):
+            h = torch.baddbmm(torch.add(u[:, t], h, alpha=a), Phi[:, t - 1], Jt, alpha=c)
+            torch.tanh(h, out=Phi[:, t])
         ctx.save_for_backward(J, Phi)
         ctx.a, ctx.c = a, c
-        return H.permute(1, 2, 0, 3)
+        return Phi
 
     @staticmethod
     def backward(ctx, G: torch.Tensor):
         J, Phi = ctx.saved_tensors
         a, c = ctx.a, ctx.c
-        T, K, B, n = Phi.shape
-        Gt = G.permute(2, 0, 1, 3)
+        K, T, B, n = Phi.shape
+        S = torch.mul(Phi, Phi).neg_().add_(1.0)  # tanh'(h_t) = 1 - phi_t^2
+        Gh = G * S  # direct gradient w.r.t. h_t through the readout
         D = torch.empty_like(Phi)  # total gradient w.r.t. h_t
-        delta = Gt[T - 1].clone()
-        D[T - 1] = delta
+        D[:, T - 1] = Gh[:, T - 1]
         for t in range(T - 1, 0, -1):
-            phi = Phi[t - 1]
-            back = torch.bmm(delta, J).mul_(1.0 - phi * phi)
-            delta = torch.add(Gt[t - 1], delta, alpha=a).add_(back, alpha=c)
-            D[t - 1] = delta
+            back = torch.bmm(D[:, t], J).mul_(S[:, t - 1])
+            torch.add(Gh[:, t - 1], D[:, t], alpha=a, out=D[:, t - 1]).add_(back, alpha=c)
         grad_J = None
         if ctx.needs_input_grad[1]:
             # dJ_k = c * sum_t delta_t^T phi_{t-1}; phi_{-1} = 0
-            if T > 1:
-                lhs = D[1:].permute(1, 3, 0, 2).reshape(K, n, (T - 1) * B)
-                rhs = Phi[:-1].permute(1, 0, 2, 3).reshape(K, (T - 1) * B, n)
-                grad_J = c * torch.bmm(lhs, rhs)
-            else:
-                grad_J = torch.zeros_like(J)
-        return D.permute(1, 2, 0, 3), grad_J, None, None
+            grad_J = c * torch.bmm(D[:, 1:].reshape(K, (T - 1) * B, n).transpose(1, 2),
+                                   Phi[:, :-1].reshape(K, (T - 1) * B, n))
+        return D, grad_J, None, None
 
 
 class StackedRNN(nn.Module):
@@ -169,32 +151,42 @@ class StackedRNN(nn.Module):
                             fused=self.fused)
 
 
+def _bmm_time_major(x: torch.Tensor, W: torch.Tensor) -> torch.Tensor:
+    """x (K, B, T, i) times W^T for each member, W (K, o, i) -> (K, T, B, o) as a time-major view."""
+    K, B, T, i = x.shape
+    return torch.bmm(x.reshape(K, B * T, i), W.transpose(1, 2)).view(K, B, T, -1).transpose(1, 2)
+
+
+def _readout(H: torch.Tensor, W: torch.Tensor) -> torch.Tensor:
+    """Time-major H (K, T, B, n) times W^T, W (K, o, n) -> (K, B, T, o) as a view."""
+    K, T, B, n = H.shape
+    return torch.bmm(H.reshape(K, T * B, n), W.transpose(1, 2)).view(K, T, B, -1).transpose(1, 2)
+
+
+def _loop(step, first: torch.Tensor, T: int) -> torch.Tensor:
+    hs = [first]
+    for t in range(1, T):
+        hs.append(step(t, hs[-1]))
+    return torch.stack(hs, dim=1)
+
+
 def _standard_forward(x, w_ih, w_hh, b_ih, b_hh, w_out, b_out, fused: bool = True) -> torch.Tensor:
-    drive = torch.matmul(x, w_ih.transpose(1, 2).unsqueeze(1)) + (b_ih + b_hh)[:, None, None, :]
+    drive = _bmm_time_major(x, w_ih) + (b_ih + b_hh)[:, None, None, :]  # (K, T, B, n)
     if fused:
         H = _StandardRecurrence.apply(drive, w_hh)
     else:
-        h = drive.new_zeros(drive.shape[0], drive.shape[1], drive.shape[3])
         Wt = w_hh.transpose(1, 2)
-        hs = []
-        for t in range(drive.shape[2]):
-            h = torch.tanh(torch.baddbmm(drive[:, :, t], h, Wt))
-            hs.append(h)
-        H = torch.stack(hs, dim=2)
-    return torch.matmul(H, w_out.transpose(1, 2).unsqueeze(1)) + b_out[:, None, None, :]
+        H = _loop(lambda t, h: torch.tanh(torch.baddbmm(drive[:, t], h, Wt)), torch.tanh(drive[:, 0]), x.shape[2])
+    return _readout(H, w_out) + b_out[:, None, None, :]
 
 
 def _mup_forward(x, J, U, W_out, n_units: int, gamma: float, tau: float, fused: bool = True) -> torch.Tensor:
-    u = tau * torch.matmul(x, U.transpose(1, 2).unsqueeze(1))
+    u = tau * _bmm_time_major(x, U)  # (K, T, B, n)
     a, c = 1.0 - tau, tau / n_units
     if fused:
-        H = _LeakyRecurrence.apply(u, J, a, c)
+        rates = _LeakyRecurrence.apply(u, J, a, c)
     else:
-        h = u.new_zeros(u.shape[0], u.shape[1], u.shape[3])
         Jt = J.transpose(1, 2)
-        hs = []
-        for t in range(u.shape[2]):
-            h = torch.baddbmm(torch.add(u[:, :, t], h, alpha=a), torch.tanh(h), Jt, alpha=c)
-            hs.append(h)
-        H = torch.stack(hs, dim=2)
-    return torch.matmul(torch.tanh(H), W_out.transpose(1, 2).unsqueeze(1)) / (gamma * n_units)
+        rates = torch.tanh(_loop(lambda t, h: torch.baddbmm(torch.add(u[:, t], h, alpha=a), torch.tanh(h), Jt,
+                                                             alpha=c), u[:, 0], x.shape[2]))
+    return _readout(rates, W_out) / (gamma * n_units)
