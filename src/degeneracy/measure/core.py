@@ -248,13 +248,20 @@ def _svcca_summary(summary: pd.DataFrame, meta, networks, pairwise, n_boot: int,
 
 def _effects(meta, networks, pairwise, n_boot: int, seed: int, min_levels: int) -> pd.DataFrame:
     """The study's effects table over the ordered groups, plus a representations (SVCCA) row."""
+    import inspect
+
     from degeneracy.stats import effects_table
 
-    eff = effects_table(meta, networks, pairwise, n_boot=n_boot, seed=seed, min_levels=min_levels)
+    kw = dict(n_boot=n_boot, seed=seed, min_levels=min_levels)
+    if "paired" in inspect.signature(effects_table).parameters:
+        kw["paired"] = False  # different groups hold different networks: no pairing by seed
+    eff = effects_table(meta, networks, pairwise, **kw)
     if not (eff["metric"] == "svcca").any() and (pairwise["metric"] == "svcca").any():
-        sv = effects_table(meta, networks, _as_dsa(pairwise), n_boot=n_boot, seed=seed, min_levels=min_levels)
+        sv = effects_table(meta, networks, _as_dsa(pairwise), **kw)
         sv = sv[sv["metric"] == "dsa"].copy()
         sv["level_of_degeneracy"], sv["metric"] = "representations", "svcca"
+        if "measure" in sv.columns:
+            sv["measure"] = "representations"
         eff = pd.concat([eff, sv], ignore_index=True)
     reason = eff["reason"].astype(str)
     eff["reason"] = reason.where(~reason.str.startswith("no paper direction"), "")

@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 from typing import Any, Mapping
 
-__all__ = ["SPEC_KEYS", "DSA_KEYS", "OUTPUTS", "network_files", "measure_kwargs", "run_external"]
+__all__ = ["SPEC_KEYS", "DSA_KEYS", "OUTPUTS", "schema_fragment", "network_files", "measure_kwargs", "run_external"]
 
 #: keys of one ``external`` entry and the ``measure`` argument each sets (None: handled apart)
 SPEC_KEYS: dict[str, str | None] = {
@@ -49,12 +49,58 @@ DSA_KEYS = {
     "delay_interval": "dsa_delay_interval",
     "ridge": "dsa_ridge",
     "mode": "dsa_mode",
-    "null": "dsa_null",
+    "noise_floor": "dsa_null",
 }
 #: files every run writes (figures come on top when their distances exist)
 OUTPUTS = ("networks.parquet", "pairwise.parquet", "distances.parquet", "summary.parquet", "report.md")
 
 _SUFFIXES = (".npz", ".pt", ".pth")
+
+
+def schema_fragment() -> dict[str, Any]:
+    """JSON-schema of the config's ``external`` section (the property to add to
+    ``schemas/config.schema.yaml``); the keys are those of :data:`SPEC_KEYS` and :data:`DSA_KEYS`."""
+    int1 = {"type": "integer", "minimum": 1}
+    entry = {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["networks"],
+        "properties": {
+            "networks": {
+                "description": "glob pattern, folder or file of the networks (or a list of them)",
+                "oneOf": [{"type": "string"}, {"type": "array", "minItems": 1, "items": {"type": "string"}}],
+            },
+            "format": {"type": "string", "enum": ["auto", "npz", "torch"]},
+            "group_by": {"description": "key of each network's group label; 'folder' = parent folder", "type": "string"},
+            "levels": {"description": "order of string group labels", "type": "array", "items": {"type": ["string", "number"]}},
+            "metrics": {"type": "array", "uniqueItems": True, "items": {"type": "string", "enum": ["dsa", "weights", "svcca"]}},
+            "weight_key": {"type": "string"},
+            "inputs": {"description": ".npz with 'inputs' to run checkpoints on", "type": "string"},
+            "nonlinearity": {"type": "string", "enum": ["tanh", "relu"]},
+            "dsa": {
+                "type": "object",
+                "additionalProperties": False,
+                "properties": {
+                    "rank": dict(int1),
+                    "n_delays": dict(int1),
+                    "delay_interval": dict(int1),
+                    "ridge": {"type": "number", "minimum": 0},
+                    "mode": {"type": "string", "enum": ["euclidean", "angular", "wasserstein"]},
+                    "noise_floor": {"description": "one DSA noise-floor row per network", "type": "boolean"},
+                },
+            },
+            "weight_restarts": {"type": "integer", "minimum": 0},
+            "svcca_variance": {"type": "number", "exclusiveMinimum": 0, "maximum": 1},
+            "n_boot": dict(int1),
+            "min_levels": {"type": "integer", "minimum": 2},
+            "seed": {"type": "integer", "minimum": 0},
+        },
+    }
+    return {
+        "description": "your own networks to measure, by name (docs/measure.md); outputs in results/external/<name>/",
+        "type": "object",
+        "additionalProperties": entry,
+    }
 
 
 class ExternalConfigError(ValueError):
