@@ -1,66 +1,107 @@
-"""Every figure function writes a non-empty PNG and PDF, on tiny synthetic and on empty input."""
+"""Figures: every registered figure renders; panels say what they leave out, name each task's real
+factor, draw the DSA null band and baselines, keep legends off the data and put integer factors
+on integer ticks; example trials come from converged networks with the loss mask shaded."""
 
-import numpy as np
-import pandas as pd
-import pytest
+import os
 
-from degeneracy.aggregate import summarise
-from degeneracy.figures import FIGURES, classical_mds
-from degeneracy.stats import effects_table
+import matplotlib
 
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+from scipy.spatial.distance import pdist, squareform  # noqa: E402
+
+import degeneracy.figures as figures  # noqa: E402
+from degeneracy.conditions import FIGURE_EXPERIMENTS, FIGURE_NAMES  # noqa: E402
+from degeneracy.figures import FIGURES  # noqa: E402
+from degeneracy.figures.panels import plot_metric, task_palette  # noqa: E402
+from degeneracy.figures.trial import mask_spans, pick_converged  # noqa: E402
+
+K = 5  # seeds per condition
+
+# experiment, factor, {task: (parameter, levels)}
 EXPERIMENTS = [
-    # experiment, factor, tasks, levels
-    ("complexity", "channels", ["flipflop", "sine"], [1, 2, 3]),
-    ("memory", "delay", ["delayed_discrimination"], [20, 40, 80]),
-    ("auxiliary", "auxiliary", ["delayed_discrimination"], [0, 1]),
-    ("gamma", "gamma", ["flipflop"], [0.01, 0.1, 1.0]),
-    ("width", "width", ["flipflop"], [16, 32, 64]),
-    ("l1", "l1", ["delayed_discrimination"], [0.0, 1e-4, 1e-3]),
-    ("nuclear", "nuclear", ["delayed_discrimination"], [0.0, 1e-4, 1e-3]),
+    (
+        "complexity",
+        "channels",
+        {
+            "flipflop": ("task.n_channels", [1, 2, 3]),
+            "sine": ("task.n_channels", [1, 2]),
+            "path_integration": ("task.dim", [2, 3]),
+        },
+    ),
+    ("memory", "delay", {"delayed_discrimination": ("task.delay_max", [10, 20, 30])}),
+    ("auxiliary", "auxiliary", {"delayed_discrimination": ("task.auxiliary", [0, 1])}),
+    ("gamma", "gamma", {"delayed_discrimination": ("model.gamma", [0.3, 1.0, 3.0])}),
+    ("width", "width", {"delayed_discrimination": ("model.n_units", [32, 64, 128])}),
+    ("l1", "l1", {"delayed_discrimination": ("training.regulariser.lambda", [0.0, 1e-5, 1e-4])}),
+    ("nuclear", "nuclear", {"delayed_discrimination": ("training.regulariser.lambda", [0.0, 1e-4, 1e-3])}),
 ]
+#: the one condition that lost networks: sine at 2 channels, 1 of 5 converged -> no distances
+SPARSE = "complexity-sine-2"
+#: planted 2-D positions of the networks of every condition (their DSA distances are exact)
+POINTS = np.random.default_rng(7).normal(size=(K, 2))
 
 
-@pytest.fixture(scope="module")
-def data():
-    rng = np.random.default_rng(0)
-    meta, nets, pairs, logs, trial = [], [], [], [], []
-    k = 4
-    for exp, factor, tasks, levels in EXPERIMENTS:
-        for task in tasks:
+def _summary_row(exp, factor, task, parameter, level, i):
+    cond = f"{exp}-{task}-{level:g}"
+    conv = 1 if cond == SPARSE else K
+    value = np.nan if conv < 2 else 0.2 + 0.1 * i
+    return dict(
+        experiment=exp, factor=factor, task=task, level=float(level), condition=cond, parameter=parameter,
+        n_seeds=K, n_converged=conv, n_excluded=K - conv, n_diverged=0, n_not_converged=K - conv,
+        behavior_sd=value, behavior_sd_lo=value - 0.05, behavior_sd_hi=value + 0.05, ood_mse_mean=1.0,
+        dsa_mean=value, dsa_lo=value - 0.02, dsa_hi=value + 0.02, dsa_null_mean=0.05 + 0.01 * i,
+        weight_mean=5 * value, weight_lo=4.5 * value, weight_hi=5.5 * value, weight_per_n2_mean=value / level**2 if level else value,
+        weight_per_n2_lo=np.nan, weight_per_n2_hi=np.nan, weight_unaligned_mean=9.0,
+        weight_change_mean=1 + i, weight_change_se=0.1, weight_change_rel_mean=0.1 * (i + 1),
+        kernel_alignment_mean=0.9 - 0.1 * i, kernel_alignment_se=0.02,
+        note="only 1 of 5 networks converged" if conv < 2 else "",
+    )
+
+
+def make_data() -> dict[str, pd.DataFrame]:
+    """Planted tables: summary (with a parameter column), meta, pairwise DSA distances from known
+    2-D positions, an example trial with a loss mask, training logs and an effects table."""
+    summary, meta, pairs, trial, logs = [], [], [], [], []
+    for exp, factor, tasks in EXPERIMENTS:
+        for task, (parameter, levels) in tasks.items():
             for i, lv in enumerate(levels):
-                c = f"{exp}-{task}-{lv}"
-                meta.append(dict(experiment=exp, factor=factor, task=task, level=float(lv), condition=c))
-                n_units = int(lv) if factor == "width" else 64
-                for s in range(k):
-                    status = "not_converged" if (s == 3 and i == 1) else "converged"
-                    nets.append(dict(condition=c, seed=s, status=status, converged=status == "converged", epochs=3,
-                                     steps=384, final_loss=1e-3, ood_mse=rng.uniform(0.5, 1.5),
-                                     weight_change=rng.uniform(1, 2), weight_change_rel=rng.uniform(0.1, 0.2),
-                                     kernel_alignment=rng.uniform(0.3, 0.9), n_units=n_units))
-                conv = [s for s in range(k) if not (s == 3 and i == 1)]
-                for a in conv:
-                    pairs.append(dict(condition=c, seed_a=a, seed_b=a, metric="dsa_null", value=0.01))
-                    for b in conv:
+                row = _summary_row(exp, factor, task, parameter, lv, i)
+                summary.append(row)
+                meta.append({k: row[k] for k in ("experiment", "factor", "task", "level", "condition")})
+                seeds = [0] if row["condition"] == SPARSE else range(K)
+                D = squareform(pdist(POINTS * (1 + i)))
+                for a in seeds:
+                    pairs.append(dict(condition=row["condition"], seed_a=a, seed_b=a, metric="dsa_null", value=0.01))
+                    for b in seeds:
                         if a < b:
-                            for m, v in (("dsa", rng.uniform(0.2, 0.6)), ("weight_aligned", rng.uniform(5, 6)),
-                                         ("weight_unaligned", 9.0)):
-                                pairs.append(dict(condition=c, seed_a=a, seed_b=b, metric=m, value=v))
-                            pairs.append(dict(condition=c, seed_a=a, seed_b=b, metric="weight_aligned_per_n2",
-                                              value=rng.uniform(5, 6) / n_units**2))
+                            pairs.append(dict(condition=row["condition"], seed_a=a, seed_b=b, metric="dsa", value=D[a, b]))
+    window = range(12, 16)
+    for cond, seed, conv in (("complexity-flipflop-1", 0, False), ("complexity-flipflop-1", 1, True), ("complexity-sine-2", 0, False)):
+        for t in range(20):
+            trial.append(dict(condition=cond, seed=seed, converged=conv, time=t, channel=0, kind="input", value=float(t == 3)))
+            for kind, v in (("target", np.sin(t / 3)), ("output", np.sin(t / 3) + 0.05), ("mask", float(t in window))):
+                trial.append(dict(condition=cond, seed=seed, converged=conv, time=t, channel=0, kind=kind, value=v))
     for c in ("complexity-flipflop-1", "complexity-sine-2"):
         for s in range(2):
             for e in range(1, 6):
                 logs.append(dict(condition=c, seed=s, epoch=e, steps=128 * e, loss=10.0 ** (-e / 2), lr=1e-3, elapsed_s=e))
-        for t in range(20):
-            for ch in range(2):
-                trial.append(dict(condition=c, time=t, channel=ch, kind="input", value=float(t % 5 == 0)))
-                trial.append(dict(condition=c, time=t, channel=ch, kind="target", value=np.sin(t / 3)))
-                trial.append(dict(condition=c, time=t, channel=ch, kind="output", value=np.sin(t / 3) + 0.05))
-    meta, nets, pairs = pd.DataFrame(meta), pd.DataFrame(nets), pd.DataFrame(pairs)
-    summary = summarise(meta, nets, pairs, n_boot=50, seed=0)
-    effects = effects_table(meta, nets, pairs, n_boot=50, seed=0)
-    return dict(meta=meta, pairwise=pairs, summary=summary, effects=effects, logs=pd.DataFrame(logs),
-                trial=pd.DataFrame(trial))
+    effects = []
+    for measure in ("behavior", "dynamics", "weights"):
+        for verdict, observed in (("agree", "up"), ("inconclusive", "inconclusive")):
+            effects.append(dict(experiment="complexity", factor="channels", task="flipflop" if verdict == "agree" else "sine",
+                                measure=measure, rho=0.5, rho_lo=0.1, rho_hi=0.9, observed=observed, paper="up", verdict=verdict))
+    return dict(summary=pd.DataFrame(summary), meta=pd.DataFrame(meta), pairwise=pd.DataFrame(pairs),
+                trial=pd.DataFrame(trial), logs=pd.DataFrame(logs), effects=pd.DataFrame(effects))
+
+
+@pytest.fixture(scope="module")
+def data():
+    return make_data()
 
 
 def call(name, d, out_png, out_pdf):
@@ -70,19 +111,50 @@ def call(name, d, out_png, out_pdf):
     elif name == "effects":
         fn(d["effects"], out_png, out_pdf)
     elif name == "training_curves":
-        fn(d["logs"], out_png, out_pdf)
+        fn(d["logs"], out_png, out_pdf, threshold=1e-2)
     elif name == "example_trial":
         fn(d["trial"], out_png, out_pdf)
     else:
         fn(d["summary"], out_png, out_pdf)
 
 
+@pytest.fixture
+def captured(monkeypatch):
+    """Figures drawn by the figure functions, kept open (their files are still written)."""
+    from degeneracy.figures import base
+
+    kept = []
+
+    def keep(fig, out_png, out_pdf):
+        kept.append(fig)
+        fig.savefig(out_png, dpi=60)
+        fig.savefig(out_pdf)
+
+    for module in ("factors", "effects", "training", "trial"):
+        monkeypatch.setattr(getattr(figures, module), "save", keep)
+    yield kept
+    for fig in kept:
+        plt.close(fig)
+    assert base.save is not keep
+
+
 def check(out_png, out_pdf):
     assert out_png.stat().st_size > 1000 and out_pdf.stat().st_size > 1000
     assert out_png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert out_pdf.read_bytes()[:5] == b"%PDF-"
-    leftovers = [p for p in out_png.parent.iterdir() if p.name.startswith(".")]
-    assert not leftovers
+    assert not [p for p in out_png.parent.iterdir() if p.name.startswith(".")]
+
+
+def all_axes(fig):
+    return [ax for ax in fig.get_axes()]
+
+
+# ------------------------------------------------------------------ registry and rendering
+
+
+def test_one_registry_matches_the_study_names():
+    assert set(FIGURES) == set(FIGURE_NAMES)
+    assert set(FIGURE_EXPERIMENTS) <= set(FIGURES)
 
 
 @pytest.mark.parametrize("name", sorted(FIGURES))
@@ -95,32 +167,45 @@ def test_figure_on_synthetic(name, data, tmp_path):
 @pytest.mark.parametrize("name", sorted(FIGURES))
 def test_figure_on_empty(name, tmp_path):
     empty = {k: pd.DataFrame() for k in ("meta", "pairwise", "summary", "effects", "logs", "trial")}
-    out_png, out_pdf = tmp_path / f"{name}.png", tmp_path / f"{name}.pdf"
-    call(name, empty, out_png, out_pdf)
-    check(out_png, out_pdf)
+    call(name, empty, tmp_path / f"{name}.png", tmp_path / f"{name}.pdf")
+    check(tmp_path / f"{name}.png", tmp_path / f"{name}.pdf")
 
 
-def test_figures_with_missing_experiments(data, tmp_path):
-    # only the complexity experiment present: the other figures draw "no data" panels
-    s = data["summary"][data["summary"]["experiment"] == "complexity"]
-    for name in ("fig4", "fig6", "fig8"):
-        FIGURES[name](s, tmp_path / f"{name}.png", tmp_path / f"{name}.pdf")
+def test_figures_from_the_real_summary_schema(tmp_path):
+    # the columns summarise() produces today (no parameter column, no optional extras)
+    from degeneracy.aggregate import summarise
+
+    rng = np.random.default_rng(0)
+    meta, nets, pairs = [], [], []
+    for lv in (1, 2, 3):
+        c = f"ff{lv}"
+        meta.append(dict(experiment="complexity", factor="channels", task="flipflop", level=float(lv), condition=c))
+        for s in range(3):
+            nets.append(dict(condition=c, seed=s, status="converged", converged=True, ood_mse=rng.uniform(),
+                             weight_change=1.0, weight_change_rel=0.1, kernel_alignment=0.9, n_units=64))
+            for b in range(s + 1, 3):
+                pairs.append(dict(condition=c, seed_a=s, seed_b=b, metric="dsa", value=rng.uniform()))
+                pairs.append(dict(condition=c, seed_a=s, seed_b=b, metric="weight_aligned", value=rng.uniform()))
+            pairs.append(dict(condition=c, seed_a=s, seed_b=s, metric="dsa_null", value=0.01))
+    meta, nets, pairs = pd.DataFrame(meta), pd.DataFrame(nets), pd.DataFrame(pairs)
+    summary = summarise(meta, nets, pairs, n_boot=20, seed=0)
+    for name in ("fig3", "fig5"):
+        d = dict(summary=summary, pairwise=pairs, meta=meta)
+        call(name, d, tmp_path / f"{name}.png", tmp_path / f"{name}.pdf")
         check(tmp_path / f"{name}.png", tmp_path / f"{name}.pdf")
 
 
-def test_classical_mds_recovers_planar_distances():
-    rng = np.random.default_rng(0)
-    x = rng.normal(size=(6, 2))
-    d = np.linalg.norm(x[:, None] - x[None], axis=-1)
-    y = classical_mds(d, 2)
-    dy = np.linalg.norm(y[:, None] - y[None], axis=-1)
-    assert np.allclose(d, dy, atol=1e-8)
-    assert classical_mds(np.full((1, 1), np.nan)).shape == (1, 2)
+def test_output_files_follow_the_umask(data, tmp_path):
+    old = os.umask(0o022)
+    try:
+        FIGURES["fig7"](data["summary"], tmp_path / "a.png", tmp_path / "a.pdf")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "a.png").stat().st_mode & 0o777 == 0o644
+    assert (tmp_path / "a.pdf").stat().st_mode & 0o777 == 0o644
 
 
 def test_caller_rcparams_survive_seaborn_style(data, tmp_path):
-    import matplotlib
-
     old = matplotlib.rcParams["font.size"]
     try:
         matplotlib.rcParams["font.size"] = 13.0
@@ -128,3 +213,159 @@ def test_caller_rcparams_survive_seaborn_style(data, tmp_path):
         assert matplotlib.rcParams["font.size"] == 13.0
     finally:
         matplotlib.rcParams["font.size"] = old
+
+
+# ------------------------------------------------------------------ what the panels say
+
+
+def test_fig3_names_each_tasks_factor_and_states_the_dropped_level(data, tmp_path, captured):
+    FIGURES["fig3"](data["summary"], data["pairwise"], data["meta"], tmp_path / "f.png", tmp_path / "f.pdf")
+    (fig,) = captured
+    axes = {ax.get_title(loc="left"): ax for ax in all_axes(fig)}
+    dyn = axes["B  dynamics degeneracy"]
+    # mixed knobs on one axis: the legend names path integration's knob, not "channels"
+    legend_texts = [t.get_text() for leg in fig.subfigs[1].legends for t in leg.get_texts()]
+    assert "path integration (x: spatial dimensions)" in legend_texts
+    assert "flip-flop (x: number of channels)" in legend_texts
+    # the dropped level is named with its reason in every degeneracy panel
+    for title in ("B  dynamics degeneracy", "C  weight degeneracy", "D  behavior degeneracy"):
+        assert "sine at 2 channels: 1 of 5 networks converged" in axes[title].get_xlabel().replace("\n", " ")
+    # ... and in the MDS panel of sine
+    mds_sine = axes["A  sine: DSA distances (MDS)"]
+    assert "not shown: 2 channels: 1 of 5 networks converged" in mds_sine.get_xlabel().replace("\n", " ")
+    # integer factor: ticks exactly at the integer levels
+    np.testing.assert_array_equal(dyn.get_xticks(), [1, 2, 3])
+    # path integration's own panel ticks read 2-D / 3-D
+    mds_pi = axes["A  path integration: DSA distances (MDS)"]
+    assert mds_pi.get_legend().get_title().get_text() == "spatial dimensions"
+    assert [t.get_text() for t in mds_pi.get_legend().get_texts()] == ["2-D", "3-D"]
+
+
+def test_mds_panel_keeps_the_planted_distances(data, tmp_path, captured):
+    FIGURES["fig3"](data["summary"], data["pairwise"], data["meta"], tmp_path / "f.png", tmp_path / "f.pdf")
+    (fig,) = captured
+    ax = next(a for a in all_axes(fig) if a.get_title(loc="left") == "A  flip-flop: DSA distances (MDS)")
+    offsets = [c.get_offsets() for c in ax.collections]
+    assert len(offsets) == 3  # three levels, each condition's networks embedded
+    for i, xy in enumerate(offsets):
+        np.testing.assert_allclose(pdist(np.asarray(xy)), pdist(POINTS * (1 + i)), atol=1e-9)
+
+
+def test_dsa_null_drawn_as_a_band(data):
+    sub = data["summary"][data["summary"]["experiment"] == "memory"]
+    fig, ax = plt.subplots()
+    extras = plot_metric(ax, sub, "dynamics", task_palette(sub))
+    assert "null_band" in extras
+    bands = [c for c in ax.collections if c.get_hatch() == "///"]
+    assert len(bands) == 1
+    ys = bands[0].get_paths()[0].vertices[:, 1]
+    # without an interval the band runs from 0 up to the null mean at each level
+    assert ys.min() == pytest.approx(0.0)
+    assert ys.max() == pytest.approx(sub["dsa_null_mean"].max())
+    plt.close(fig)
+    # with dsa_null_lo / dsa_null_hi the band is that interval
+    sub = sub.assign(dsa_null_lo=0.03, dsa_null_hi=0.09)
+    fig, ax = plt.subplots()
+    assert "null_interval" in plot_metric(ax, sub, "dynamics", task_palette(sub))
+    ys = next(c for c in ax.collections if c.get_hatch() == "///").get_paths()[0].vertices[:, 1]
+    assert (ys.min(), ys.max()) == (pytest.approx(0.03), pytest.approx(0.09))
+    plt.close(fig)
+    # no band on the behavior panel
+    fig, ax = plt.subplots()
+    assert not plot_metric(ax, sub, "behavior", task_palette(sub)) & {"null_band", "null_interval"}
+    plt.close(fig)
+
+
+def test_new_summary_columns_are_used_when_present(data, tmp_path, captured):
+    s = data["summary"].copy()
+    s["weight_aligned_init_mean"] = 7.0
+    s["weight_scale_free_mean"] = 0.3
+    s["weight_scale_free_lo"] = 0.25
+    s["weight_scale_free_hi"] = 0.35
+    s["insufficient"] = s["level"] == 128
+    s["eval_mse_mean"] = 1e-4
+    s["convergence_rate"] = 1.0
+    FIGURES["fig7"](s, tmp_path / "a.png", tmp_path / "a.pdf")
+    FIGURES["fig4"](s, tmp_path / "b.png", tmp_path / "b.pdf")
+    fig7, fig4 = captured
+    titles = [ax.get_title(loc="left") for ax in fig7.get_axes()]
+    assert "C  weight degeneracy, scale-free" in titles
+    labels = [t.get_text() for t in fig7.legends[0].get_texts()]
+    assert any(t.startswith("open marker") for t in labels)
+    weights = next(ax for ax in fig4.get_axes() if ax.get_title(loc="left") == "B  memory demand: weight degeneracy")
+    baseline = [line for line in weights.get_lines() if line.get_linestyle() == ":"]
+    assert len(baseline) == 1 and np.allclose(baseline[0].get_ydata(), 7.0)
+    assert any("initial matrices" in t.get_text() for t in fig4.legends[0].get_texts())
+
+
+def test_legends_sit_outside_the_data(data, tmp_path, captured):
+    FIGURES["fig3"](data["summary"], data["pairwise"], data["meta"], tmp_path / "a.png", tmp_path / "a.pdf")
+    FIGURES["fig7"](data["summary"], tmp_path / "b.png", tmp_path / "b.pdf")
+    FIGURES["training_curves"](data["logs"], tmp_path / "c.png", tmp_path / "c.pdf")
+    FIGURES["effects"](data["effects"], tmp_path / "d.png", tmp_path / "d.pdf")
+    for fig in captured:
+        fig.canvas.draw()
+        renderer = fig.canvas.get_renderer()
+        legends = list(fig.legends) + [s for sub in fig.subfigs for s in sub.legends]
+        legends += [ax.get_legend() for ax in fig.get_axes() if ax.get_legend() is not None]
+        assert legends
+        for leg in legends:
+            box = leg.get_window_extent(renderer)
+            for ax in fig.get_axes():
+                assert not box.overlaps(ax.get_window_extent(renderer)), (leg, ax.get_title(loc="left"))
+
+
+def test_log_and_binary_factors_get_ticks_at_their_levels(data, tmp_path, captured):
+    FIGURES["fig4"](data["summary"], tmp_path / "a.png", tmp_path / "a.pdf")
+    FIGURES["fig7"](data["summary"], tmp_path / "b.png", tmp_path / "b.pdf")
+    fig4, fig7 = captured
+    aux = next(ax for ax in fig4.get_axes() if ax.get_title(loc="left").startswith("D  auxiliary output"))
+    assert [t.get_text() for t in aux.get_xticklabels()] == ["off", "on"]
+    assert aux.get_xlabel().startswith("auxiliary output")
+    mem = next(ax for ax in fig4.get_axes() if ax.get_title(loc="left").startswith("A  memory demand"))
+    np.testing.assert_array_equal(mem.get_xticks(), [10, 20, 30])
+    width = fig7.get_axes()[0]
+    assert width.get_xscale() == "log"
+    assert [t.get_text() for t in width.get_xticklabels()] == ["32", "64", "128"]
+
+
+# ------------------------------------------------------------------ example trial
+
+
+def test_example_trial_picks_converged_networks():
+    trial = pd.DataFrame(
+        [dict(condition=c, seed=s, converged=v, time=0, channel=0, kind="input", value=0.0)
+         for c, s, v in (("a", 0, False), ("a", 2, True), ("a", 1, True), ("b", 0, False), ("b", 3, False))]
+    )
+    shown, dropped = pick_converged(trial)
+    assert shown == [("a", 1, True)]
+    assert dropped == ["b (seeds 0, 3 did not converge)"]
+    # convergence from the networks table when the trial has none
+    bare = trial.drop(columns="converged")
+    nets = pd.DataFrame(dict(condition=["a", "a", "a", "b", "b"], seed=[0, 1, 2, 0, 3], converged=[True, False, True, False, True]))
+    shown, dropped = pick_converged(bare, nets)
+    assert shown == [("a", 0, True), ("b", 3, True)] and dropped == []
+    # nothing records convergence: shown, marked unknown
+    shown, _ = pick_converged(bare)
+    assert shown == [("a", 0, None), ("b", 0, None)]
+
+
+def test_mask_spans_by_hand():
+    t = np.arange(10)
+    m = np.array([0, 1, 1, 0, 0, 0, 1, 1, 1, 1])
+    assert mask_spans(t, m) == [(0.5, 2.5), (5.5, 9.5)]
+    assert mask_spans(t, np.zeros(10)) == []
+
+
+def test_example_trial_figure(data, tmp_path, captured):
+    FIGURES["example_trial"](data["trial"], tmp_path / "a.png", tmp_path / "a.pdf")
+    (fig,) = captured
+    axes = fig.get_axes()
+    assert len(axes) == 2  # one condition shown (the sine network did not converge)
+    assert axes[0].get_title() == "complexity-flipflop-1\n(seed 1, converged)"
+    assert "complexity-sine-2 (seed 0 did not converge)" in fig._suptitle.get_text().replace("\n", " ")
+    # the response window (steps 12-15) is shaded on the output panel
+    (span,) = axes[1].patches
+    assert (span.get_x(), span.get_x() + span.get_width()) == (11.5, 15.5)
+    # only seed 1 drawn: one target and one output line
+    assert len(axes[1].get_lines()) == 2

@@ -24,6 +24,7 @@ _OTHER_COLOUR = "#dddddd"
 #: Direction codes of the effects table in words (never a bare "?").
 DIRECTION_WORDS = {"up": "up", "down": "down", "inconclusive": "unclear", "none": "none", "": "not stated"}
 _MEASURE_ORDER = ("behavior", "dynamics", "weights")
+_MEASURE_WORDS = {"weights": "weight"}
 
 
 def _measure_column(effects: pd.DataFrame) -> str | None:
@@ -107,7 +108,7 @@ def fig_effects(effects: pd.DataFrame, out_png: Path, out_pdf: Path) -> None:
             ax.text(j, i, _cell_text(r), ha="center", va="center", fontsize=6.5)
     ax.imshow(rgba, aspect="auto", interpolation="nearest")
     ax.set_xticks(range(len(cols)))
-    ax.set_xticklabels([f"{c} degeneracy" for c in cols])
+    ax.set_xticklabels([f"{_MEASURE_WORDS.get(c, c)} degeneracy" for c in cols])
     ax.set_yticks(range(len(rows)))
     ax.set_yticklabels([f"{f} / {task_name(t)}" + (f" ({e})" if e and e != f else "") for e, f, t in rows], fontsize=7)
     ax.grid(False)

@@ -175,7 +175,7 @@ def fig7(summary: pd.DataFrame, out_png: Path, out_pdf: Path) -> None:
 def fig8(summary: pd.DataFrame, out_png: Path, out_pdf: Path) -> None:
     """L1 and nuclear-norm regularisation: dynamics, weights, behavior with 95% interval bands
     (x: regularisation strength, symmetric-log when 0 is a level). Returns None."""
-    kwargs = {"xscale": "auto", "band": True}
+    kwargs = {"xscale": "log", "band": True}
     rows = [
         (select(summary, "l1", "l1"), "L1", kwargs),
         (select(summary, "nuclear", "nuclear"), "low rank", kwargs),

@@ -72,7 +72,7 @@ _PHRASES: dict[str, Callable[[float], str]] = {
     "task.auxiliary": lambda v: f"auxiliary {'on' if v else 'off'}",
     "model.gamma": lambda v: f"$\\gamma$={v:g}",
     "model.n_units": lambda v: f"n={v:g}",
-    "training.regulariser.lambda": lambda v: f"$\\lambda$={v:g}",
+    "training.regulariser.lambda": lambda v: f"$\\lambda$={_number(v)}",
 }
 _TICKS: dict[str, Callable[[float], str]] = {
     "task.dim": lambda v: f"{v:g}-D",
@@ -106,13 +106,18 @@ def axis_label(factor: str, parameter: str | None) -> str:
 def level_phrase(factor: str, parameter: str | None, level: float) -> str:
     """A level in words, e.g. "2 channels", "3-D", "auxiliary on", "n=64"."""
     fmt = _PHRASES.get(parameter or FACTOR_PARAMETERS.get(factor, ""))
-    return fmt(float(level)) if fmt else f"{factor} {float(level):g}"
+    return fmt(float(level)) if fmt else f"{factor} {_number(float(level))}"
 
 
 def tick_text(parameter: str | None, level: float) -> str:
     """Tick label of a level: "2-D", "on"/"off", or the number (integers without a decimal)."""
     fmt = _TICKS.get(parameter or "")
-    return fmt(float(level)) if fmt else f"{float(level):g}"
+    return fmt(float(level)) if fmt else _number(float(level))
+
+
+def _number(v: float) -> str:
+    """Short number: 3, 0.3, 1e-5 (no zero-padded exponent)."""
+    return f"{v:g}".replace("e-0", "e-").replace("e+0", "e")
 
 
 def set_level_ticks(ax, levels: Iterable[float], parameter: str | None = None, max_ticks: int = 10) -> None:
@@ -131,8 +136,11 @@ def set_level_ticks(ax, levels: Iterable[float], parameter: str | None = None, m
         ax.xaxis.set_major_locator(FixedLocator(lv))
         ax.xaxis.set_minor_locator(NullLocator())
         ax.set_xticklabels([tick_text(parameter, v) for v in lv])
-        if ax.get_xscale() == "linear":
-            step = np.diff(lv).min() if lv.size > 1 else 1.0
-            ax.set_xlim(lv[0] - step / 2, lv[-1] + step / 2)
+        # half a level's spacing either side, measured on the axis' own scale (log or linear)
+        scale = ax.xaxis.get_transform()
+        t = np.asarray(scale.transform(lv.reshape(-1, 1)), dtype=float).ravel()
+        step = np.diff(t).min() if t.size > 1 else (1.0 if ax.get_xscale() == "linear" else 0.3)
+        lims = np.asarray(scale.inverted().transform(np.array([[t[0] - step / 2], [t[-1] + step / 2]])), dtype=float).ravel()
+        ax.set_xlim(lims[0], lims[1])
     elif np.all(lv == np.round(lv)):
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))

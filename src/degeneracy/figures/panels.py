@@ -79,6 +79,9 @@ METRICS: dict[str, Metric] = {
     ),
 }
 
+#: What a factor is called when its tasks vary different knobs on one axis.
+FACTOR_NOUNS = {"channels": "task complexity"}
+
 #: Keys :func:`plot_metric` returns for the extra artists it drew (used by :func:`shared_legend`).
 EXTRAS = ("null_band", "null_interval", "baseline", "insufficient", "lost")
 
@@ -108,7 +111,7 @@ def x_label(df: pd.DataFrame) -> str:
         return ""
     factor = _factor(df)
     labels = sorted({axis_label(factor, p) for p in _parameters(df).values()})
-    return labels[0] if len(labels) == 1 else " or ".join(labels) + " (see legend)"
+    return labels[0] if len(labels) == 1 else f"{FACTOR_NOUNS.get(factor, factor)} (each task's knob: legend)"
 
 
 def task_labels(*frames: pd.DataFrame) -> dict[str, str]:
@@ -167,7 +170,7 @@ def _set_xscale(ax, levels: np.ndarray, scale: str | None) -> None:
         scale = "log" if pos.size >= 2 and pos.max() / pos.min() >= 50 else None
     if scale in ("log", "log2") and pos.size:
         if (levels <= 0).any():
-            ax.set_xscale("symlog", linthresh=float(pos.min()), linscale=0.5)
+            ax.set_xscale("symlog", linthresh=float(pos.min()), linscale=1.0)
         else:
             ax.set_xscale("log", base=2 if scale == "log2" else 10)
 
@@ -256,7 +259,7 @@ def plot_metric(
         _set_xscale(ax, num(df, "level"), xscale)
         shared = {p for p in params.values()}
         set_level_ticks(ax, num(df, "level"), shared.pop() if len(shared) == 1 else None)
-    note = wrap_note("not shown: ", dropped)
+    note = wrap_note("not shown: ", dropped, width=44)
     ax.set_xlabel(xlabel + ("\n" + note if note else ""), fontsize=8)
     return extras
 

@@ -116,6 +116,7 @@ def fig_example_trial(
     plt = pyplot()
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
+    from matplotlib.ticker import MaxNLocator
 
     if empty(trial) or not _NEED <= set(trial.columns):
         fig, ax = plt.subplots(figsize=(5, 2.5))
@@ -127,14 +128,15 @@ def fig_example_trial(
     if len(shown) > max_conditions:
         dropped.append(f"{len(shown) - max_conditions} more condition(s) beyond max_conditions={max_conditions}")
         shown = shown[:max_conditions]
-    note = wrap_note("not shown: ", dropped, width=100)
+    width_in = 4.2 * max(1, min(len(shown), max_conditions)) + 1.5
+    note = wrap_note("not shown: ", dropped, width=int(11 * width_in))
     if not shown:
         fig, ax = plt.subplots(figsize=(6, 2.5))
         no_data(ax, "no converged network to show\n" + note)
         ax.set_title("Example trial")
         save(fig, out_png, out_pdf)
         return
-    fig, axes = plt.subplots(2, len(shown), figsize=(4.2 * len(shown) + 1.5, 5.2), squeeze=False, sharex="col", layout="constrained")
+    fig, axes = plt.subplots(2, len(shown), figsize=(width_in, 5.4), squeeze=False, sharex="col", layout="constrained")
     any_mask, no_mask = False, False
     for j, (cond, seed, converged) in enumerate(shown):
         d = trial[trial["condition"].astype(str) == cond]
@@ -175,6 +177,7 @@ def fig_example_trial(
             no_data(ax_out, "no targets or outputs")
         ax_out.set_ylabel("target (dashed), output (solid)\ncolour: output channel", fontsize=7)
         ax_out.set_xlabel("time step")
+        ax_out.xaxis.set_major_locator(MaxNLocator(integer=True))
     handles = [
         Line2D([], [], color="k", ls="--", label="target"),
         Line2D([], [], color="k", ls="-", label="network output"),
@@ -183,7 +186,7 @@ def fig_example_trial(
         handles.append(Patch(color="0.6", alpha=0.25, label="time steps the loss counts\n(response window)"))
     if no_mask:
         handles.append(Patch(color="white", label="(loss mask not recorded)"))
-    fig.legend(handles=handles, loc="outside right upper", fontsize=7, frameon=False)
+    fig.legend(handles=handles, loc="outside lower center", ncol=len(handles), fontsize=7, frameon=False)
     title = "Example trial of a converged network per condition"
     fig.suptitle(title + ("\n" + note if note else ""), fontsize=9)
     save(fig, out_png, out_pdf)
