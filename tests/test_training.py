@@ -1,7 +1,10 @@
 """Training to criterion, outcome statuses, determinism, checkpoints, regularisers, the CLI."""
 
+import runpy
 import subprocess
 import sys
+import types
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -11,7 +14,7 @@ from degeneracy.config import ConfigError, resolve_config
 from degeneracy.io import CorruptFileError, load_checkpoint, read_parquet
 from degeneracy.models import model_from_checkpoint
 from degeneracy.tasks import make_task, probe_batch
-from degeneracy.training import StopRule, l1_penalty, masked_mse, nuclear_penalty, regulariser_penalty, train
+from degeneracy.training import StopRule, format_progress, line_logger, l1_penalty, masked_mse, nuclear_penalty, regulariser_penalty, train
 from degeneracy.training import loop as training_loop
 
 TINY = {
@@ -180,3 +183,36 @@ def test_cli_trains_one_network(tmp_path):
     bad = subprocess.run([sys.executable, "-m", "degeneracy", "train", "--task", "sinus", "--out-dir", str(tmp_path)],
                          capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and "valid tasks" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_progress_lines_are_flushed_as_they_are_written(tmp_path):
+    row = {"epoch": 7, "steps": 896, "loss": 1.25e-3, "lr": 3e-3, "elapsed_s": 12.5}
+    assert format_progress(row) == "epoch    7  steps     896  mse 1.250e-03  lr 3.00e-03  elapsed     12.5 s"
+    assert format_progress(row, seed=4).startswith("seed    4  epoch    7")
+    with open(tmp_path / "job.log", "w") as fh:
+        log = line_logger(fh)
+        log(row)
+        # readable by another reader before the file is closed
+        assert (tmp_path / "job.log").read_text().splitlines() == [format_progress(row)]
+
+
+def test_training_job_writes_one_line_per_epoch_to_its_log(tmp_path):
+    root = Path(__file__).resolve().parents[1]
+    log = tmp_path / "logs" / "seed2.log"
+    smk = types.SimpleNamespace(
+        scriptdir=str(root / "rules" / "scripts"), log=[str(log)], threads=1, rule="train",
+        wildcards=_Wildcards(condition="c", seed="2"),
+        output=types.SimpleNamespace(checkpoint=str(tmp_path / "seed2.pt"), log=str(tmp_path / "seed2.log.parquet")),
+        params=types.SimpleNamespace(config=TINY),
+    )
+    runpy.run_path(str(root / "rules" / "scripts" / "train.py"), init_globals={"snakemake": smk})
+    lines = [ln for ln in log.read_text().splitlines() if ln.startswith("epoch")]
+    epochs = read_parquet(tmp_path / "seed2.log.parquet")
+    assert len(lines) == 2 == len(epochs)
+    assert lines[1].startswith("epoch    2  steps      16  mse ")
+
+
+class _Wildcards(dict):
+    """Snakemake's wildcards: a mapping with attribute access."""
+
+    __getattr__ = dict.__getitem__
