@@ -1,0 +1,589 @@
+"""The effects table: for each experiment, task and measure of degeneracy (behavior, dynamics,
+weights), does degeneracy go up or down as the factor grows, and does that match the paper?
+
+One cell = one (experiment, factor, task, measure, metric). Per cell (definitions in docs/study.md):
+
+1. **Enough networks.** Every condition needs ``min_networks`` converged networks and the cell
+   ``min_levels`` distinct levels; otherwise the verdict is ``insufficient`` and names the levels.
+2. **Paired bootstrap.** One draw of the experiment's seeds per replicate, shared by every
+   condition (same seed = same initial network at every level). Degeneracy per condition:
+   behavior = sample SD (ddof=1) of the OOD MSE; dynamics / weights = mean pairwise distance over
+   pairs of distinct networks. Conditions that share a level are averaged.
+3. **Effect size** ``ratio`` = degeneracy at the highest level / at the lowest level, with its
+   paired percentile interval; ``rho`` = Spearman correlation of level and degeneracy (all levels).
+4. **Test.** Two-sided p-value of "ratio = 1": log ratio over its paired bootstrap standard error,
+   referred to Student's t with (networks at the extreme levels - 1) degrees of freedom; adjusted over every tested cell of the table (Holm by
+   default, or Benjamini-Hochberg); ``observed`` is up / down only when ``p_adjusted < alpha``.
+5. **Noise floor (dynamics).** Called only when at every level the between-network DSA exceeds the
+   within-network null (``dsa_null``) by its interval; else ``below noise floor``.
+6. **Weights.** ``init_ratio`` (the same ratio on the seeds' initial matrices) shows what the
+   trend was before training; ``beyond_gap`` says whether the effect exceeds the alignment's
+   optimisation gap (``weight_gap``).
+7. **Robustness (dynamics).** With a DSA settings grid, ``robust`` says whether the direction of the
+   ratio holds at every setting.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from .bootstrap import (
+    pair_matrix,
+    paired_draws,
+    paired_mean_replicates,
+    paired_pairwise_replicates,
+    paired_sd_replicates,
+    pairwise_mean,
+    percentile_interval,
+    stable_rng,
+    studentized_p_value,
+)
+from .multiplicity import CORRECTIONS, adjust_p_values
+
+__all__ = [
+    "MEASURES",
+    "LEVELS_OF_DEGENERACY",
+    "PAPER_DIRECTIONS",
+    "DEFAULT_SETTINGS",
+    "EFFECT_COLUMNS",
+    "VERDICTS",
+    "spearman_rho",
+    "weight_metric_for",
+    "cell_metrics",
+    "effects_table",
+]
+
+#: The three measures of degeneracy.
+MEASURES: tuple[str, ...] = ("behavior", "dynamics", "weights")
+#: Former name of :data:`MEASURES` (kept for callers that still use it).
+LEVELS_OF_DEGENERACY = MEASURES
+
+#: Direction of degeneracy as the factor grows, as reported by the paper.
+#: Note that feature learning (gamma) makes *behavior* more degenerate ("up").
+PAPER_DIRECTIONS: dict[str, dict[str, str]] = {
+    "channels": {"behavior": "down", "dynamics": "down", "weights": "up"},
+    "delay": {"behavior": "down", "dynamics": "down", "weights": "up"},
+    "auxiliary": {"behavior": "down", "dynamics": "down", "weights": "up"},
+    "gamma": {"behavior": "up", "dynamics": "down", "weights": "up"},
+    "width": {"behavior": "down", "dynamics": "down", "weights": "down"},
+    "l1": {"behavior": "down", "dynamics": "down", "weights": "down"},
+    "nuclear": {"behavior": "down", "dynamics": "down", "weights": "down"},
+}
+
+#: Defaults of the ``aggregate`` settings read here.
+DEFAULT_SETTINGS: dict[str, Any] = {
+    "n_boot": 4000,
+    "seed": 0,
+    "ci": 0.95,
+    "min_levels": 2,
+    "min_networks": 3,
+    "alpha": 0.05,
+    "correction": "holm",
+}
+
+#: Every value the ``verdict`` column takes.
+VERDICTS: tuple[str, ...] = ("agree", "disagree", "inconclusive", "below noise floor", "insufficient")
+
+EFFECT_COLUMNS: dict[str, str] = {
+    "experiment": "string",
+    "factor": "string",
+    "task": "string",
+    "measure": "string",
+    "level_of_degeneracy": "string",
+    "metric": "string",
+    "levels": "string",
+    "networks": "string",
+    "n_conditions": "int64",
+    "n_levels": "int64",
+    "sufficient": "bool",
+    "degeneracy_lowest": "float64",
+    "degeneracy_highest": "float64",
+    "ratio": "float64",
+    "ratio_lo": "float64",
+    "ratio_hi": "float64",
+    "rho": "float64",
+    "rho_lo": "float64",
+    "rho_hi": "float64",
+    "n_valid_replicates": "int64",
+    "p_value": "float64",
+    "p_adjusted": "float64",
+    "correction": "string",
+    "alpha": "float64",
+    "significant": "boolean",
+    "observed": "string",
+    "paper": "string",
+    "above_noise_floor": "boolean",
+    "robust": "boolean",
+    "robust_settings": "string",
+    "init_ratio": "float64",
+    "init_ratio_lo": "float64",
+    "init_ratio_hi": "float64",
+    "gap_max": "float64",
+    "beyond_gap": "boolean",
+    "verdict": "string",
+    "agrees": "boolean",
+    "reason": "string",
+}
+
+
+def spearman_rho(x: np.ndarray, y: np.ndarray) -> np.ndarray | float:
+    """Spearman rho (ties: average ranks) of x against each row of y; NaN for constant rows.
+
+    ``x`` has shape (m,); ``y`` has shape (m,) or (n_rep, m).
+    """
+    from scipy.stats import rankdata
+
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    single = y.ndim == 1
+    rx = rankdata(x)
+    ry = rankdata(np.atleast_2d(y), axis=-1)
+    rx = rx - rx.mean()
+    ry = ry - ry.mean(axis=1, keepdims=True)
+    num = (ry * rx).sum(axis=1)
+    den = np.sqrt((rx**2).sum() * (ry**2).sum(axis=1))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rho = np.where(den > 1e-12, num / np.where(den > 1e-12, den, 1.0), np.nan)
+    rho = np.clip(rho, -1.0, 1.0)
+    return float(rho[0]) if single else rho
+
+
+def weight_metric_for(factor: str, networks: pd.DataFrame | None = None, conditions: Iterable[str] = ()) -> str:
+    """'weight_aligned_per_n2' when widths differ across the conditions (width experiment),
+    else 'weight_aligned'."""
+    if factor == "width":
+        return "weight_aligned_per_n2"
+    conditions = list(conditions)
+    if networks is not None and len(networks) and "n_units" in networks.columns and conditions:
+        widths = networks.loc[networks["condition"].isin(conditions), "n_units"].dropna().unique()
+        if len(widths) > 1:
+            return "weight_aligned_per_n2"
+    return "weight_aligned"
+
+
+def cell_metrics(factor: str, networks: pd.DataFrame | None = None, conditions: Iterable[str] = ()) -> list[tuple[str, str]]:
+    """[(measure, metric)] of the cells of one experiment and task.
+
+    Behavior: ``ood_mse`` (its SD); dynamics: ``dsa``; weights: ``weight_aligned``, or, when widths
+    differ, both ``weight_aligned_per_n2`` and the scale-free ``weight_scale_free``.
+    """
+    wmetric = weight_metric_for(factor, networks, conditions)
+    weights = [("weights", wmetric)]
+    if wmetric == "weight_aligned_per_n2":
+        weights.append(("weights", "weight_scale_free"))
+    return [("behavior", "ood_mse"), ("dynamics", "dsa"), *weights]
+
+
+# --------------------------------------------------------------------------------------------
+# per experiment and task: the data of each condition over the experiment's seeds
+# --------------------------------------------------------------------------------------------
+
+
+def _fmt_level(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else f"{x:g}"
+
+
+class _Group:
+    """The conditions of one (experiment, factor, task), indexed by the union of their seeds."""
+
+    def __init__(self, conditions: list[str], levels: np.ndarray, networks: pd.DataFrame, pairwise: pd.DataFrame):
+        self.conditions = conditions
+        self.levels = levels
+        self.unique_levels = np.unique(levels)
+        nets = networks[networks["condition"].isin(conditions)] if len(networks) else networks
+        self.seeds = sorted(int(s) for s in nets["seed"].unique()) if len(nets) else []
+        self.pos = {s: i for i, s in enumerate(self.seeds)}
+        k = len(self.seeds)
+        self.n_units: dict[str, float] = {}
+        self.n_seeds: dict[str, int] = {}
+        self.converged: dict[str, list[int]] = {}
+        self.ood: dict[str, np.ndarray] = {}
+        for c in conditions:
+            rows = nets[nets["condition"] == c]
+            if "converged" in rows.columns:
+                conv = rows[rows["converged"].astype("boolean").fillna(False).astype(bool).to_numpy()]
+            else:
+                conv = rows[(rows["status"] == "converged").to_numpy()]
+            self.n_seeds[c] = int(len(rows))
+            self.converged[c] = sorted(int(x) for x in conv["seed"])
+            v = np.full(k, np.nan)
+            ood = pd.to_numeric(conv["ood_mse"], errors="coerce").to_numpy(dtype=float) if "ood_mse" in conv else []
+            for seed_, x in zip(conv["seed"], ood):
+                v[self.pos[int(seed_)]] = x
+            self.ood[c] = v
+            units = rows["n_units"].dropna().unique() if "n_units" in rows.columns else []
+            self.n_units[c] = float(units[0]) if len(units) == 1 else float("nan")
+        pw = pairwise[pairwise["condition"].isin(conditions)] if len(pairwise) else pairwise
+        self.pairs = {c: g for c, g in pw.groupby("condition", sort=False)} if len(pw) else {}
+        self.empty_pairs = pairwise.iloc[0:0] if pairwise is not None else pd.DataFrame()
+
+    def _pairs(self, c: str, metric: str) -> pd.DataFrame:
+        g = self.pairs.get(c, self.empty_pairs)
+        return g[g["metric"] == metric] if len(g) else g
+
+    def has_metric(self, metric: str) -> bool:
+        return any(len(self._pairs(c, metric)) for c in self.conditions)
+
+    def matrix(self, c: str, metric: str, scale: float = 1.0) -> np.ndarray:
+        """k x k matrix over the group's seeds, NaN outside the condition's converged networks."""
+        m, _ = pair_matrix(self._pairs(c, metric), self.seeds)
+        conv = np.zeros(len(self.seeds), dtype=bool)
+        conv[[self.pos[s] for s in self.converged[c]]] = True
+        m[~conv, :] = np.nan
+        m[:, ~conv] = np.nan
+        return m * scale
+
+    def null(self, c: str) -> np.ndarray:
+        """Per-seed within-network DSA null (NaN where absent or not converged)."""
+        g = self._pairs(c, "dsa_null")
+        v = np.full(len(self.seeds), np.nan)
+        conv = set(self.converged[c])
+        for a, b, x in zip(g["seed_a"], g["seed_b"], pd.to_numeric(g["value"], errors="coerce")) if len(g) else []:
+            if int(a) == int(b) and int(a) in conv and np.isfinite(x):
+                v[self.pos[int(a)]] = float(x)
+        return v
+
+    def gap_max(self, c: str) -> float:
+        g = self._pairs(c, "weight_gap")
+        if not len(g):
+            return float("nan")
+        conv = set(self.converged[c])
+        sel = g["seed_a"].isin(conv) & g["seed_b"].isin(conv)
+        v = pd.to_numeric(g.loc[sel, "value"], errors="coerce").to_numpy(dtype=float)
+        v = v[np.isfinite(v)]
+        return float(v.max()) if v.size else float("nan")
+
+    def by_level(self, per_condition: np.ndarray) -> np.ndarray:
+        """Average the last axis (conditions) over conditions that share a level."""
+        x = np.asarray(per_condition, dtype=float)
+        with np.errstate(invalid="ignore"):
+            return np.stack([x[..., self.levels == lv].mean(axis=-1) for lv in self.unique_levels], axis=-1)
+
+    def networks_label(self) -> str:
+        parts = []
+        for lv in self.unique_levels:
+            cs = [c for c, x in zip(self.conditions, self.levels) if x == lv]
+            conv = sum(len(self.converged[c]) for c in cs)
+            total = sum(self.n_seeds[c] for c in cs)
+            parts.append(f"{_fmt_level(lv)}: {conv}/{total}")
+        return ", ".join(parts)
+
+    def insufficient(self, min_networks: int) -> list[str]:
+        out = []
+        for c, lv in zip(self.conditions, self.levels):
+            n = len(self.converged[c])
+            if n < min_networks:
+                out.append(f"level {_fmt_level(lv)} ({c}: {n} of {self.n_seeds[c]} converged)")
+        return out
+
+
+def _scale_for(group: _Group, metric: str, c: str) -> tuple[str, float]:
+    """(stored metric, factor) such that the cell's metric = factor * stored metric."""
+    if metric == "weight_aligned_per_n2" and not group.has_metric(metric):
+        return "weight_aligned", 1.0 / group.n_units[c] ** 2
+    return metric, 1.0
+
+
+def _init_metric(group: _Group, metric: str, c: str) -> tuple[str | None, float]:
+    """Stored initial-matrix metric (and factor) matching a weights cell's metric, or (None, nan)."""
+    if metric == "weight_aligned":
+        return "weight_aligned_init", 1.0
+    if metric == "weight_aligned_per_n2":
+        return "weight_aligned_init", 1.0 / group.n_units[c] ** 2
+    if metric == "weight_scale_free" and group.has_metric("weight_scale_free_init"):
+        return "weight_scale_free_init", 1.0
+    return None, float("nan")
+
+
+def _points_and_replicates(group: _Group, measure: str, metric: str, draws: dict, init: bool = False):
+    """Per condition: point degeneracy (array, conditions) and replicates (n_boot, conditions)."""
+    pts, reps = [], []
+    for c in group.conditions:
+        d = draws[c]
+        if measure == "behavior":
+            v = group.ood[c]
+            finite = v[np.isfinite(v)]
+            pts.append(float(finite.std(ddof=1)) if finite.size >= 2 else float("nan"))
+            reps.append(paired_sd_replicates(v, d))
+            continue
+        stored, scale = _init_metric(group, metric, c) if init else _scale_for(group, metric, c)
+        if stored is None:
+            pts.append(float("nan"))
+            reps.append(np.full(d.shape[0], np.nan))
+            continue
+        m = group.matrix(c, stored, scale)
+        pts.append(pairwise_mean(m))
+        reps.append(paired_pairwise_replicates(m, d))
+    return np.asarray(pts, dtype=float), np.stack(reps, axis=1)
+
+
+def _ratio(hi: np.ndarray, lo: np.ndarray) -> np.ndarray:
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(lo > 0, hi / np.where(lo > 0, lo, 1.0), np.nan)
+
+
+def _noise_floor(group: _Group, draws: dict, ci: float) -> tuple[bool, str]:
+    """(passes, reason): does the between-network DSA exceed the null by its interval everywhere?"""
+    failing = []
+    for c, lv in zip(group.conditions, group.levels):
+        z = group.null(c)
+        if not np.isfinite(z).any():
+            failing.append(f"level {_fmt_level(lv)}: no within-network null")
+            continue
+        m = group.matrix(c, "dsa")
+        excess = paired_pairwise_replicates(m, draws[c]) - paired_mean_replicates(z, draws[c])
+        lo, _ = percentile_interval(excess, ci)
+        if not (np.isfinite(lo) and lo > 0):
+            point = pairwise_mean(m) - float(np.nanmean(z))
+            failing.append(f"level {_fmt_level(lv)}: DSA - null = {point:.3g}, interval low {lo:.3g}")
+    return not failing, "; ".join(failing)
+
+
+def _robustness(group: _Group, grid: pd.DataFrame | None, direction: str) -> tuple[Any, str, str]:
+    """(robust, "k/m settings", note) for a dynamics cell from the DSA settings grid."""
+    if grid is None or len(grid) == 0:
+        return pd.NA, "", ""
+    g = grid[grid["condition"].isin(group.conditions) & (grid["metric"] == "dsa")]
+    if not len(g):
+        return pd.NA, "", "no DSA grid rows for these conditions"
+    keys = ["rank", "delay_interval", "n_delays"]
+    holds, total, skipped, ratios = 0, 0, 0, []
+    for _, s in g.groupby(keys, sort=True):
+        per_cond = []
+        for c in group.conditions:
+            rows = s[s["condition"] == c]
+            m, _ = pair_matrix(rows[["seed_a", "seed_b", "value"]], group.converged[c])
+            per_cond.append(pairwise_mean(m))
+        lv = group.by_level(np.asarray(per_cond))
+        if not np.isfinite(lv[[0, -1]]).all():
+            skipped += 1
+            continue
+        r = float(_ratio(np.array(lv[-1]), np.array(lv[0])))
+        total += 1
+        ratios.append(r)
+        holds += int((r > 1) if direction == "up" else (r < 1))
+    note = f"{skipped} grid setting(s) lack a level" if skipped else ""
+    if total == 0 or direction not in ("up", "down"):
+        label = f"{total} settings" if total else ""
+        return pd.NA, label, note
+    return holds == total, f"{holds}/{total}", note
+
+
+def _join(*parts: str) -> str:
+    return "; ".join(p for p in parts if p)
+
+
+def _cell(
+    group: _Group, measure: str, metric: str, factor: str, draws: dict, s: Mapping[str, Any], grid
+) -> dict[str, Any]:
+    paper = PAPER_DIRECTIONS.get(factor, {}).get(measure)
+    row: dict[str, Any] = {
+        "measure": measure,
+        "level_of_degeneracy": measure,
+        "metric": metric,
+        "levels": ", ".join(_fmt_level(x) for x in group.unique_levels),
+        "networks": group.networks_label(),
+        "n_conditions": len(group.conditions),
+        "paper": paper or "",
+        "above_noise_floor": pd.NA,
+        "robust": pd.NA,
+        "robust_settings": "",
+        "gap_max": float("nan"),
+        "beyond_gap": pd.NA,
+        "significant": pd.NA,
+        "p_value": float("nan"),
+    }
+    pts, reps = _points_and_replicates(group, measure, metric, draws)
+    lv_pts = group.by_level(pts)
+    lv_reps = group.by_level(reps)
+    finite = np.isfinite(lv_pts)
+    row["n_levels"] = int(finite.sum())
+    row["degeneracy_lowest"], row["degeneracy_highest"] = float(lv_pts[0]), float(lv_pts[-1])
+    ci = float(s["ci"])
+    row["ratio"] = float(_ratio(np.array(lv_pts[-1]), np.array(lv_pts[0])))
+    ratio_reps = _ratio(lv_reps[:, -1], lv_reps[:, 0])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        log_ratio = np.log(ratio_reps)
+    row["n_valid_replicates"] = int(np.isfinite(log_ratio).sum())
+    row["ratio_lo"], row["ratio_hi"] = percentile_interval(ratio_reps, ci)
+    x = group.unique_levels[finite]
+    row["rho"] = spearman_rho(x, lv_pts[finite]) if finite.sum() >= 2 else float("nan")
+    ok = np.isfinite(lv_reps).all(axis=1) & finite.all()
+    rhos = spearman_rho(group.unique_levels, lv_reps[ok]) if ok.any() and finite.all() else np.empty(0)
+    row["rho_lo"], row["rho_hi"] = percentile_interval(np.asarray(rhos), ci)
+
+    if measure == "weights":
+        init_pts, init_reps = _points_and_replicates(group, measure, metric, draws, init=True)
+        ip, ir = group.by_level(init_pts), group.by_level(init_reps)
+        row["init_ratio"] = float(_ratio(np.array(ip[-1]), np.array(ip[0])))
+        row["init_ratio_lo"], row["init_ratio_hi"] = percentile_interval(_ratio(ir[:, -1], ir[:, 0]), ci)
+        gaps = [group.gap_max(c) for c in group.conditions]
+        lv_gap = [max((g for g, x in zip(gaps, group.levels) if x == lv and np.isfinite(g)), default=np.nan) for lv in group.unique_levels]
+        row["gap_max"] = float(np.nanmax(gaps)) if np.isfinite(gaps).any() else float("nan")
+        if np.isfinite(row["ratio"]) and np.isfinite([lv_gap[0], lv_gap[-1]]).all():
+            row["beyond_gap"] = bool(abs(row["ratio"] - 1.0) > lv_gap[0] + lv_gap[-1])
+    else:
+        row["init_ratio"] = row["init_ratio_lo"] = row["init_ratio_hi"] = float("nan")
+
+    # 1. enough networks and levels
+    missing = group.insufficient(int(s["min_networks"]))
+    if missing:
+        row["reason"] = f"fewer than {int(s['min_networks'])} converged networks at " + ", ".join(missing)
+        row["sufficient"], row["observed"], row["verdict"] = False, "not tested", "insufficient"
+        return row
+    row["sufficient"] = True
+    if len(group.unique_levels) < int(s["min_levels"]) or not finite.all():
+        row["reason"] = (
+            f"only {int(finite.sum())} of {len(group.unique_levels)} levels have a finite degeneracy "
+            f"(need all, and at least {int(s['min_levels'])})"
+        )
+        stored = _scale_for(group, metric, group.conditions[0])[0]
+        if measure != "behavior" and not group.has_metric(stored):
+            row["reason"] = f"no {metric} pairs in the pairwise table"
+        row["observed"], row["verdict"] = "not tested", "inconclusive"
+        return row
+    if row["n_valid_replicates"] < max(1, s["n_boot"] // 2):
+        row["reason"] = f"only {row['n_valid_replicates']} of {s['n_boot']} bootstrap replicates defined"
+        row["observed"], row["verdict"] = "not tested", "inconclusive"
+        return row
+    # 2. the test (adjusted later, over the whole table)
+    extremes = (group.unique_levels[0], group.unique_levels[-1])
+    n_units = min(len(group.converged[c]) for c, x in zip(group.conditions, group.levels) if x in extremes)
+    point = float(np.log(row["ratio"])) if row["ratio"] > 0 else float("nan")
+    row["p_value"] = studentized_p_value(point, log_ratio, n_units)
+    row["_direction"] = "up" if row["ratio"] > 1 else "down" if row["ratio"] < 1 else "none"
+    notes = []
+    if measure == "dynamics":
+        passes, why = _noise_floor(group, draws, ci)
+        row["above_noise_floor"] = passes
+        if not passes:
+            notes.append(why)
+    if measure == "weights" and row["beyond_gap"] is False:
+        notes.append(f"effect |ratio - 1| = {abs(row['ratio'] - 1):.3g} not clearly larger than the alignment gap")
+    row["_notes"] = notes
+    row["_grid"] = (group, grid) if measure == "dynamics" else None
+    return row
+
+
+def _finish(rows: list[dict[str, Any]], s: Mapping[str, Any]) -> None:
+    """Adjust the p-values over the table, then set observed, verdict, robustness and reasons."""
+    alpha = float(s["alpha"])
+    method = str(s["correction"])
+    p = np.array([r["p_value"] for r in rows], dtype=float)
+    adj = adjust_p_values(p, method) if len(p) else p
+    name = CORRECTIONS[method]
+    n_tests = int(np.isfinite(p).sum())
+    for r, q in zip(rows, adj):
+        r["p_adjusted"], r["correction"], r["alpha"] = float(q), name, alpha
+        if "_direction" not in r:
+            r["agrees"] = pd.NA
+            continue
+        sig = bool(np.isfinite(q) and q < alpha and r["_direction"] in ("up", "down"))
+        r["significant"] = sig
+        notes = list(r.pop("_notes"))
+        grid = r.pop("_grid")
+        direction = r.pop("_direction")
+        r["observed"] = direction if sig else "no clear trend"
+        if grid is not None:
+            robust, label, note = _robustness(grid[0], grid[1], direction)
+            r["robust"], r["robust_settings"] = (robust if sig else pd.NA), label
+            if note:
+                notes.append(note)
+            if sig and robust is False:
+                notes.append(f"direction holds at {label} DSA settings")
+        paper = r["paper"] or None
+        if not sig:
+            r["verdict"] = "inconclusive"
+            notes.insert(0, f"no trend at {alpha:g} after {name} over {n_tests} cells (adjusted p = {q:.3g})")
+        elif r["measure"] == "dynamics" and r["above_noise_floor"] is not True:
+            r["verdict"] = "below noise floor"
+        elif paper is None:
+            r["verdict"] = "inconclusive"
+            notes.append(f"no paper direction for factor {r['factor']!r}")
+        else:
+            r["verdict"] = "agree" if direction == paper else "disagree"
+        r["reason"] = _join(*notes)
+        r["agrees"] = (r["verdict"] == "agree") if r["verdict"] in ("agree", "disagree") else pd.NA
+
+
+def effects_table(
+    meta: pd.DataFrame,
+    networks: pd.DataFrame,
+    pairwise: pd.DataFrame,
+    n_boot: int = DEFAULT_SETTINGS["n_boot"],
+    seed: int = DEFAULT_SETTINGS["seed"],
+    ci: float = DEFAULT_SETTINGS["ci"],
+    min_levels: int = DEFAULT_SETTINGS["min_levels"],
+    min_networks: int = DEFAULT_SETTINGS["min_networks"],
+    alpha: float = DEFAULT_SETTINGS["alpha"],
+    correction: str = DEFAULT_SETTINGS["correction"],
+    dsa_grid: pd.DataFrame | None = None,
+    paired: bool = True,
+) -> pd.DataFrame:
+    """One row per cell (experiment, factor, task, measure, metric); columns :data:`EFFECT_COLUMNS`.
+
+    ``meta``: experiment, factor, task, level, condition. ``networks``: condition, seed, converged,
+    ood_mse, n_units. ``pairwise``: condition, seed_a, seed_b, metric, value (metrics dsa,
+    dsa_null, weight_aligned, weight_aligned_per_n2, weight_scale_free, weight_aligned_init,
+    weight_gap). ``paired=False`` draws every condition's seeds independently (the unpaired
+    bootstrap, for comparison only). ``dsa_grid`` (optional): the long table of :mod:`degeneracy.pipeline.dsa_grid`
+    (condition, seed_a, seed_b, rank, delay_interval, n_delays, metric, value) for ``robust``.
+
+    ``ratio`` is unitless (degeneracy at the highest level / at the lowest level); ``p_value`` and
+    ``p_adjusted`` are probabilities; ``verdict`` is one of :data:`VERDICTS`. Deterministic for a
+    ``seed``: the draws of each experiment and task come from a generator keyed by (seed,
+    experiment, factor, task), shared by its measures.
+    """
+    if correction not in CORRECTIONS:
+        raise ValueError(f"correction={correction!r} is invalid; choose one of {sorted(CORRECTIONS)}")
+    s = dict(n_boot=int(n_boot), seed=int(seed), ci=float(ci), min_levels=int(min_levels),
+             min_networks=int(min_networks), alpha=float(alpha), correction=correction)
+    if meta is None or len(meta) == 0:
+        return _typed(pd.DataFrame(columns=list(EFFECT_COLUMNS)))
+    networks = networks if networks is not None and len(networks) else pd.DataFrame(
+        {"condition": pd.Series(dtype=str), "seed": pd.Series(dtype="int64"), "converged": pd.Series(dtype=bool),
+         "ood_mse": pd.Series(dtype=float)})
+    pairwise = pairwise if pairwise is not None and len(pairwise) else pd.DataFrame(
+        {"condition": pd.Series(dtype=str), "seed_a": pd.Series(dtype="int64"), "seed_b": pd.Series(dtype="int64"),
+         "metric": pd.Series(dtype=str), "value": pd.Series(dtype=float)})
+    rows: list[dict[str, Any]] = []
+    for (experiment, factor, task), g in meta.groupby(["experiment", "factor", "task"], sort=True):
+        g = g.sort_values(["level", "condition"])
+        conditions = g["condition"].astype(str).tolist()
+        group = _Group(conditions, g["level"].astype(float).to_numpy(), networks, pairwise)
+        rng = stable_rng(s["seed"], experiment, factor, task)
+        k = len(group.seeds)
+        if paired:
+            shared = paired_draws(k, s["n_boot"], rng)
+            draws = {c: shared for c in conditions}
+        else:
+            draws = {c: paired_draws(k, s["n_boot"], rng) for c in conditions}
+        for measure, metric in cell_metrics(str(factor), networks, conditions):
+            row = {"experiment": str(experiment), "factor": str(factor), "task": str(task)}
+            if k == 0:
+                row.update(measure=measure, level_of_degeneracy=measure, metric=metric, levels="", networks="",
+                           n_conditions=len(conditions), n_levels=0, sufficient=False, observed="not tested",
+                           verdict="insufficient", reason="no networks", paper=PAPER_DIRECTIONS.get(str(factor), {}).get(measure, ""))
+            else:
+                row.update(_cell(group, measure, metric, str(factor), draws, s, dsa_grid))
+            rows.append(row)
+    _finish(rows, s)
+    return _typed(pd.DataFrame(rows).reindex(columns=list(EFFECT_COLUMNS)))
+
+
+def _typed(df: pd.DataFrame) -> pd.DataFrame:
+    for c, t in EFFECT_COLUMNS.items():
+        if t == "string":
+            df[c] = df[c].astype(object).where(df[c].notna(), "").astype(str).astype("string")
+        elif t == "int64":
+            df[c] = pd.to_numeric(df[c], errors="coerce").fillna(0).astype("int64")
+        elif t == "bool":
+            df[c] = df[c].fillna(False).astype(bool)
+        elif t == "boolean":
+            df[c] = df[c].astype("boolean")
+        else:
+            df[c] = pd.to_numeric(df[c], errors="coerce").astype("float64")
+    return df.reset_index(drop=True)
