@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from pathlib import Path
 
 __all__ = ["HELP", "add_parser", "run"]
 
@@ -118,5 +119,5 @@ def run(args: argparse.Namespace) -> int:
     except MeasureInputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    print(f"{len(res.networks)} networks, metrics {', '.join(res.settings['metrics']) or 'none'}; report: {args.out}/report.md")
+    print(f"{len(res.networks)} networks, metrics {', '.join(res.settings['metrics']) or 'none'}; report: {Path(args.out) / 'report.md'}")
     return 0

@@ -262,6 +262,12 @@ def _effects(meta, networks, pairwise, n_boot: int, seed: int, min_levels: int) 
         sv["level_of_degeneracy"], sv["metric"] = "representations", "svcca"
         if "measure" in sv.columns:
             sv["measure"] = "representations"
+        if "above_noise_floor" in sv.columns:  # the DSA noise floor says nothing about SVCCA
+            sv["above_noise_floor"] = pd.NA
+        sv["reason"] = [
+            "; ".join(p for p in str(r).split("; ") if "within-network null" not in p and "noise floor" not in p)
+            for r in sv["reason"]
+        ]
         eff = pd.concat([eff, sv], ignore_index=True)
     reason = eff["reason"].astype(str)
     eff["reason"] = reason.where(~reason.str.startswith("no paper direction"), "")
