@@ -156,7 +156,7 @@ def _format_schema_error(err, root: Mapping) -> str:
         return f"{where}: {err.message}; required keys: {sorted(schema.get('required', []))}"
     desc = schema.get("description")
     line = f"{where}={_show(err.instance)} is invalid; it must be {_describe(schema, root)}"
-    if err.validator in ("oneOf", "anyOf") and desc:
+    if desc:
         line += f" ({' '.join(str(desc).split())})"
     return line + _string_hint(err.instance)
 
@@ -169,7 +169,7 @@ def _check_schema(config: Mapping, schema_path: Path | str) -> None:
     cls = jsonschema.validators.validator_for(schema)
     errors = list(cls(schema).iter_errors(config))
     if errors:
-        best = max(errors, key=jsonschema.exceptions.relevance)
+        best = jsonschema.exceptions.best_match(errors)
         raise StudyConfigError(_format_schema_error(best, schema))
 
 
@@ -225,6 +225,12 @@ def _check_experiments(config: Mapping) -> None:
             lw = f"{where}.levels" + (f".{task}" if isinstance(exp["levels"], Mapping) else "")
             if not levels:
                 raise StudyConfigError(f"{lw}=[] is invalid; it must be a non-empty list of levels")
+            seen = set()
+            for level in levels:
+                ident = _conditions.identity_json(level)
+                if ident in seen:
+                    raise StudyConfigError(f"{lw}={_show(levels)} is invalid; level {_show(level)} appears twice")
+                seen.add(ident)
             if len(levels) < 2:
                 raise StudyConfigError(
                     f"{lw}={_show(levels)} is invalid; a factor needs at least 2 levels to show an effect"
