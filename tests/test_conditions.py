@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from degeneracy.conditions import build_study, canonical_json, condition_id, deep_merge, seed_list
-from degeneracy.pipeline.codehash import STAGE_SOURCES, stage_hash
+from degeneracy.pipeline.codehash import code_hash, job_files
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -164,16 +164,70 @@ def test_deep_merge_does_not_mutate():
     assert a == {"x": {"y": 1}} and b == {"x": {"y": 1, "z": 2}}
 
 
-def test_code_hash_per_stage(tmp_path):
-    pkg = tmp_path / "degeneracy"
+def _rel(files):
+    return {p.relative_to(REPO).as_posix() for p in files}
+
+
+def test_training_code_is_scoped_to_its_task_and_model():
+    files = _rel(job_files(REPO / "rules/scripts/train.py", REPO / "src", task="flipflop", model="standard"))
+    assert {"src/degeneracy/tasks/flipflop.py", "src/degeneracy/models/standard.py",
+            "src/degeneracy/training/loop.py", "src/degeneracy/tasks/base.py", "rules/scripts/train.py"} <= files
+    assert not {"src/degeneracy/tasks/sine.py", "src/degeneracy/tasks/delayed_discrimination.py",
+                "src/degeneracy/models/mup.py"} & files
+    assert not any(f.startswith("src/degeneracy/metrics/") for f in files)
+    unscoped = _rel(job_files(REPO / "rules/scripts/train.py", REPO / "src"))
+    assert {"src/degeneracy/tasks/sine.py", "src/degeneracy/models/mup.py"} <= unscoped
+
+
+def test_code_hash_follows_imports(tmp_path):
+    """A planted package: the hash of a script changes exactly when a module it imports
+    (directly, relatively, lazily inside a function, or through a package) changes."""
+    src = tmp_path / "src"
+    pkg = src / "degeneracy"
     (pkg / "metrics").mkdir(parents=True)
-    (pkg / "metrics" / "dsa.py").write_text("a = 1\n")
-    (pkg / "metrics" / "weights.py").write_text("b = 1\n")
-    before = {s: stage_hash(s, pkg) for s in STAGE_SOURCES}
-    (pkg / "metrics" / "dsa.py").write_text("a = 2\n")
-    after = {s: stage_hash(s, pkg) for s in STAGE_SOURCES}
-    changed = {s for s in STAGE_SOURCES if before[s] != after[s]}
-    assert changed == {"dsa_fit", "pairwise_dsa"}
+    (pkg / "tasks").mkdir()
+    files = {
+        "__init__.py": "",
+        "metrics/__init__.py": "",
+        "metrics/dsa.py": "from . import common\n",
+        "metrics/common.py": "x = 1\n",
+        "metrics/weights.py": "y = 1\n",
+        "stats.py": "def f():\n    from degeneracy.metrics.dsa import common\n",
+        "tasks/__init__.py": "from .base import Task\nfrom .a import A\nfrom .b import B\n",
+        "tasks/base.py": "class Task: pass\n",
+        "tasks/a.py": "from .base import Task\n",
+        "tasks/b.py": "from .base import Task\n",
+    }
+    for rel, text in files.items():
+        (pkg / rel).write_text(text)
+    script = tmp_path / "job.py"
+    script.write_text("from degeneracy.stats import f\nimport degeneracy.tasks\n")
+    before = code_hash(script, src, task="a")
+    unscoped = code_hash(script, src)
+    for rel, changes in [("metrics/common.py", True), ("metrics/weights.py", False), ("tasks/b.py", False),
+                         ("tasks/a.py", True), ("tasks/base.py", True), ("stats.py", True)]:
+        original = (pkg / rel).read_text()
+        (pkg / rel).write_text(original + "# edit\n")
+        from degeneracy.pipeline import codehash
+
+        codehash._closure.cache_clear()
+        assert (code_hash(script, src, task="a") != before) is changes, rel
+        (pkg / rel).write_text(original)
+        codehash._closure.cache_clear()
+    (pkg / "tasks/b.py").write_text("# edit\n")
+    assert code_hash(script, src) != unscoped  # an unscoped job covers every entry
+
+
+def test_every_task_lives_in_the_module_of_its_name():
+    """The registry convention the scoped code hashes rely on."""
+    from degeneracy.tasks import TASKS
+
+    for name, cls in TASKS.items():
+        assert cls.__module__ == f"degeneracy.tasks.{name}", name
+    from degeneracy.config import MODEL_KINDS
+
+    for kind in MODEL_KINDS:
+        assert (REPO / "src" / "degeneracy" / "models" / f"{kind}.py").is_file()
 
 
 def test_default_study_config_expands():
@@ -190,6 +244,7 @@ def test_conditions_module_imports_no_torch():
         "m = u.module_from_spec(s); sys.modules['c'] = m; s.loader.exec_module(m); "
         f"s = u.spec_from_file_location('h', {str(REPO / 'src/degeneracy/pipeline/codehash.py')!r}); "
         "m = u.module_from_spec(s); sys.modules['h'] = m; s.loader.exec_module(m); "
+        f"sys.path.insert(0, {str(REPO / 'src')!r}); import degeneracy.validation, degeneracy.tasks; "
         "assert 'torch' not in sys.modules and 'numpy' not in sys.modules"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
