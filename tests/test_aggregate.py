@@ -45,6 +45,9 @@ def tables():
         pairs.append(dict(condition="ff1", seed_a=a, seed_b=b, metric="weight_aligned", value=10 * v))
         pairs.append(dict(condition="ff1", seed_a=a, seed_b=b, metric="weight_aligned_per_n2", value=10 * v / 64**2))
         pairs.append(dict(condition="ff1", seed_a=a, seed_b=b, metric="weight_unaligned", value=100.0))
+        pairs.append(dict(condition="ff1", seed_a=a, seed_b=b, metric="weight_scale_free", value=v / 10))
+        pairs.append(dict(condition="ff1", seed_a=a, seed_b=b, metric="weight_aligned_init", value=64.0 * v))
+        pairs.append(dict(condition="ff1", seed_a=a, seed_b=b, metric="weight_gap", value=v / 1000))
     # a pair with a non-converged network must be ignored even if present
     pairs.append(dict(condition="ff1", seed_a=0, seed_b=4, metric="dsa", value=1000.0))
     for s, v in enumerate([0.1, 0.2, 0.3]):
@@ -77,7 +80,8 @@ def test_summary_hand_computed_values():
     assert r.weight_per_n2_mean == pytest.approx(20.0 / 64**2)
     assert r.weight_unaligned_mean == pytest.approx(100.0)
     assert r.dsa_null_mean == pytest.approx(0.2)
-    assert r.behavior_sd == pytest.approx(np.sqrt(2.0 / 3.0))  # ddof=0 over converged only
+    assert r.behavior_sd == pytest.approx(1.0)  # sample SD (ddof=1) of 1, 2, 3: converged only
+    assert r.behavior_sd == pytest.approx(float(np.std([1.0, 2.0, 3.0], ddof=1)))
     assert r.behavior_sd_lo <= r.behavior_sd <= r.behavior_sd_hi
     assert r.ood_mse_mean == pytest.approx(2.0)
     assert r.weight_change_mean == pytest.approx(2.0)
@@ -85,6 +89,46 @@ def test_summary_hand_computed_values():
     assert r.weight_change_rel_mean == pytest.approx(0.2)
     assert r.kernel_alignment_mean == pytest.approx(0.4)
     assert r.kernel_alignment_se == pytest.approx(0.2 / np.sqrt(3.0))
+    # weight baselines: scale-free, initial matrices (also per n^2), the alignment gap
+    assert r.weight_scale_free_mean == pytest.approx(0.2)
+    assert r.weight_scale_free_lo <= 0.2 <= r.weight_scale_free_hi
+    assert r.weight_aligned_init_mean == pytest.approx(128.0)
+    assert r.weight_aligned_init_per_n2_mean == pytest.approx(128.0 / 64**2)
+    assert r.weight_gap_mean == pytest.approx(0.002) and r.weight_gap_max == pytest.approx(0.003)
+    # the within-network null gets an interval over networks (values 0.1, 0.2, 0.3)
+    assert 0.1 <= r.dsa_null_lo <= 0.2 <= r.dsa_null_hi <= 0.3
+
+
+def test_summary_convergence_rate_wilson_and_min_networks():
+    from scipy.stats import binomtest
+
+    meta, nets, pairs = tables()
+    s = summarise(meta, nets, pairs, n_boot=50, seed=0, min_networks=3)
+    r = s[(s.condition == "ff1") & (s.experiment == "complexity")].iloc[0]
+    assert r.convergence_rate == pytest.approx(3 / 5)
+    ci = binomtest(3, 5).proportion_ci(confidence_level=0.95, method="wilson")
+    assert (r.convergence_lo, r.convergence_hi) == (pytest.approx(ci.low), pytest.approx(ci.high))
+    assert r.sufficient and r.min_networks == 3
+    dd = s[s.condition == "dd"].iloc[0]
+    assert not dd.sufficient and "insufficient: 1 converged" in dd.note
+    assert dd.convergence_rate == pytest.approx(0.5)
+    ff2 = s[s.condition == "ff2"].iloc[0]
+    assert ff2.sufficient  # 4 converged
+    assert not summarise(meta, nets, pairs, n_boot=50, seed=0, min_networks=5).set_index("condition").loc["ff2", "sufficient"].any()
+    e = s[s.condition == "empty"].iloc[0]
+    assert np.isnan(e.convergence_rate) and not e.sufficient
+
+
+def test_summary_uses_the_converged_column_not_the_training_status():
+    # status "converged" but the held-out error was above threshold (converged False): excluded
+    meta, nets, pairs = tables()
+    nets.loc[(nets.condition == "ff2") & (nets.seed == 3), "converged"] = False
+    nets["eval_mse"] = 1e-4
+    s = summarise(meta, nets, pairs, n_boot=20, seed=0)
+    ff2 = s[s.condition == "ff2"].iloc[0]
+    assert (ff2.n_converged, ff2.n_not_converged, ff2.n_diverged) == (3, 1, 0)
+    assert ff2.ood_mse_mean == pytest.approx(2.0)  # 1, 2, 3 (seed 3's 4.0 excluded)
+    assert ff2.eval_mse_mean == pytest.approx(1e-4)
 
 
 def test_summary_one_or_zero_converged_is_nan_with_note():

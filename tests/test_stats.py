@@ -1,19 +1,28 @@
-"""Statistics on synthetic distance tables with planted trends (degeneracy.stats)."""
+"""Bootstrap helpers, multiplicity corrections and intervals against hand computations and scipy
+(degeneracy.stats). The verdict procedure itself is tested in tests/test_verdicts_*.py."""
 
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats as sps
 
 from degeneracy.stats import (
     PAPER_DIRECTIONS,
+    adjust_p_values,
+    benjamini_hochberg,
     bootstrap_mean_pairwise,
     bootstrap_sd,
-    effects_markdown,
-    effects_table,
+    holm,
     pair_matrix,
+    paired_draws,
+    paired_mean_replicates,
+    paired_pairwise_replicates,
+    paired_sd_replicates,
     pairwise_mean_replicates,
-    spearman_effect,
+    sd_replicates,
     spearman_rho,
+    studentized_p_value,
+    wilson_interval,
 )
 
 
@@ -23,27 +32,6 @@ def pairs_frame(k, mean, sd, rng, seeds=None):
         (a, b, rng.normal(mean, sd)) for i, a in enumerate(seeds) for b in seeds[i + 1 :]
     ]
     return pd.DataFrame(rows, columns=["seed_a", "seed_b", "value"])
-
-
-def synth(slope=1.0, k=8, levels=(1, 2, 3, 4), factor="channels", experiment="complexity", task="flipflop", seed=0):
-    """meta/networks/pairwise with degeneracy rising (slope>0), falling (<0) or flat (0) in level."""
-    rng = np.random.default_rng(seed)
-    meta, nets, pairs = [], [], []
-    for lv in levels:
-        c = f"{experiment}-{task}-{lv}"
-        meta.append(dict(experiment=experiment, factor=factor, task=task, level=float(lv), condition=c))
-        ood_sd = 0.5 + slope * 0.3 * lv if slope >= 0 else 0.5 + abs(slope) * 0.3 * (len(levels) + 1 - lv)
-        for s in range(k):
-            nets.append(dict(condition=c, seed=s, status="converged", converged=True, epochs=5, steps=640,
-                             final_loss=1e-3, ood_mse=rng.normal(5.0, ood_sd), weight_change=1.0,
-                             weight_change_rel=0.1, kernel_alignment=0.5, n_units=64))
-        for a in range(k):
-            pairs.append(dict(condition=c, seed_a=a, seed_b=a, metric="dsa_null", value=0.01))
-            for b in range(a + 1, k):
-                pairs.append(dict(condition=c, seed_a=a, seed_b=b, metric="dsa", value=rng.normal(2 + slope * lv, 0.3)))
-                pairs.append(dict(condition=c, seed_a=a, seed_b=b, metric="weight_aligned",
-                                  value=rng.normal(10 + slope * lv, 0.3)))
-    return pd.DataFrame(meta), pd.DataFrame(nets), pd.DataFrame(pairs)
 
 
 def test_pair_matrix_symmetric_and_ignores_nulls():
@@ -91,11 +79,14 @@ def test_bootstrap_interval_contains_truth_and_shrinks():
     assert widths[1] < widths[0]
 
 
-def test_bootstrap_sd_ddof0_and_interval():
+def test_bootstrap_sd_ddof1_and_interval():
     sd, lo, hi = bootstrap_sd([1.0, 2.0, 3.0], n_boot=300, rng=0)
-    assert sd == pytest.approx(np.sqrt(2.0 / 3.0))
+    assert sd == pytest.approx(1.0)  # sample SD: sum of squares 2 over n - 1 = 2
     assert 0.0 <= lo <= sd <= hi
-    assert bootstrap_sd(np.array([1.0, 2.0, np.nan, 3.0]), n_boot=10, rng=0)[0] == pytest.approx(np.sqrt(2 / 3))
+    assert bootstrap_sd(np.array([1.0, 2.0, np.nan, 3.0]), n_boot=10, rng=0)[0] == pytest.approx(1.0)
+    # replicates are sample SDs of resamples: a resample of [1, 1, 3] has SD sqrt(4/3)
+    reps = sd_replicates([1.0, 2.0, 3.0], 2000, 0)
+    assert set(np.round(reps, 6)) <= {0.0, round(np.sqrt(1 / 3), 6), round(np.sqrt(4 / 3), 6), 1.0}
 
 
 def test_spearman_rho_ties_and_constant():
@@ -106,53 +97,6 @@ def test_spearman_rho_ties_and_constant():
     assert np.allclose(rows, [1, -1])
 
 
-@pytest.mark.parametrize("slope,expected", [(1.0, "up"), (-1.0, "down")])
-def test_spearman_effect_planted_trend_pairwise(slope, expected):
-    rng = np.random.default_rng(1)
-    levels = [1, 2, 3, 4]
-    mats = [pair_matrix(pairs_frame(10, 2 + slope * lv, 0.3, rng))[0] for lv in levels]
-    eff = spearman_effect(levels, mats, "pairwise_mean", n_boot=300, rng=0)
-    assert eff.direction == expected
-    assert np.sign(eff.rho) == np.sign(slope)
-    assert eff.lo > 0 if slope > 0 else eff.hi < 0
-    assert eff.n_levels == 4
-
-
-def test_spearman_effect_planted_trend_sd():
-    rng = np.random.default_rng(2)
-    levels = [1, 2, 3, 4]
-    samples = [rng.normal(0, 0.2 * lv**2, size=20) for lv in levels]
-    eff = spearman_effect(levels, samples, "sd", n_boot=300, rng=0)
-    assert eff.direction == "up" and eff.rho > 0 and eff.lo > 0
-
-
-def test_spearman_effect_no_trend_inconclusive():
-    levels = [1, 2, 3, 4]
-    outcomes = []
-    for seed in range(5):
-        rng = np.random.default_rng(100 + seed)
-        mats = [pair_matrix(pairs_frame(8, 2.0, 0.3, rng))[0] for _ in levels]
-        outcomes.append(spearman_effect(levels, mats, "pairwise_mean", n_boot=300, rng=seed).direction)
-    assert outcomes.count("inconclusive") >= 4
-    eff = spearman_effect(levels, mats, "pairwise_mean", n_boot=300, rng=0)
-    if eff.direction == "inconclusive":
-        assert eff.lo <= 0 <= eff.hi and "0" in eff.reason
-
-
-def test_spearman_effect_too_few_levels():
-    rng = np.random.default_rng(3)
-    mats = [pair_matrix(pairs_frame(6, m, 0.1, rng))[0] for m in (1.0, 5.0)]
-    eff = spearman_effect([1, 2], mats, "pairwise_mean", n_boot=100, rng=0)
-    assert eff.direction == "inconclusive" and "level" in eff.reason
-    # a condition without finite values does not count as a level
-    mats3 = mats + [np.full((1, 1), np.nan)]
-    eff3 = spearman_effect([1, 2, 3], mats3, "pairwise_mean", n_boot=100, rng=0)
-    assert eff3.direction == "inconclusive" and eff3.n_levels == 2
-    # two-level factors can be tested when the caller asks for it
-    eff2 = spearman_effect([1, 2], mats, "pairwise_mean", n_boot=100, rng=0, min_levels=2)
-    assert eff2.direction == "up"
-
-
 def test_paper_directions():
     assert set(PAPER_DIRECTIONS) == {"channels", "delay", "auxiliary", "gamma", "width", "l1", "nuclear"}
     assert PAPER_DIRECTIONS["gamma"] == {"behavior": "up", "dynamics": "down", "weights": "up"}
@@ -160,45 +104,64 @@ def test_paper_directions():
     assert all(v == "down" for v in PAPER_DIRECTIONS["width"].values())
 
 
-def test_effects_table_planted_and_verdicts():
-    meta, nets, pairs = synth(slope=1.0)
-    df = effects_table(meta, nets, pairs, n_boot=200, seed=0)
-    assert list(df["level_of_degeneracy"]) == ["behavior", "dynamics", "weights"]
-    d = df.set_index("level_of_degeneracy")
-    assert (d["observed"] == "up").all()
-    # paper: channels -> behavior down, dynamics down, weights up
-    assert d.loc["behavior", "verdict"] == "disagree" and d.loc["dynamics", "verdict"] == "disagree"
-    assert d.loc["weights", "verdict"] == "agree" and bool(d.loc["weights", "agrees"])
-    # deterministic
-    df2 = effects_table(meta, nets, pairs, n_boot=200, seed=0)
-    pd.testing.assert_frame_equal(df, df2)
-    md = effects_markdown(df)
-    assert md.count("\n|") >= 4 and "agree: 1 / disagree: 2 / inconclusive: 0" in md
+def test_spearman_rho_matches_scipy():
+    rng = np.random.default_rng(0)
+    x = np.array([1.0, 2.0, 2.0, 4.0, 8.0])
+    for _ in range(5):
+        y = rng.normal(size=5)
+        assert spearman_rho(x, y) == pytest.approx(sps.spearmanr(x, y).statistic)
 
 
-def test_effects_table_flat_and_empty():
-    meta, nets, pairs = synth(slope=0.0, seed=5)
-    df = effects_table(meta, nets, pairs, n_boot=200, seed=0)
-    assert (df["verdict"] == "inconclusive").sum() >= 2
-    assert df.loc[df["verdict"] == "inconclusive", "agrees"].isna().all()
-    empty = effects_table(meta.iloc[0:0], nets.iloc[0:0], pairs.iloc[0:0], n_boot=10)
-    assert len(empty) == 0 and "verdict" in empty.columns
-    assert "inconclusive: 0" in effects_markdown(empty)
+def test_holm_hand_computed():
+    p = np.array([0.01, 0.04, 0.03, np.nan, 0.005])
+    # sorted finite: 0.005, 0.01, 0.03, 0.04 with multipliers 4, 3, 2, 1 -> 0.02, 0.03, 0.06, 0.04
+    # then the running maximum: 0.02, 0.03, 0.06, 0.06
+    adj = holm(p)
+    assert adj[4] == pytest.approx(0.02) and adj[0] == pytest.approx(0.03)
+    assert adj[2] == pytest.approx(0.06) and adj[1] == pytest.approx(0.06)
+    assert np.isnan(adj[3])
+    assert holm(np.array([0.5, 0.9]))[1] == 1.0  # capped at 1
+    np.testing.assert_allclose(adjust_p_values(p, "holm"), adj, equal_nan=True)
 
 
-def test_effects_table_width_uses_per_n2_and_unconverged_excluded():
-    meta, nets, pairs = synth(slope=-1.0, factor="width", experiment="width")
-    per = pairs[pairs["metric"] == "weight_aligned"].assign(metric="weight_aligned_per_n2")
-    per["value"] = per["value"] / 64**2
-    pairs = pd.concat([pairs, per], ignore_index=True)
-    # a condition where only one network converged: no finite degeneracy there
-    c0 = meta["condition"].iloc[0]
-    nets.loc[(nets["condition"] == c0) & (nets["seed"] > 0), ["converged", "status"]] = [False, "not_converged"]
-    df = effects_table(meta, nets, pairs, n_boot=100, seed=0).set_index("level_of_degeneracy")
-    assert d_metric(df) == "weight_aligned_per_n2"
-    assert (df["n_conditions"] == 3).all() and (df["n_levels"] == 3).all()
-    assert df.loc["dynamics", "observed"] == "down" and df.loc["dynamics", "verdict"] == "agree"
+def test_benjamini_hochberg_matches_scipy():
+    rng = np.random.default_rng(3)
+    p = rng.uniform(size=12) ** 3
+    np.testing.assert_allclose(benjamini_hochberg(p), sps.false_discovery_control(p, method="bh"))
+    with pytest.raises(ValueError, match="correction"):
+        adjust_p_values(p, "bonferroni")
 
 
-def d_metric(df):
-    return df.loc["weights", "metric"]
+def test_wilson_interval_matches_scipy():
+    for k, n in ((0, 5), (3, 5), (5, 5), (17, 40)):
+        rate, lo, hi = wilson_interval(k, n)
+        ci = sps.binomtest(k, n).proportion_ci(confidence_level=0.95, method="wilson")
+        assert rate == pytest.approx(k / n)
+        assert (lo, hi) == (pytest.approx(ci.low, abs=1e-12), pytest.approx(ci.high, abs=1e-12))
+    assert all(np.isnan(wilson_interval(0, 0)))
+
+
+def test_studentized_p_value_is_a_one_sample_t_test():
+    # replicates whose SD equals the standard error of a sample give the t-test of that sample
+    x = np.array([0.3, -0.1, 0.8, 0.4, 0.2, 0.5])
+    se = x.std(ddof=1) / np.sqrt(x.size)
+    z = np.random.default_rng(0).standard_normal(4000)
+    reps = x.mean() + se * (z - z.mean()) / z.std(ddof=1)
+    expected = sps.ttest_1samp(x, 0.0).pvalue
+    assert studentized_p_value(x.mean(), reps, n_units=x.size) == pytest.approx(expected, rel=1e-9)
+    assert np.isnan(studentized_p_value(1.0, reps, n_units=1))
+    assert studentized_p_value(0.0, np.zeros(10), 5) == 1.0 and studentized_p_value(1.0, np.ones(10), 5) == 0.0
+
+
+def test_paired_replicates_follow_the_shared_draws():
+    m = np.array([[np.nan, 1.0, 2.0], [1.0, np.nan, 3.0], [2.0, 3.0, np.nan]])
+    draws = np.array([[0, 1, 2], [0, 0, 1], [2, 2, 2], [1, 2, 2]])
+    # row 0: pairs 01, 02, 12 -> 2; row 1: 0-1 twice -> 1; row 2: one network -> NaN; row 3: 1-2 twice -> 3
+    np.testing.assert_allclose(paired_pairwise_replicates(m, draws), [2.0, 1.0, np.nan, 3.0])
+    v = np.array([1.0, 2.0, np.nan])
+    # row 0: 1, 2 (NaN dropped); row 1: 1, 1, 2; row 2: all NaN; row 3: 2 only
+    np.testing.assert_allclose(paired_sd_replicates(v, draws), [np.std([1, 2], ddof=1), np.std([1, 1, 2], ddof=1), np.nan, np.nan])
+    np.testing.assert_allclose(paired_mean_replicates(v, draws), [1.5, 4 / 3, np.nan, 2.0])
+    d = paired_draws(5, 100, 0)
+    assert d.shape == (100, 5) and d.min() >= 0 and d.max() <= 4
+    np.testing.assert_array_equal(d, paired_draws(5, 100, 0))

@@ -18,6 +18,7 @@ from .stats import (
     pairwise_mean_replicates,
     percentile_interval,
     stable_rng,
+    wilson_interval,
 )
 
 __all__ = ["SUMMARY_COLUMNS", "summarise"]
@@ -33,14 +34,24 @@ SUMMARY_COLUMNS = [
     "n_excluded",
     "n_diverged",
     "n_not_converged",
+    "min_networks",
+    "sufficient",
+    "convergence_rate",
+    "convergence_lo",
+    "convergence_hi",
+    "eval_mse_mean",
+    "eval_mse_aux_mean",
     "behavior_sd",
     "behavior_sd_lo",
     "behavior_sd_hi",
     "ood_mse_mean",
+    "ood_mse_aux_mean",
     "dsa_mean",
     "dsa_lo",
     "dsa_hi",
     "dsa_null_mean",
+    "dsa_null_lo",
+    "dsa_null_hi",
     "weight_mean",
     "weight_lo",
     "weight_hi",
@@ -48,6 +59,15 @@ SUMMARY_COLUMNS = [
     "weight_per_n2_lo",
     "weight_per_n2_hi",
     "weight_unaligned_mean",
+    "weight_scale_free_mean",
+    "weight_scale_free_lo",
+    "weight_scale_free_hi",
+    "weight_aligned_init_mean",
+    "weight_aligned_init_lo",
+    "weight_aligned_init_hi",
+    "weight_aligned_init_per_n2_mean",
+    "weight_gap_mean",
+    "weight_gap_max",
     "weight_change_mean",
     "weight_change_se",
     "weight_change_rel_mean",
@@ -56,8 +76,14 @@ SUMMARY_COLUMNS = [
     "note",
 ]
 
-_INT_COLUMNS = ["n_seeds", "n_converged", "n_excluded", "n_diverged", "n_not_converged"]
+_INT_COLUMNS = ["n_seeds", "n_converged", "n_excluded", "n_diverged", "n_not_converged", "min_networks"]
+_BOOL_COLUMNS = ["sufficient"]
 _STR_COLUMNS = ["experiment", "factor", "task", "condition", "note"]
+
+
+def _finite(x) -> np.ndarray:
+    x = np.asarray(x, dtype=float).ravel()
+    return x[np.isfinite(x)]
 
 
 def _mean(x: np.ndarray) -> float:
@@ -89,7 +115,24 @@ def _pair_stats(pairs: pd.DataFrame, metric: str, seeds: list[int], n_boot: int,
     return mean, lo, hi
 
 
-def _condition_row(cond: str, nets: pd.DataFrame, pairs: pd.DataFrame, n_boot: int, seed: int) -> dict:
+def _mean_stats(values: np.ndarray, n_boot: int, rng) -> tuple[float, float, float]:
+    """(mean, lo, hi) of the finite values with a 95% percentile bootstrap interval over networks."""
+    v = _finite(values)
+    if v.size == 0:
+        return float("nan"), float("nan"), float("nan")
+    if v.size < 2 or n_boot <= 0:
+        return float(v.mean()), float("nan"), float("nan")
+    reps = v[rng.integers(0, v.size, size=(n_boot, v.size))].mean(axis=1)
+    lo, hi = percentile_interval(reps)
+    return float(v.mean()), lo, hi
+
+
+def _pair_values(pairs: pd.DataFrame, metric: str) -> np.ndarray:
+    sel = pairs[(pairs["metric"] == metric) & (pairs["seed_a"] != pairs["seed_b"])] if len(pairs) else pairs
+    return _finite(_col(sel, "value")) if len(sel) else np.empty(0)
+
+
+def _condition_row(cond: str, nets: pd.DataFrame, pairs: pd.DataFrame, n_boot: int, seed: int, min_networks: int) -> dict:
     notes: list[str] = []
     status = nets["status"].astype(str) if "status" in nets.columns else pd.Series("", index=nets.index)
     if "converged" in nets.columns:
@@ -100,45 +143,64 @@ def _condition_row(cond: str, nets: pd.DataFrame, pairs: pd.DataFrame, n_boot: i
     n_seeds = int(len(nets))
     n_conv = int(len(conv))
     n_div = int((status == "diverged").sum())
-    n_not = int((status == "not_converged").sum())
+    n_not = n_seeds - n_conv - n_div
+    rate, rate_lo, rate_hi = wilson_interval(n_conv, n_seeds)
     row: dict = {
         "n_seeds": n_seeds,
         "n_converged": n_conv,
         "n_excluded": n_seeds - n_conv,
         "n_diverged": n_div,
         "n_not_converged": n_not,
+        "min_networks": int(min_networks),
+        "sufficient": n_conv >= int(min_networks),
+        "convergence_rate": rate,
+        "convergence_lo": rate_lo,
+        "convergence_hi": rate_hi,
     }
     if n_seeds == 0:
         notes.append("no networks")
     elif n_seeds > n_conv:
-        notes.append(f"{n_seeds - n_conv} of {n_seeds} networks excluded ({n_div} diverged, {n_not} not converged)")
+        notes.append(f"{n_seeds - n_conv} of {n_seeds} networks excluded ({n_div} diverged, {n_not} not below threshold)")
+    if n_conv < int(min_networks):
+        notes.append(f"insufficient: {n_conv} converged networks, fewer than min_networks = {int(min_networks)}")
     if n_conv < 2:
         notes.append("fewer than 2 converged networks: distances and behavior SD are NaN")
 
     seeds = sorted(int(s) for s in conv["seed"]) if n_conv else []
+    row["eval_mse_mean"] = _mean(_col(conv, "eval_mse"))
+    row["eval_mse_aux_mean"] = _mean(_col(conv, "eval_mse_aux"))
     ood = _col(conv, "ood_mse")
     row["behavior_sd"], row["behavior_sd_lo"], row["behavior_sd_hi"] = bootstrap_sd(
         ood, n_boot, stable_rng(seed, cond, "behavior")
     )
     row["ood_mse_mean"] = _mean(ood)
+    row["ood_mse_aux_mean"] = _mean(_col(conv, "ood_mse_aux"))
 
     cpairs = pairs
     if len(cpairs):
         seedset = set(seeds)
         cpairs = cpairs[cpairs["seed_a"].isin(seedset) & cpairs["seed_b"].isin(seedset)]
     row["dsa_mean"], row["dsa_lo"], row["dsa_hi"] = _pair_stats(cpairs, "dsa", seeds, n_boot, stable_rng(seed, cond, "dsa"))
-    if len(cpairs):
-        null = cpairs[(cpairs["metric"] == "dsa_null") & (cpairs["seed_a"] == cpairs["seed_b"])]
-        row["dsa_null_mean"] = _mean(_col(null, "value"))
-    else:
-        row["dsa_null_mean"] = float("nan")
-    row["weight_mean"], row["weight_lo"], row["weight_hi"] = _pair_stats(
-        cpairs, "weight_aligned", seeds, n_boot, stable_rng(seed, cond, "weight_aligned")
+    null = cpairs[(cpairs["metric"] == "dsa_null") & (cpairs["seed_a"] == cpairs["seed_b"])] if len(cpairs) else cpairs
+    row["dsa_null_mean"], row["dsa_null_lo"], row["dsa_null_hi"] = _mean_stats(
+        _col(null, "value"), n_boot, stable_rng(seed, cond, "dsa_null")
     )
-    row["weight_per_n2_mean"], row["weight_per_n2_lo"], row["weight_per_n2_hi"] = _pair_stats(
-        cpairs, "weight_aligned_per_n2", seeds, n_boot, stable_rng(seed, cond, "weight_aligned_per_n2")
-    )
+    for prefix, metric in (
+        ("weight", "weight_aligned"),
+        ("weight_per_n2", "weight_aligned_per_n2"),
+        ("weight_scale_free", "weight_scale_free"),
+        ("weight_aligned_init", "weight_aligned_init"),
+    ):
+        row[f"{prefix}_mean"], row[f"{prefix}_lo"], row[f"{prefix}_hi"] = _pair_stats(
+            cpairs, metric, seeds, n_boot, stable_rng(seed, cond, metric)
+        )
     row["weight_unaligned_mean"] = _pair_stats(cpairs, "weight_unaligned", seeds, 0, None)[0]
+    units = _finite(_col(conv, "n_units"))
+    n2 = float(units[0]) ** 2 if units.size and (units == units[0]).all() else float("nan")
+    row["weight_aligned_init_per_n2_mean"] = row["weight_aligned_init_mean"] / n2
+    gap = _pair_values(cpairs, "weight_gap")
+    row["weight_gap_mean"] = float(gap.mean()) if gap.size else float("nan")
+    row["weight_gap_max"] = float(gap.max()) if gap.size else float("nan")
 
     if n_conv >= 2 and not np.isfinite(row["dsa_mean"]):
         notes.append("no finite DSA pairs")
@@ -162,18 +224,26 @@ def summarise(
     pairwise: pd.DataFrame,
     n_boot: int = 1000,
     seed: int = 0,
+    min_networks: int = 3,
 ) -> pd.DataFrame:
     """One row per (experiment, condition) of ``meta``, columns :data:`SUMMARY_COLUMNS`.
 
-    - counts: ``n_seeds`` rows in ``networks``; ``n_converged``; ``n_excluded`` = the rest,
-      split into ``n_diverged`` / ``n_not_converged``;
-    - behavior: ``behavior_sd`` = population SD (ddof=0) of the converged networks' OOD MSE,
-      95% percentile bootstrap interval over networks; ``ood_mse_mean``;
+    - counts: ``n_seeds`` rows in ``networks``; ``n_converged`` (held-out error below threshold,
+      see :func:`degeneracy.pipeline.extract.trajectories`); ``n_excluded`` = the rest, split into
+      ``n_diverged`` / ``n_not_converged``; ``sufficient`` = n_converged >= ``min_networks``;
+      ``convergence_rate`` = n_converged / n_seeds with its 95% Wilson interval (fractions);
+    - ``eval_mse_mean`` (and ``_aux``): mean held-out MSE of the converged networks;
+    - behavior: ``behavior_sd`` = sample SD (ddof=1) of the converged networks' OOD MSE,
+      95% percentile bootstrap interval over networks; ``ood_mse_mean`` (and ``_aux``);
     - dynamics: ``dsa_mean`` = mean pairwise DSA among converged networks, interval from the
-      network bootstrap (:func:`degeneracy.stats.pairwise_mean_replicates`); ``dsa_null_mean``;
-    - weights: ``weight_*`` (aligned), ``weight_per_n2_*`` (aligned / n^2), ``weight_unaligned_mean``;
+      network bootstrap (:func:`degeneracy.stats.pairwise_mean_replicates`); ``dsa_null_*`` =
+      mean within-network null with its bootstrap interval;
+    - weights: ``weight_*`` (aligned), ``weight_per_n2_*`` (aligned / n^2), ``weight_scale_free_*``
+      (aligned / RMS Frobenius norm), ``weight_aligned_init_*`` (aligned distance between the same
+      seeds' initial matrices; ``_per_n2_mean`` divided by n^2), ``weight_unaligned_mean``,
+      ``weight_gap_mean`` / ``_max`` (relative optimisation gap of the alignment, a fraction);
     - feature learning: mean and standard error (ddof=1) over converged networks;
-    - ``note``: why values are NaN, how many networks were excluded.
+    - ``note``: why values are NaN, how many networks were excluded, whether it is insufficient.
 
     Deterministic for a ``seed``: every interval uses a generator keyed by (seed, condition,
     metric), so a condition shared by two experiments gets identical values. A condition with 0
@@ -193,7 +263,9 @@ def summarise(
     for m in meta.sort_values(["experiment", "task", "level", "condition"]).itertuples(index=False):
         cond = str(m.condition)
         if cond not in cache:
-            cache[cond] = _condition_row(cond, nets_by.get(cond, empty_nets), pairs_by.get(cond, empty_pairs), n_boot, seed)
+            cache[cond] = _condition_row(
+                cond, nets_by.get(cond, empty_nets), pairs_by.get(cond, empty_pairs), n_boot, seed, min_networks
+            )
         row = {
             "experiment": str(m.experiment),
             "factor": str(m.factor),
@@ -210,6 +282,8 @@ def _typed(df: pd.DataFrame) -> pd.DataFrame:
     for c in SUMMARY_COLUMNS:
         if c in _INT_COLUMNS:
             df[c] = df[c].astype("int64")
+        elif c in _BOOL_COLUMNS:
+            df[c] = df[c].fillna(False).astype(bool)
         elif c in _STR_COLUMNS:
             df[c] = df[c].astype(object).where(df[c].notna(), "").astype(str) if len(df) else df[c].astype(str)
         else:
