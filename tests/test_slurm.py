@@ -1,19 +1,25 @@
-"""Cluster execution: the SLURM workflow profile, checked without a cluster.
+"""Cluster execution: the SLURM workflow profiles, checked without a cluster.
 
-- a dry run with ``--workflow-profile profiles/slurm`` resolves the documented resources of
-  train, pairwise and aggregation jobs (and makes aggregation and figures local rules);
-- the GPU profile differs from the CPU one only in what it documents;
+- job resources have one home, the rules (rules/*.smk): the threads, mem_mb and runtime that a
+  dry run resolves under ``profiles/slurm`` and ``profiles/slurm-gpu`` equal the numbers written
+  in the rules, and equal those of a dry run without any profile; no profile (and no study
+  config) states these numbers;
+- the profiles add where jobs go (account, partition from the environment), the ``slots`` caps
+  and the batching groups; the GPU profile is the CPU profile plus ``gres`` for train and its
+  own groups (trainings and extractions batched apart);
 - a run of a tiny study through the real ``snakemake-executor-plugin-slurm`` against the fake
   SLURM in ``tests/fake_slurm/`` (sbatch, squeue, sacct, scontrol, sacctmgr, srun, ... put first
-  on PATH; jobs run locally and every call is recorded): outputs and recorded submissions.
+  on PATH; jobs run locally and every call is recorded): outputs and recorded submissions, whose
+  --mem, -t and --cpus-per-task are checked against the numbers written in the rules.
 
-The workflow is copied into a temporary directory (as in test_workflow.py), so the repository's
+The workflow is copied into a temporary directory (tests/workflow_copy.py), so the repository's
 ``results/`` and ``.snakemake/`` are never touched.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import shutil
@@ -27,28 +33,87 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 FAKE_SLURM = Path(__file__).resolve().parent / "fake_slurm"
-PROFILE = yaml.safe_load((REPO / "profiles" / "slurm" / "config.yaml").read_text())
-GPU_PROFILE = yaml.safe_load((REPO / "profiles" / "slurm-gpu" / "config.yaml").read_text())
+PROFILES = REPO / "profiles"
+PROFILE = yaml.safe_load((PROFILES / "slurm" / "config.yaml").read_text())
+GPU_PROFILE = yaml.safe_load((PROFILES / "slurm-gpu" / "config.yaml").read_text())
+DEFAULT_PROFILE = yaml.safe_load((PROFILES / "default" / "config.yaml").read_text())
 
 import snakemake_executor_plugin_slurm  # noqa: E402,F401  (pinned in requirements.lock)
 from workflow_copy import copy_workflow  # noqa: E402
 
+#: the numbers whose only home is the rules
+JOB_SIZE = ("threads", "mem_mb", "runtime")
+#: every spelling under which a profile could state them (Snakemake and the SLURM plugin)
+SIZE_KEYS = {
+    "threads", "cpus_per_task", "mem_mb", "mem", "mem_mib", "mem_gb", "mem_mb_per_cpu",
+    "runtime", "walltime", "time_min", "time",
+}
+#: rules that every study runs as jobs (the dry run of configs/test.yaml must show each of them)
+CORE_RULES = {
+    "train", "extract", "example_trial", "dsa_fit", "pairwise_dsa", "pairwise_weights",
+    "meta", "networks", "pairwise_all", "summary", "effects", "figure",
+}
 
 
-
-def _small_config(dest: Path) -> Path:
-    """configs/test.yaml cut down: one experiment, 2 conditions x 2 seeds, one figure."""
-    cfg = yaml.safe_load((REPO / "configs" / "test.yaml").read_text())
-    cfg["experiments"] = {"complexity": cfg["experiments"]["complexity"]}
-    for name, fig in cfg["figures"].items():
-        if name != "fig3":
-            cfg["figures"][name] = {"enabled": False}
-    path = dest / "configs" / "slurm_test.yaml"
-    path.write_text(yaml.safe_dump(cfg, sort_keys=False))
-    return path
+# --------------------------------------------------------------------------- the rules' numbers
 
 
-def _env(tmp: Path) -> dict[str, str]:
+def _rules_as_written() -> dict[str, dict[str, int]]:
+    """threads, mem_mb and runtime written literally in each rule of rules/*.smk (rules that
+    state none of them, such as ``all``, are left out)."""
+    out: dict[str, dict[str, int]] = {}
+    for path in sorted((REPO / "rules").glob("*.smk")):
+        text = path.read_text()
+        # a rule's body: the indented (or blank) lines after its header
+        for m in re.finditer(r"^rule (\w+):\n((?:[ \t]+\S.*\n|[ \t]*\n)*)", text, re.M):
+            body = m.group(2)
+            found = {}
+            threads = re.search(r"^\s+threads:\s*(\d+)\s*$", body, re.M)
+            if threads:
+                found["threads"] = int(threads.group(1))
+            for key in ("mem_mb", "runtime"):
+                value = re.search(rf"^\s+{key}\s*=\s*(\d+)\s*,?\s*$", body, re.M)
+                if value:
+                    found[key] = int(value.group(1))
+            if found:
+                assert set(found) == set(JOB_SIZE), (
+                    f"rule {m.group(1)} ({path.name}) states {sorted(found)}: each rule states "
+                    f"all of {JOB_SIZE} as literal numbers"
+                )
+                assert m.group(1) not in out, f"rule {m.group(1)} defined twice"
+                out[m.group(1)] = found
+    return out
+
+
+RULES = _rules_as_written()
+
+
+def test_rule_parser_reads_a_planted_rule(tmp_path, monkeypatch):
+    """The parser above on a rule file whose numbers are known (and one that misses one)."""
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "a.smk").write_text(
+        "rule planted:\n    output:\n        'x',\n    threads: 3\n\n    resources:\n"
+        "        mem_mb=1234,\n        runtime=56,\n    shell:\n        'touch x'\n\n\n"
+        "rule bare:\n    input:\n        'x',\n"
+    )
+    monkeypatch.setattr(sys.modules[__name__], "REPO", tmp_path)
+    assert _rules_as_written() == {"planted": {"threads": 3, "mem_mb": 1234, "runtime": 56}}
+    (rules / "b.smk").write_text("rule partial:\n    threads: 2\n    resources:\n        mem_mb=10,\n")
+    with pytest.raises(AssertionError, match="partial"):
+        _rules_as_written()
+
+
+def test_every_job_rule_states_its_numbers():
+    assert CORE_RULES <= set(RULES), f"rules without threads/mem_mb/runtime: {CORE_RULES - set(RULES)}"
+    for rule, size in RULES.items():
+        assert size["threads"] >= 1 and size["mem_mb"] > 0 and size["runtime"] > 0, rule
+
+
+# --------------------------------------------------------------------------- dry runs
+
+
+def _env() -> dict[str, str]:
     env = dict(os.environ)
     env.update(DEGENERACY_SLURM_ACCOUNT="fakeacct", DEGENERACY_SLURM_PARTITION="fakepart")
     for var in [v for v in env if v.startswith("SLURM_")]:
@@ -64,96 +129,228 @@ def _snakemake(workdir: Path, *args: str, env=None) -> subprocess.CompletedProce
     return proc
 
 
+_HEADER = re.compile(r"^(\s*)(?:local)?rule (\w+):$")
+_GROUP = re.compile(r"Group job (\w+) \(jobs in")
+
+
 def _dry_run_jobs(text: str) -> list[dict]:
-    """Rule name, wildcards and resources of every job printed by ``snakemake -n``."""
-    jobs = []
-    for m in re.finditer(r"^\s*(local)?rule (\w+):\n(.*?)(?=^\s*\n|^\s*\[|\Z)", text, re.S | re.M):
-        body = m.group(3)
-        res = re.search(r"resources: (.*)", body)
-        resources = {}
-        if res:
-            for item in res.group(1).split(", "):
-                k, _, v = item.partition("=")
-                resources[k] = v
-        threads = re.search(r"threads: (\d+)", body)
-        jobs.append(
-            {
-                "rule": m.group(2),
-                "threads": int(threads.group(1)) if threads else 1,
-                "resources": resources,
+    """Every job printed by ``snakemake -n``: rule, wildcards, threads (printed only when > 1),
+    resources (strings) and the batching group it was printed in (None outside a group)."""
+    jobs: list[dict] = []
+    group, group_no, job = None, 0, None
+    for line in text.splitlines():
+        g = _GROUP.search(line)
+        if g:
+            group, group_no, job = g.group(1), group_no + 1, None
+            continue
+        h = _HEADER.match(line)
+        if h:
+            if not h.group(1):  # a top-level job ends the group listing
+                group = None
+            job = {
+                "rule": h.group(2),
+                "group": group,
+                "group_no": group_no if group else None,
+                "threads": 1,
+                "resources": {},
+                "wildcards": {},
             }
-        )
+            jobs.append(job)
+            continue
+        if job is None:
+            continue
+        key, _, value = line.strip().partition(": ")
+        if key == "threads":
+            job["threads"] = int(value)
+        elif key in ("resources", "wildcards"):
+            for item in value.split(", "):
+                k, _, v = item.partition("=")
+                job[key][k] = v
+        elif not line.strip() or line.startswith(("Job stats", "Reasons")):
+            job = None
     return jobs
 
 
-@pytest.fixture(scope="module")
-def dry_run(tmp_path_factory) -> list[dict]:
-    wd = copy_workflow(tmp_path_factory.mktemp("slurm_dry"))
-    proc = _snakemake(
-        wd, "-n", "--workflow-profile", "profiles/slurm", "--configfile", "configs/test.yaml",
-        env=_env(wd),
+def test_dry_run_parser_on_a_planted_listing():
+    text = (
+        "[Mon] Group job g (jobs in lexicogr. order):\n\n"
+        "    [Mon]\n    rule b:\n        wildcards: condition=c1, seed=0\n"
+        "        resources: tmpdir=/tmp, mem_mb=10, runtime=3\n"
+        "    [Mon]\n    rule a:\n        threads: 4\n        resources: mem_mb=20, runtime=5, slots=1\n"
+        "rule c:\n    resources: mem_mb=<TBD>\n\nJob stats:\n"
     )
-    return _dry_run_jobs(proc.stdout + proc.stderr)
+    jobs = _dry_run_jobs(text)
+    assert [(j["rule"], j["group"], j["threads"]) for j in jobs] == [("b", "g", 1), ("a", "g", 4), ("c", None, 1)]
+    assert jobs[0]["wildcards"] == {"condition": "c1", "seed": "0"}
+    assert jobs[1]["resources"] == {"mem_mb": "20", "runtime": "5", "slots": "1"}
 
 
-def _one(jobs, rule):
-    found = [j for j in jobs if j["rule"] == rule]
-    assert found, f"no {rule} job in the dry run"
-    return found[0]
+@pytest.fixture(scope="module")
+def dry_runs(tmp_path_factory) -> dict[str, list[dict]]:
+    """Jobs of ``snakemake -n --configfile configs/test.yaml`` without a profile and under each
+    SLURM profile (one copy of the workflow)."""
+    wd = copy_workflow(tmp_path_factory.mktemp("slurm_dry"))
+    out = {}
+    for name in ("none", "profiles/slurm", "profiles/slurm-gpu"):
+        # a job's threads are capped at --cores (1 when not given); the SLURM profiles set 16
+        cores = ["--cores", "16"] if name == "none" else []
+        proc = _snakemake(wd, "-n", *cores, "--workflow-profile", name, "--configfile", "configs/test.yaml", env=_env())
+        out[name] = _dry_run_jobs(proc.stdout + proc.stderr)
+        assert out[name], f"no job parsed from the dry run with {name}"
+    return out
 
 
-def test_profile_resources_resolve(dry_run):
-    train = _one(dry_run, "train")
-    assert train["threads"] == 1
-    assert train["resources"]["mem_mb"] == "2000"
-    assert train["resources"]["runtime"] == "240"
-    assert train["resources"]["slurm_account"] == "fakeacct"
-    assert train["resources"]["slurm_partition"] == "fakepart"
-    assert train["resources"]["slots"] == "1"
-    for rule in ("pairwise_dsa", "pairwise_weights"):
-        job = _one(dry_run, rule)
-        assert job["threads"] == 2
-        assert job["resources"]["mem_mb"] == "8000"
-        assert job["resources"]["runtime"] == "240"
-        assert job["resources"]["slurm_partition"] == "fakepart"
-    traj = _one(dry_run, "trajectories")
-    assert traj["resources"]["mem_mb"] == "4000" and traj["resources"]["runtime"] == "30"
+def _size(job: dict) -> dict[str, int]:
+    res = job["resources"]
+    return {"threads": job["threads"], "mem_mb": int(res["mem_mb"]), "runtime": int(res["runtime"])}
 
 
-def test_aggregation_resources(dry_run):
-    """Aggregation and figure jobs resolve the profile's values (they are local rules: the
-    fake-SLURM run below checks that they are never submitted)."""
-    assert _one(dry_run, "meta")["resources"]["mem_mb"] == "1000"
-    for rule in ("networks", "pairwise_all", "summary", "effects", "figure"):
-        job = _one(dry_run, rule)
-        assert job["threads"] == 1
-        assert job["resources"]["mem_mb"] == "4000", rule
-        assert job["resources"]["runtime"] == ("15" if rule == "figure" else "30"), rule
+@pytest.mark.parametrize("profile", ["none", "profiles/slurm", "profiles/slurm-gpu"])
+def test_dry_run_resolves_the_numbers_written_in_the_rules(dry_runs, profile):
+    """Every job of the test study, with or without a profile: the rule's own numbers."""
+    jobs = [j for j in dry_runs[profile] if j["rule"] != "all"]
+    assert CORE_RULES <= {j["rule"] for j in jobs}
+    for job in jobs:
+        assert job["rule"] in RULES, f"job {job['rule']} has numbers that no rule file states"
+        assert _size(job) == RULES[job["rule"]], (profile, job["rule"], job["wildcards"])
+
+
+def test_profile_and_no_profile_agree_job_by_job(dry_runs):
+    def sizes(jobs):
+        return sorted((j["rule"], sorted(j["wildcards"].items()), sorted(_size(j).items())) for j in jobs if j["rule"] != "all")
+
+    plain = sizes(dry_runs["none"])
+    assert len(plain) == 64  # 14 train + 14 extract + 7 dsa_fit + 14 pairwise + 1 example_trial + 7 figures + 7 aggregation
+    assert sizes(dry_runs["profiles/slurm"]) == plain
+    assert sizes(dry_runs["profiles/slurm-gpu"]) == plain
+
+
+@pytest.mark.parametrize("profile", ["profiles/slurm", "profiles/slurm-gpu"])
+def test_profiles_add_account_partition_and_slots(dry_runs, profile):
+    for job in dry_runs[profile]:
+        res = job["resources"]
+        assert res["slurm_account"] == "fakeacct" and res["slurm_partition"] == "fakepart", job["rule"]
+        if job["rule"] in ("train", "extract"):
+            assert res["slots"] == "1"
+        gpu = profile.endswith("gpu") and job["rule"] == "train"
+        assert res.get("gres") == ("gpu:1" if gpu else None), (profile, job["rule"])
+    # without a profile: nothing of the cluster
+    for job in dry_runs["none"]:
+        assert not {"slurm_account", "slurm_partition", "slots", "gres"} & set(job["resources"]), job["rule"]
+
+
+def _groups(jobs: list[dict]) -> dict[int, list[dict]]:
+    out: dict[int, list[dict]] = {}
+    for j in jobs:
+        if j["group"] is not None:
+            out.setdefault(j["group_no"], []).append(j)
+    return out
+
+
+def _network(job: dict) -> tuple[str, str]:
+    return job["wildcards"]["condition"], job["wildcards"]["seed"]
+
+
+def test_cpu_profile_batches_each_networks_train_and_extract_together(dry_runs):
+    jobs = dry_runs["profiles/slurm"]
+    per_group = PROFILE["group-components"]["network"]
+    groups = _groups(jobs)
+    n_networks = sum(j["rule"] == "train" for j in jobs)
+    assert n_networks == 14
+    assert len(groups) == math.ceil(n_networks / per_group)
+    for members in groups.values():
+        assert {j["group"] for j in members} == {"network"}
+        trains = sorted(_network(j) for j in members if j["rule"] == "train")
+        extracts = sorted(_network(j) for j in members if j["rule"] == "extract")
+        assert trains == extracts and 1 <= len(trains) <= per_group
+        assert len(members) == 2 * len(trains)
+    grouped = {j["rule"] for j in jobs if j["group"]}
+    assert grouped == {"train", "extract"}
+
+
+def test_gpu_profile_batches_trainings_and_extractions_apart(dry_runs):
+    jobs = dry_runs["profiles/slurm-gpu"]
+    sizes = GPU_PROFILE["group-components"]
+    kinds = {"training": "train", "extraction": "extract"}
+    counts = {"training": 0, "extraction": 0}
+    for members in _groups(jobs).values():
+        (group,) = {j["group"] for j in members}
+        assert {j["rule"] for j in members} == {kinds[group]}
+        assert 1 <= len(members) <= sizes[group]
+        counts[group] += 1
+    assert counts == {g: math.ceil(14 / sizes[g]) for g in kinds}
+
+
+# --------------------------------------------------------------------------- profile files
+
+
+def _profiles() -> dict[str, dict]:
+    return {p.parent.name: yaml.safe_load(p.read_text()) for p in sorted(PROFILES.glob("*/config.yaml"))}
+
+
+def test_no_profile_states_job_sizes():
+    """One home: no profile sets threads, memory or runtime, neither per rule nor as defaults."""
+    profiles = _profiles()
+    assert {"default", "slurm", "slurm-gpu"} <= set(profiles)
+    for name, prof in profiles.items():
+        assert "set-threads" not in prof, name
+        for rule, res in (prof.get("set-resources") or {}).items():
+            assert not SIZE_KEYS & set(res), f"profiles/{name} set-resources.{rule}: {sorted(SIZE_KEYS & set(res))}"
+        assert not SIZE_KEYS & set(prof.get("default-resources") or {}), name
+        # the only mem_mb allowed is the per-submission cap (`resources:`), not a job size
+        assert set(prof.get("resources") or {}) <= {"slots", "mem_mb"}, name
+
+
+def test_study_configs_hold_no_resources():
+    configs = sorted((REPO / "configs").glob("*.yaml")) + [REPO / "workflow_config.yaml"]
+    assert len(configs) >= 3
+    for path in configs:
+        cfg = yaml.safe_load(path.read_text())
+        assert "resources" not in cfg and "threads" not in cfg, path.name
+    schema = yaml.safe_load((REPO / "schemas" / "config.schema.yaml").read_text())
+    assert schema["additionalProperties"] is False and "resources" not in schema["properties"]
 
 
 def test_default_profile_has_no_resources():
     """A workflow profile replaces a --profile's keys: resources here would drop the cluster's."""
-    default = yaml.safe_load((REPO / "profiles" / "default" / "config.yaml").read_text())
-    assert default["scheduler"] == "greedy" and default["rerun-incomplete"] is True
-    assert not {"default-resources", "set-resources", "resources", "set-threads", "executor"} & set(default)
+    assert DEFAULT_PROFILE["scheduler"] == "greedy" and DEFAULT_PROFILE["rerun-incomplete"] is True
+    assert not {"default-resources", "set-resources", "resources", "set-threads", "executor"} & set(DEFAULT_PROFILE)
+
+
+def test_rerun_triggers_are_the_same_everywhere_and_exclude_code():
+    for name, prof in _profiles().items():
+        assert prof["rerun-triggers"] == ["mtime", "params", "input", "software-env"], name
 
 
 def test_gpu_profile_is_the_cpu_profile_plus_a_gpu_for_training():
-    cpu, gpu = dict(PROFILE), dict(GPU_PROFILE)
-    assert gpu.pop("set-resources")["train"].pop("gres") == "gpu:1"
-    cpu_res = cpu.pop("set-resources")
-    assert {k: v for k, v in GPU_PROFILE["set-resources"].items() if k != "train"} == {
-        k: v for k, v in cpu_res.items() if k != "train"
-    }
-    # training on its own (GPU) submissions: no train+trajectories pairing
-    assert gpu.pop("groups") == {"train": "training", "trajectories": "extraction"}
+    cpu, gpu = json.loads(json.dumps(PROFILE)), json.loads(json.dumps(GPU_PROFILE))  # deep copies
+    assert gpu["set-resources"]["train"].pop("gres") == "gpu:1"
+    assert gpu.pop("set-resources") == cpu.pop("set-resources")
+    # the CPU profile pairs each network's train and extract; the GPU one batches them apart
+    assert cpu.pop("groups") == {"train": "network", "extract": "network"}
+    assert set(cpu.pop("group-components")) == {"network"}
+    assert gpu.pop("groups") == {"train": "training", "extract": "extraction"}
     assert set(gpu.pop("group-components")) == {"training", "extraction"}
-    cpu.pop("groups"), cpu.pop("group-components")
     assert gpu == cpu
-    assert "gres" not in GPU_PROFILE["set-resources"].get("trajectories", {})
+    assert cpu["executor"] == "slurm"
 
 
 # --------------------------------------------------------------------------- fake SLURM run
+
+
+def _small_config(dest: Path) -> Path:
+    """configs/test.yaml cut down: one experiment (flip-flop, 2 conditions x 2 seeds), fig3."""
+    cfg = yaml.safe_load((REPO / "configs" / "test.yaml").read_text())
+    cfg["study"] = "slurm_test"
+    complexity = dict(cfg["experiments"]["complexity"], tasks=["flipflop"])
+    cfg["experiments"] = {"complexity": complexity}
+    cfg["tasks"] = {"flipflop": cfg["tasks"]["flipflop"]}
+    cfg["figures"] = {
+        name: (fig if name == "fig3" else {"enabled": False}) for name, fig in cfg["figures"].items()
+    }
+    path = dest / "configs" / "slurm_test.yaml"
+    path.write_text(yaml.safe_dump(cfg, sort_keys=False))
+    return path
 
 
 def _calls(log: Path) -> list[dict]:
@@ -169,17 +366,18 @@ def test_run_through_slurm_plugin_against_fake_slurm(tmp_path):
     shutil.copytree(FAKE_SLURM, bindir, ignore=shutil.ignore_patterns("__pycache__"))
     for f in bindir.iterdir():
         f.chmod(0o755)
-    env = _env(wd)
+    env = _env()
     env["PATH"] = f"{bindir}{os.pathsep}{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
     env["FAKE_SLURM_DIR"] = str(tmp_path / "slurm_state")
     env["FAKE_SLURM_LOG"] = str(tmp_path / "slurm_calls.jsonl")
     env["FAKE_SLURM_ACCOUNTS"] = "fakeacct"
     env["FAKE_SLURM_PARTITIONS"] = "fakepart,other"
+    out = "results/slurm_test"
     targets = [
-        "results/networks.parquet",
-        "results/pairwise.parquet",
-        "results/summary/complexity.parquet",
-        "results/figures/fig3.png",
+        f"{out}/networks.parquet",
+        f"{out}/pairwise.parquet",
+        f"{out}/summary/complexity.parquet",
+        f"{out}/figures/fig3.png",
     ]
     _snakemake(
         wd,
@@ -197,9 +395,10 @@ def test_run_through_slurm_plugin_against_fake_slurm(tmp_path):
     )
     for t in targets:
         assert (wd / t).exists(), t
-    networks = pd.read_parquet(wd / "results/networks.parquet")
+    assert sorted(p.name for p in (wd / "results").iterdir()) == ["slurm_test"]
+    networks = pd.read_parquet(wd / out / "networks.parquet")
     assert len(networks) == 4 and networks["converged"].all()
-    pairwise = pd.read_parquet(wd / "results/pairwise.parquet")
+    pairwise = pd.read_parquet(wd / out / "pairwise.parquet")
     assert set(pairwise["metric"]) >= {"dsa", "weight_aligned"}
 
     calls = _calls(Path(env["FAKE_SLURM_LOG"]))
@@ -210,27 +409,32 @@ def test_run_through_slurm_plugin_against_fake_slurm(tmp_path):
         assert o["-A"] == "fakeacct" and o["-p"] == "fakepart"
         assert "--parsable" in o and "--wrap" in o
         assert "--executor slurm-jobstep" in o["--wrap"]
-    by_kind = {}
+        assert "--gres" not in o
+    by_kind: dict[str, list[dict]] = {}
     for c in sbatch:
         comment = c["options"]["--comment"]
-        kind = "network" if comment.startswith("rule_network") or "group" in c["options"]["--output"] else comment.split("_wildcards")[0]
+        grouped = comment.startswith("rule_network") or "group" in c["options"]["--output"]
+        kind = "network" if grouped else comment.split("_wildcards")[0]
         by_kind.setdefault(kind, []).append(c["options"])
-    # 4 networks (train + trajectories each) in group components of 2: two submissions, each
-    # asking for one member's cpus and the largest member's memory (members run one after
-    # another), and the sum of the members' runtimes; never the sum of everything
+    # 4 networks (train + extract each) in group components of 2: two submissions, each asking
+    # for the largest member's cpus and memory (members run one after another) and the sum of
+    # the members' runtimes, all as written in the rules; never the sum of everything
+    train, extract = RULES["train"], RULES["extract"]
     groups = by_kind.pop("network")
     assert len(groups) == 2
     for g in groups:
-        assert g["--cpus-per-task"] == "1"
-        assert g["--mem"] == "4000"
-        assert g["-t"] == str(2 * (240 + 30))
-        assert g["--wrap"].count("train:") == 2 and g["--wrap"].count("trajectories:") == 2
-    # per-rule submissions, one per condition, with the profile's resources
-    assert len(by_kind["rule_pairwise_dsa"]) == 2 and len(by_kind["rule_pairwise_weights"]) == 2
-    for o in by_kind["rule_pairwise_dsa"] + by_kind["rule_pairwise_weights"]:
-        assert o["--cpus-per-task"] == "2" and o["--mem"] == "8000" and o["-t"] == "240"
-    for o in by_kind["rule_dsa_fit"]:
-        assert o["--cpus-per-task"] == "1" and o["--mem"] == "4000" and o["-t"] == "30"
+        assert g["--cpus-per-task"] == str(max(train["threads"], extract["threads"]))
+        assert g["--mem"] == str(max(train["mem_mb"], extract["mem_mb"]))
+        assert g["-t"] == str(2 * (train["runtime"] + extract["runtime"]))
+        assert g["--wrap"].count("train:") == 2 and g["--wrap"].count("extract:") == 2
+    # per-rule submissions, one per condition, with the rule's own numbers
+    assert sorted(by_kind) == ["rule_dsa_fit", "rule_pairwise_dsa", "rule_pairwise_weights"]
+    for rule, submissions in by_kind.items():
+        size = RULES[rule.removeprefix("rule_")]
+        assert len(submissions) == 2, rule
+        for o in submissions:
+            assert o["--cpus-per-task"] == str(size["threads"]), rule
+            assert o["--mem"] == str(size["mem_mb"]) and o["-t"] == str(size["runtime"]), rule
     # aggregation and figures ran locally: never submitted
     submitted = " ".join(c["options"]["--comment"] for c in sbatch)
     for rule in ("meta", "networks", "pairwise_all", "summary", "effects", "figure"):
