@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 import time
+from pathlib import Path
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
@@ -460,5 +461,5 @@ def measure(
         from .report import write_outputs
 
         written = write_outputs(result, out, figures=figures)
-        say(f"wrote {len(written)} files to {out}/ in {time.time() - t0:.1f} s")
+        say(f"wrote {len(written)} files to {Path(out)} in {time.time() - t0:.1f} s")
     return result
