@@ -5,8 +5,10 @@ import pytest
 from scipy.optimize import quadratic_assignment
 
 from degeneracy.metrics.weights import (
+    PAIR_KEYS,
     _random_doubly_stochastic,
     faq,
+    pair_seed,
     pairwise_weight_distances,
     permutation_distance,
 )
@@ -80,21 +82,34 @@ def test_pairwise_never_above_unaligned_and_consistent():
         P = np.eye(n)[rng.permutation(n)]
         mats.append(P @ base @ P.T + 0.3 * k * rng.standard_normal((n, n)))
     mats.append(np.eye(n))  # a matrix for which the identity is optimal-ish
-    out = pairwise_weight_distances(mats, n_restarts=2, seed=0, n_jobs=1)
+    kw = dict(n_restarts=2, tabu_iters=20)
+    labels = [11, 3, 7, 20, 5, 8]  # network seeds, not in order
+    out = pairwise_weight_distances(mats, seed=0, n_jobs=1, labels=labels, **kw)
+    assert set(out) == set(PAIR_KEYS)
     al, un = out["aligned"], out["unaligned"]
     assert al.shape == (6, 6)
     assert np.all(al <= un + 1e-12)
-    np.testing.assert_array_equal(al, al.T)
-    assert np.all(np.diag(al) == 0) and np.all(np.diag(un) == 0)
+    for key in PAIR_KEYS:
+        np.testing.assert_array_equal(out[key], out[key].T)
+        assert np.all(np.diag(out[key]) == 0)
     np.testing.assert_allclose(out["aligned_per_n2"], al / n**2)
     # pairs of the same base are much closer after alignment
     assert al[0, 1] < 0.5 * un[0, 1]
-    # each entry equals the single-pair call with the same per-pair seed
-    r = permutation_distance(mats[0], mats[2], n_restarts=2, seed=0 + 1000003 * 0 + 2)
-    assert al[0, 2] == pytest.approx(r["aligned"])
+    # each entry is the documented single-pair call: seed [seed, smaller label, larger label],
+    # matrices in label order (labels 11 and 7 -> the call on (mats[2], mats[0]))
+    assert pair_seed(0, 11, 7) == [0, 7, 11]
+    r = permutation_distance(mats[2], mats[0], seed=[0, 7, 11], **kw)
+    assert al[0, 2] == r["aligned"]
+    assert out["gap"][0, 2] == r["gap"] and out["scale_free"][0, 2] == r["scale_free"]
+    # a pair's value does not depend on the other networks of the set
+    sub = pairwise_weight_distances([mats[0], mats[2]], seed=0, n_jobs=1, labels=[11, 7], **kw)
+    assert sub["aligned"][0, 1] == al[0, 2]
     # process pool gives identical results
-    out2 = pairwise_weight_distances(mats, n_restarts=2, seed=0, n_jobs=2)
-    np.testing.assert_array_equal(out2["aligned"], al)
+    out2 = pairwise_weight_distances(mats, seed=0, n_jobs=2, labels=labels, **kw)
+    for key in PAIR_KEYS:
+        np.testing.assert_array_equal(out2[key], out[key])
+    with pytest.raises(ValueError, match="distinct"):
+        pairwise_weight_distances(mats, labels=[1, 1, 2, 3, 4, 5])
 
 
 def test_weight_input_errors_and_too_few():
@@ -105,4 +120,5 @@ def test_weight_input_errors_and_too_few():
     with pytest.raises(ValueError, match="same shape"):
         pairwise_weight_distances([np.eye(3), np.eye(4)])
     out = pairwise_weight_distances([np.eye(3)])
+    assert set(out) == set(PAIR_KEYS)
     assert np.isnan(out["aligned"]).all() and out["aligned"].shape == (1, 1)

@@ -13,7 +13,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-__all__ = ["PAIRWISE_COLUMNS", "pairwise_dsa", "pairwise_weights", "converged_seeds"]
+__all__ = ["PAIRWISE_COLUMNS", "WEIGHT_SEARCH_KEYS", "pairwise_dsa", "pairwise_weights", "converged_seeds"]
 
 PAIRWISE_COLUMNS = {
     "condition": "string",
@@ -98,6 +98,21 @@ def pairwise_dsa(
     return df
 
 
+#: Settings of the weight search read from the config's ``weights`` mapping (besides ``seed``),
+#: passed to :func:`degeneracy.metrics.weights.pairwise_weight_distances` when present.
+WEIGHT_SEARCH_KEYS = ("n_restarts", "restart_maxiter", "n_polish", "tabu_iters")
+
+
+def _init_matrices(paths: Sequence[str | Path]) -> list[np.ndarray] | None:
+    """The networks' initial recurrent matrices, or None when a weights file predates them."""
+    from .extract import read_weights
+
+    try:
+        return [read_weights(p, which="init") for p in paths]
+    except ValueError:  # no value_init column: written before initial weights were stored
+        return None
+
+
 def pairwise_weights(
     condition: str,
     network_paths: Sequence[str | Path],
@@ -105,29 +120,46 @@ def pairwise_weights(
     weights: Mapping[str, Any],
     out: str | Path,
     threads: int = 1,
+    trajectory_paths: Sequence[str | Path] | None = None,
 ) -> pd.DataFrame:
-    """Permutation-aligned, per-n^2 and unaligned weight distances of every converged pair."""
-    import torch
+    """Weight distances of every converged pair (long table, ``seed_a < seed_b``).
 
+    Metrics: ``weight_aligned`` (permutation-aligned Frobenius distance), ``weight_aligned_per_n2``
+    (/ n^2), ``weight_unaligned``, ``weight_scale_free`` (aligned / RMS Frobenius norm of the two
+    matrices), ``weight_gap`` (relative optimisation-gap estimate, fraction) and, when the
+    weights files hold the initial matrices (column ``value_init``), ``weight_aligned_init``
+    (aligned distance between the same two seeds' initial matrices). Pair (a, b) is
+    ``permutation_distance(W_a, W_b, seed=[weights.seed, a, b], ...)`` with a < b the network
+    seeds (see :func:`degeneracy.metrics.weights.pairwise_weight_distances`). With
+    ``trajectory_paths`` (the networks' trajectories.parquet, same order as the other inputs),
+    FAQ also starts from the matching of the units' probe activity; the initial matrices never
+    use it. ``threads`` worker processes.
+    """
     from degeneracy.metrics.weights import pairwise_weight_distances
 
-    from .extract import read_weights
+    from .extract import read_trajectories, read_weights
 
-    torch.set_num_threads(int(threads))
     conv = converged_seeds(network_paths)
     seeds = [s for _, s in conv]
     df = pd.DataFrame()
     if len(seeds) >= 2:
+        search = {k: int(weights[k]) for k in WEIGHT_SEARCH_KEYS if k in weights}
+        common = dict(seed=int(weights["seed"]), labels=seeds, n_jobs=max(1, int(threads)), **search)
         Ws = [read_weights(weight_paths[k]) for k, _ in conv]
-        res = pairwise_weight_distances(Ws, n_restarts=int(weights["n_restarts"]), seed=int(weights["seed"]))
-        df = _long(
-            condition,
-            seeds,
-            {
-                "weight_aligned": res["aligned"],
-                "weight_aligned_per_n2": res["aligned_per_n2"],
-                "weight_unaligned": res["unaligned"],
-            },
-        )
+        acts = None
+        if trajectory_paths is not None:
+            acts = [read_trajectories(trajectory_paths[k]) for k, _ in conv]
+        res = pairwise_weight_distances(Ws, activities=acts, **common)
+        metrics = {
+            "weight_aligned": res["aligned"],
+            "weight_aligned_per_n2": res["aligned_per_n2"],
+            "weight_unaligned": res["unaligned"],
+            "weight_scale_free": res["scale_free"],
+            "weight_gap": res["gap"],
+        }
+        W0s = _init_matrices([weight_paths[k] for k, _ in conv])
+        if W0s is not None:
+            metrics["weight_aligned_init"] = pairwise_weight_distances(W0s, **common)["aligned"]
+        df = _long(condition, seeds, metrics)
     _write(df, out)
     return df
