@@ -93,7 +93,7 @@ def train_ensemble(
     checkpoint_paths: Sequence[Path | str],
     log_paths: Sequence[Path | str],
     progress: Callable[[dict[str, Any]], None] | None = None,
-    compile: bool = False,
+    compile: bool | str = False,
     lr_overrides: dict[int, float] | None = None,
 ) -> list[TrainResult]:
     """Train one network per seed of one condition together; returns their :class:`TrainResult` in
@@ -103,7 +103,8 @@ def train_ensemble(
     rule, statuses, checkpoint and Parquet log, written to ``checkpoint_paths[i]`` and
     ``log_paths[i]``). ``progress``, if given, is called with each member's epoch row plus its
     ``seed``. ``compile=True`` runs the forward and loss through ``torch.compile`` (a one-time
-    compile, cached on disk under ``TORCHINDUCTOR_CACHE_DIR``). ``lr_overrides`` maps a seed to its
+    compile, cached on disk under ``TORCHINDUCTOR_CACHE_DIR``); a string names the compile backend
+    (``"eager"`` traces without generating code, for tests). ``lr_overrides`` maps a seed to its
     own ``training.lr`` (a test hook: a condition has one learning rate).
     """
     seeds = [int(s) for s in seeds]
@@ -130,7 +131,8 @@ def train_ensemble(
     reg = tcfg["regulariser"]
     losses = member_losses
     if compile:
-        losses = torch.compile(member_losses, dynamic=True)
+        backend = compile if isinstance(compile, str) else "inductor"
+        losses = torch.compile(member_losses, dynamic=True, backend=backend)
 
     live = list(range(len(members)))  # members in the stack, in stack order
     results: dict[int, TrainResult] = {}
