@@ -139,7 +139,7 @@ def pairwise_weights(
 
     from .extract import read_trajectories, read_weights
 
-    conv = converged_seeds(network_paths)
+    conv = sorted(converged_seeds(network_paths), key=lambda t: t[1])  # seed_a < seed_b
     seeds = [s for _, s in conv]
     df = pd.DataFrame()
     if len(seeds) >= 2:
