@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import glob
 import math
+import re
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -281,7 +282,9 @@ def load_torch(
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises several types for bad files
-        raise _fail(path, f"not a readable PyTorch checkpoint ({type(exc).__name__}: {' '.join(str(exc).split())[:200]})") from exc
+        detail = " ".join(re.sub(r"\x1b\[[0-9;]*m", "", str(exc)).split())
+        hint = "; save model.state_dict() rather than the module object" if "weights_only" in detail else ""
+        raise _fail(path, f"not a readable PyTorch checkpoint ({type(exc).__name__}: {detail[:200]}){hint}") from exc
     if hasattr(obj, "state_dict") and not isinstance(obj, dict):
         obj = obj.state_dict()
     flat = _flatten(obj) if isinstance(obj, dict) else {}
