@@ -37,7 +37,11 @@ rule measure_external:
         code=_EXTERNAL_CODE,
     run:
         _external.run_external(
-            wildcards.external, params.spec, EXTERNAL_OUT.format(external=wildcards.external), log[0], threads
+            wildcards.external,
+            params.spec,
+            EXTERNAL_OUT.format(external=wildcards.external),
+            log[0],
+            threads,
         )
 
 
