@@ -87,6 +87,22 @@ def test_compiled_step_traces_to_the_same_training(tmp_path):
             torch.testing.assert_close(sa[key], sb[key], rtol=1e-4, atol=1e-5)
 
 
+def test_batches_drawn_in_worker_processes_give_identical_networks(tmp_path):
+    """The GPU path draws batches in a worker process; the members' streams and weights are unchanged
+    (bit for bit), also after a member has left the stack."""
+    case = CASES["standard"]
+    seeds = case["seeds"]
+    runs = {}
+    for workers in (0, 1):
+        runs[workers] = train_ensemble(_config(case), seeds, [tmp_path / f"{workers}_{s}.pt" for s in seeds],
+                                       [tmp_path / f"{workers}_{s}.parquet" for s in seeds],
+                                       lr_overrides={case["diverging"]: 1e30}, loader_workers=workers)
+    assert [r.status for r in runs[1]] == case["expected"]
+    for a, b in zip(runs[0][:2], runs[1][:2]):
+        sa, sb = load_checkpoint(a.checkpoint_path)["final_state"], load_checkpoint(b.checkpoint_path)["final_state"]
+        assert all(torch.equal(sa[k], sb[k]) for k in sa)
+
+
 def test_member_lr_schedule_is_its_own():
     """A plateau halves only the member that plateaued: per-member optimiser steps, not gradient scaling."""
     torch.manual_seed(0)

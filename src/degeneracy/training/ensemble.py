@@ -11,7 +11,9 @@ Results match separate training up to floating-point summation order.
 
 from __future__ import annotations
 
+import contextlib
 import math
+import os
 import time
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -23,6 +25,7 @@ from ..models import build_model
 from ..tasks import make_task
 from .loop import _DATA_STREAM, TrainResult, _state, adam_lr, plateau_scheduler, resolve_device, write_outputs
 from .regularisers import regulariser_penalty
+from .prefetch import BatchPrefetcher
 from .stacked import StackedRNN
 from .stacked_adam import StackedAdam
 from .stopping import StopRule
@@ -95,6 +98,7 @@ def train_ensemble(
     progress: Callable[[dict[str, Any]], None] | None = None,
     compile: bool | str = False,
     lr_overrides: dict[int, float] | None = None,
+    loader_workers: int | None = None,
 ) -> list[TrainResult]:
     """Train one network per seed of one condition together; returns their :class:`TrainResult` in
     the order of ``seeds``.
@@ -105,7 +109,9 @@ def train_ensemble(
     ``seed``. ``compile=True`` runs the forward and loss through ``torch.compile`` (a one-time
     compile, cached on disk under ``TORCHINDUCTOR_CACHE_DIR``); a string names the compile backend
     (``"eager"`` traces without generating code, for tests). ``lr_overrides`` maps a seed to its
-    own ``training.lr`` (a test hook: a condition has one learning rate).
+    own ``training.lr`` (a test hook: a condition has one learning rate). ``loader_workers`` > 0
+    draws the batches in that many worker processes ahead of the step (same streams); ``None`` means
+    0 on CPU and up to 8 (one CPU kept for the trainer) on CUDA, where drawing dominates otherwise.
     """
     seeds = [int(s) for s in seeds]
     if not (len(seeds) == len(checkpoint_paths) == len(log_paths)) or not seeds:
@@ -128,12 +134,31 @@ def train_ensemble(
     template = models[0]
     stacked = StackedRNN.from_models(models, fused=not compile).to(device)
     opt = StackedAdam(list(stacked.parameters()), [m.lr for m in members])
-    reg = tcfg["regulariser"]
     losses = member_losses
     if compile:
         backend = compile if isinstance(compile, str) else "inductor"
         losses = torch.compile(member_losses, dynamic=True, backend=backend)
 
+    if loader_workers is None:
+        loader_workers = 0 if device.type == "cpu" else min(8, len(seeds), max(0, _n_cpus() - 1))
+    with contextlib.ExitStack() as stack:
+        prefetch = None
+        if loader_workers > 0:
+            prefetch = stack.enter_context(BatchPrefetcher(
+                task, tcfg["batch_size"], [s + _DATA_STREAM for s in seeds], loader_workers))
+        return _run(cfg, task, members, template, stacked, opt, losses, device, prefetch, progress)
+
+
+def _n_cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def _run(cfg, task, members, template, stacked, opt, losses, device, prefetch, progress) -> list[TrainResult]:
+    tcfg = cfg["training"]
+    reg = tcfg["regulariser"]
     live = list(range(len(members)))  # members in the stack, in stack order
     results: dict[int, TrainResult] = {}
     t0 = time.perf_counter()
@@ -146,8 +171,11 @@ def train_ensemble(
         total = torch.zeros(len(live), device=device)
         stopped: dict[int, tuple[dict[str, torch.Tensor], float]] = {}  # non-finite loss this epoch
         for _ in range(tcfg["steps_per_epoch"]):
-            batches = [task.sample(tcfg["batch_size"], members[i].gen) for i in live]
-            x, y, mask = (torch.stack([b[j] for b in batches]).to(device) for j in range(3))
+            if prefetch is not None:
+                x, y, mask = (t.to(device) for t in prefetch.next(live))
+            else:
+                batches = [task.sample(tcfg["batch_size"], members[i].gen) for i in live]
+                x, y, mask = (torch.stack([b[j] for b in batches]).to(device) for j in range(3))
             mse, loss = losses(stacked, x, y, mask, reg["kind"], reg["lambda"])
             grads = list(torch.autograd.grad(loss.sum(), list(stacked.parameters())))
             if tcfg["grad_clip"] is not None:
