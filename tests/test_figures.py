@@ -91,10 +91,12 @@ def make_data() -> dict[str, pd.DataFrame]:
             for e in range(1, 6):
                 logs.append(dict(condition=c, seed=s, epoch=e, steps=128 * e, loss=10.0 ** (-e / 2), lr=1e-3, elapsed_s=e))
     effects = []
-    for measure in ("behavior", "dynamics", "weights"):
-        for verdict, observed in (("agree", "up"), ("inconclusive", "inconclusive")):
-            effects.append(dict(experiment="complexity", factor="channels", task="flipflop" if verdict == "agree" else "sine",
-                                measure=measure, rho=0.5, rho_lo=0.1, rho_hi=0.9, observed=observed, paper="up", verdict=verdict))
+    cells = [("behavior", "behavior_sd"), ("dynamics", "dsa"), ("weights", "weight_aligned_per_n2"), ("weights", "weight_scale_free")]
+    for measure, metric in cells:
+        for task, verdict, observed in (("flipflop", "agree", "up"), ("sine", "insufficient", "inconclusive")):
+            effects.append(dict(experiment="complexity", factor="channels", task=task, measure=measure, metric=metric,
+                                networks="5, 5, 5", ratio=1.5, ratio_lo=1.1, ratio_hi=2.0, rho=0.5, rho_lo=0.1, rho_hi=0.9,
+                                observed=observed, paper="up", verdict=verdict))
     return dict(summary=pd.DataFrame(summary), meta=pd.DataFrame(meta), pairwise=pd.DataFrame(pairs),
                 trial=pd.DataFrame(trial), logs=pd.DataFrame(logs), effects=pd.DataFrame(effects))
 
@@ -369,3 +371,31 @@ def test_example_trial_figure(data, tmp_path, captured):
     assert (span.get_x(), span.get_x() + span.get_width()) == (11.5, 15.5)
     # only seed 1 drawn: one target and one output line
     assert len(axes[1].get_lines()) == 2
+
+
+# ------------------------------------------------------------------ effects grid
+
+
+def test_effects_grid_columns_and_words(data, tmp_path, captured):
+    FIGURES["effects"](data["effects"], tmp_path / "a.png", tmp_path / "a.pdf")
+    # the older table layout (level_of_degeneracy, no metric, rho only) still draws
+    old = data["effects"].rename(columns={"measure": "level_of_degeneracy"}).drop(columns=["metric", "ratio", "networks"])
+    old = old.drop_duplicates(["task", "level_of_degeneracy"])
+    FIGURES["effects"](old, tmp_path / "b.png", tmp_path / "b.pdf")
+    new, legacy = captured
+    ax = new.get_axes()[0]
+    labels = [t.get_text() for t in ax.get_xticklabels()]
+    assert labels == [
+        "behavior degeneracy",
+        "dynamics degeneracy",
+        "weight degeneracy\n(weight_aligned_per_n2)",
+        "weight degeneracy\n(weight_scale_free)",
+    ]
+    texts = [t.get_text() for t in ax.texts]
+    assert len(texts) == 8 and not any("?" in t for t in texts)
+    assert "observed up, paper up\nhighest/lowest 1.50 [1.10, 2.00]\nnetworks per level: 5, 5, 5" in texts
+    assert "observed unclear, paper up\nhighest/lowest 1.50 [1.10, 2.00]\nnetworks per level: 5, 5, 5\ninsufficient" in texts
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert "agree (4)" in legend and "insufficient (4)" in legend
+    legacy_texts = [t.get_text() for t in legacy.get_axes()[0].texts]
+    assert "observed up, paper up\n\u03c1=0.50 [0.10, 0.90]" in legacy_texts

@@ -1,4 +1,5 @@
 # Snakemake wrapper (see rules/*.smk); the logic lives in degeneracy.pipeline.
+import inspect
 import sys
 from pathlib import Path
 
@@ -9,6 +10,10 @@ with job(snakemake):
     from degeneracy.pipeline.collect import figure
 
     inp = snakemake.input
+    extra = dict(snakemake.params.extra)
+    # example_trial: the chosen networks' rows (convergence), once the library takes them
+    if hasattr(inp, "networks") and "networks_paths" in inspect.signature(figure).parameters:
+        extra["networks_paths"] = list(inp.networks)
     figure(
         snakemake.wildcards.name,
         snakemake.params.settings,
@@ -19,5 +24,5 @@ with job(snakemake):
         effects_path=getattr(inp, "effects", None),
         log_paths=list(getattr(inp, "logs", [])),
         trial_path=getattr(inp, "trial", None),
-        **snakemake.params.extra,
+        **extra,
     )

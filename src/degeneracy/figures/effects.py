@@ -50,23 +50,44 @@ def _word(value) -> str:
 
 def _cell_text(r: pd.Series) -> str:
     lines = [f"observed {_word(r.get('observed'))}, paper {_word(r.get('paper'))}"]
-    if "rho" in r.index:
+    if "ratio" in r.index and np.isfinite(pd.to_numeric(r.get("ratio"), errors="coerce")):
+        lines.append(f"highest/lowest {_fmt(r.get('ratio'))} [{_fmt(r.get('ratio_lo'))}, {_fmt(r.get('ratio_hi'))}]")
+    elif "rho" in r.index:
         lines.append(f"\u03c1={_fmt(r.get('rho'))} [{_fmt(r.get('rho_lo'))}, {_fmt(r.get('rho_hi'))}]")
-    for col in ("ratio", "effect_ratio"):
-        if col in r.index:
-            lines.append(f"ratio {_fmt(r.get(col))} [{_fmt(r.get(col + '_lo'))}, {_fmt(r.get(col + '_hi'))}]")
-            break
+    networks = r.get("networks")
+    if isinstance(networks, str) and networks:
+        lines.append(f"networks per level: {networks}")
     verdict = str(r.get("verdict", ""))
     if verdict not in ("agree", "disagree"):
         lines.append(verdict)
     return "\n".join(lines)
 
 
+def _columns(eff: pd.DataFrame, measure: str) -> list[tuple[str, str]]:
+    """(measure, metric) per grid column: measures in behavior, dynamics, weights order, one
+    column per metric where a measure has several (e.g. aligned-per-n^2 and scale-free weights)."""
+    pairs = eff[[measure, "metric"]].astype(str).drop_duplicates() if "metric" in eff.columns else None
+    present = [str(v) for v in eff[measure].astype(str).unique()]
+    ordered = [c for c in _MEASURE_ORDER if c in present] + sorted(c for c in present if c not in _MEASURE_ORDER)
+    if pairs is None:
+        return [(m, "") for m in ordered]
+    return [(m, metric) for m in ordered for metric in sorted(pairs.loc[pairs[measure] == m, "metric"])]
+
+
+def _column_label(col: tuple[str, str], cols: list[tuple[str, str]]) -> str:
+    m, metric = col
+    label = f"{_MEASURE_WORDS.get(m, m)} degeneracy"
+    return label + (f"\n({metric})" if sum(c[0] == m for c in cols) > 1 else "")
+
+
 def fig_effects(effects: pd.DataFrame, out_png: Path, out_pdf: Path) -> None:
-    """Grid (one row per experiment/factor/task, one column per measure of degeneracy) of the
-    observed against the paper's direction, coloured by verdict, with the effect size and its
-    interval. Reads the measure from ``measure`` or ``level_of_degeneracy``. Returns None."""
+    """Grid (one row per experiment/factor/task, one column per measure of degeneracy and, where
+    a measure has several, per metric) of the observed against the paper's direction, coloured
+    by verdict, with the effect size and its interval (highest/lowest-level ratio when the table
+    has ``ratio``, else Spearman rho) and the networks per level. Reads the measure from
+    ``measure`` or ``level_of_degeneracy``. Returns None."""
     plt = pyplot()
+    from matplotlib.colors import to_rgba
     from matplotlib.patches import Patch
 
     measure = _measure_column(effects) if not empty(effects) else None
@@ -87,34 +108,38 @@ def fig_effects(effects: pd.DataFrame, out_png: Path, out_pdf: Path) -> None:
     if "experiment" not in eff.columns:
         eff["experiment"] = ""
     keys = eff[["experiment", "factor", "task"]].drop_duplicates()
-    keys = keys.assign(_o=keys["factor"].map(lambda f: order.get(f, len(order)))).sort_values(["_o", "experiment", "task"])
-    rows = list(keys[["experiment", "factor", "task"]].itertuples(index=False, name=None))
-    present = [str(v) for v in eff[measure].astype(str).unique()]
-    cols = [c for c in _MEASURE_ORDER if c in present] + sorted(c for c in present if c not in _MEASURE_ORDER)
+    keys = keys.assign(_o=keys["factor"].map(lambda f: order.get(f, len(order))))
+    rows = list(keys.sort_values(["_o", "experiment", "task"])[["experiment", "factor", "task"]].itertuples(index=False, name=None))
+    cols = _columns(eff, measure)
     verdicts = list(VERDICT_COLOURS) + sorted(set(eff["verdict"].astype(str)) - set(VERDICT_COLOURS))
     colours = {v: VERDICT_COLOURS.get(v, _OTHER_COLOUR) for v in verdicts}
-    fig, ax = plt.subplots(figsize=(2.9 * len(cols) + 2.5, 0.62 * len(rows) + 1.6), layout="constrained")
+    fig, ax = plt.subplots(figsize=(2.6 * len(cols) + 2.5, 0.75 * len(rows) + 1.6), layout="constrained")
     rgba = np.ones((len(rows), len(cols), 4))
-    from matplotlib.colors import to_rgba
-
     for i, (exp, factor, task) in enumerate(rows):
-        for j, col in enumerate(cols):
-            sel = eff[(eff["factor"] == factor) & (eff["task"] == task) & (eff[measure].astype(str) == col) & (eff["experiment"] == exp)]
+        here = eff[(eff["factor"] == factor) & (eff["task"] == task) & (eff["experiment"] == exp)]
+        for j, (m, metric) in enumerate(cols):
+            sel = here[here[measure].astype(str) == m]
+            if metric:
+                sel = sel[sel["metric"].astype(str) == metric]
             if not len(sel):
                 ax.text(j, i, "not measured", ha="center", va="center", fontsize=6, color="0.3")
                 continue
             r = sel.iloc[0]
             rgba[i, j] = to_rgba(colours.get(str(r["verdict"]), _OTHER_COLOUR), alpha=0.6)
-            ax.text(j, i, _cell_text(r), ha="center", va="center", fontsize=6.5)
+            ax.text(j, i, _cell_text(r), ha="center", va="center", fontsize=6)
     ax.imshow(rgba, aspect="auto", interpolation="nearest")
     ax.set_xticks(range(len(cols)))
-    ax.set_xticklabels([f"{_MEASURE_WORDS.get(c, c)} degeneracy" for c in cols])
+    ax.set_xticklabels([_column_label(c, cols) for c in cols], fontsize=7)
     ax.set_yticks(range(len(rows)))
-    ax.set_yticklabels([f"{f} / {task_name(t)}" + (f" ({e})" if e and e != f else "") for e, f, t in rows], fontsize=7)
+    ylabels = [f"{f} / {task_name(t)}" + (f" ({e})" if e and e != f else "") for e, f, t in rows]
+    ax.set_yticklabels(ylabels, fontsize=7)
     ax.grid(False)
     ax.xaxis.tick_top()
     vc = eff["verdict"].astype(str).value_counts()
-    handles = [Patch(color=colours[k], alpha=0.6, label=f"{k} ({int(vc.get(k, 0))})") for k in verdicts if k in vc.index or k in ("agree", "disagree", "inconclusive")]
-    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7, frameon=False, title="verdict (cells)")
+    shown = [k for k in verdicts if k in vc.index or k in ("agree", "disagree", "inconclusive")]
+    handles = [Patch(color=colours[k], alpha=0.6, label=f"{k} ({int(vc.get(k, 0))})") for k in shown]
+    ax.legend(
+        handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7, frameon=False, title="verdict (cells)"
+    )
     ax.set_title("Direction of degeneracy as the factor grows: observed against the paper", fontsize=9)
     save(fig, out_png, out_pdf)

@@ -147,7 +147,7 @@ def why_missing(row: Mapping, metric_needs_pairs: bool = True) -> str:
         conv_i = tot_i = None
     if conv_i is not None and conv_i < (2 if metric_needs_pairs else 1):
         return f"{conv_i} of {tot_i} networks converged"
-    for key in ("insufficient_reason", "reason", "note"):
+    for key in ("insufficient_reason", "insufficient", "reason", "note"):
         text = row.get(key)
         if isinstance(text, str) and text.strip():
             return text.strip()[:80]
