@@ -1,8 +1,9 @@
 """Networks per hour: separate training (one fused nn.RNN per job) vs the stacked ensemble.
 
-Both paths are the real trainers (``train`` and ``train_ensemble``) on the same device, timed from
-their own per-epoch logs: epoch 1 holds warm-up (and, with --compile, the one-time compile), epoch 2
-is steady state. The threshold is set unreachably low so that no member stops early.
+Both paths are the real trainers (``train`` and ``train_ensemble``) on the same device, timed at
+their per-epoch progress calls: epoch 1 holds warm-up (and, with --compile, the one-time compile),
+epoch 2 is steady state. On CPU the clock is the process's CPU time by default (robust to other
+jobs on a shared machine); on CUDA it is wall time. The threshold is set unreachably low so that no member stops early.
 
 For each width n and ensemble size K it prints the time per network-step of each path, the compile
 cost, and networks per hour at a training length of --train-steps steps per network (compile
@@ -29,7 +30,6 @@ from pathlib import Path
 
 import torch
 
-from degeneracy.io import read_parquet
 from degeneracy.training import train, train_ensemble
 
 
@@ -43,30 +43,43 @@ def config(kind: str, n: int, steps: int, device: str, T: int, batch: int) -> di
     }
 
 
-def epoch_times(log_path: Path) -> tuple[float, float]:
-    """(seconds of epoch 1, seconds of epoch 2) from a training log."""
-    t = read_parquet(log_path)["elapsed_s"].tolist()
-    return t[0], t[1] - t[0]
+class EpochClock:
+    """A ``progress`` callback that stamps the end of each epoch (first member to report it) on the
+    chosen clock: ``wall`` (perf_counter) or ``cpu`` (this process's CPU time, robust to other load
+    on a shared machine; it leaves out GPU time and worker processes, so use wall on CUDA)."""
+
+    def __init__(self, clock: str) -> None:
+        self.now = time.process_time if clock == "cpu" else time.perf_counter
+        self.start = self.now()
+        self.stamps: dict[int, float] = {}
+
+    def __call__(self, row: dict) -> None:
+        if row["epoch"] not in self.stamps:
+            if torch.cuda.is_available():
+                torch.cuda.synchronize()
+            self.stamps[row["epoch"]] = self.now()
+
+    def epochs(self) -> tuple[float, float]:
+        """(seconds of epoch 1 incl. set-up, seconds of epoch 2)."""
+        return self.stamps[1] - self.start, self.stamps[2] - self.stamps[1]
 
 
-def time_separate(cfg: dict, d: Path) -> tuple[float, float]:
+def time_separate(cfg: dict, d: Path, clock: str) -> tuple[float, float]:
     """(warm-up s, steady s per step) of one network trained alone."""
-    train(cfg, 0, d / "sep.pt", d / "sep.parquet")
-    first, second = epoch_times(d / "sep.parquet")
-    steps = cfg["training"]["steps_per_epoch"]
-    return max(first - second, 0.0), second / steps
+    c = EpochClock(clock)
+    train(cfg, 0, d / "sep.pt", d / "sep.parquet", progress=c)
+    first, second = c.epochs()
+    return max(first - second, 0.0), second / cfg["training"]["steps_per_epoch"]
 
 
-def time_ensemble(cfg: dict, K: int, d: Path, compile: bool) -> tuple[float, float]:
+def time_ensemble(cfg: dict, K: int, d: Path, compile: bool, clock: str) -> tuple[float, float]:
     """(warm-up incl. compile s, steady s per ensemble step) of K networks trained together."""
     seeds = list(range(K))
-    t0 = time.perf_counter()
+    c = EpochClock(clock)
     train_ensemble(cfg, seeds, [d / f"e{s}.pt" for s in seeds], [d / f"e{s}.parquet" for s in seeds],
-                   compile=compile)
-    total = time.perf_counter() - t0
-    first, second = epoch_times(d / "e0.parquet")
-    steps = cfg["training"]["steps_per_epoch"]
-    return max(total - 2 * second, 0.0), second / steps
+                   progress=c, compile=compile)
+    first, second = c.epochs()
+    return max(first - second, 0.0), second / cfg["training"]["steps_per_epoch"]
 
 
 def cache_probe(args: argparse.Namespace) -> None:
@@ -75,7 +88,7 @@ def cache_probe(args: argparse.Namespace) -> None:
     env = {**os.environ, "TORCHINDUCTOR_CACHE_DIR": cache}
     n, K = args.sizes[0], args.ks[0]
     cmd = [sys.executable, __file__, "--sizes", str(n), "--ks", str(K), "--steps", str(args.steps), "--device",
-           args.device, "--kind", args.kind, "--T", str(args.T), "--batch", str(args.batch), "--compiled-only"]
+           args.device, "--kind", args.kind, "--T", str(args.T), "--batch", str(args.batch), "--clock", args.clock, "--compiled-only"]
     print(f"inductor cache probe (n={n}, K={K}, cache {cache}):")
     for run in (1, 2):
         out = subprocess.run(cmd, env=env, capture_output=True, text=True)
@@ -99,29 +112,32 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=32, help="batch size (default 32)")
     ap.add_argument("--train-steps", type=int, default=20_000,
                     help="training length per network used for networks/hour (default 20000 steps)")
+    ap.add_argument("--clock", choices=["cpu", "wall"], default=None,
+                    help="cpu: this process's CPU time (default on CPU); wall: elapsed time (default on CUDA)")
     ap.add_argument("--cache-probe", action="store_true", help="also measure the inductor cache across processes")
     ap.add_argument("--compiled-only", action="store_true", help=argparse.SUPPRESS)  # one JSON line, for the probe
     args = ap.parse_args()
     torch.set_num_threads(1)
+    args.clock = args.clock or ("wall" if args.device == "cuda" else "cpu")
     if args.compiled_only:
         with tempfile.TemporaryDirectory() as tmp:
             cfg = config(args.kind, args.sizes[0], args.steps, args.device, args.T, args.batch)
-            print(json.dumps(time_ensemble(cfg, args.ks[0], Path(tmp), True)))
+            print(json.dumps(time_ensemble(cfg, args.ks[0], Path(tmp), True, args.clock)))
         return
     dev = torch.cuda.get_device_name() if args.device == "cuda" else f"CPU, {torch.get_num_threads()} thread"
-    print(f"device: {dev}; {args.kind} models, flip-flop T={args.T}, batch {args.batch}, "
-          f"{args.steps} timed steps, networks/hour at {args.train_steps} steps per network")
+    print(f"device: {dev}; {args.kind} models, flip-flop T={args.T}, batch {args.batch}, {args.steps} timed "
+          f"steps, {args.clock} clock; networks/hour at {args.train_steps} steps per network")
     paths = [("eager", False)] + ([("compiled", True)] if args.compile else [])
     print("    n    K  path      sep[ms/net-step]  ens[ms/net-step]  compile[s]  sep[net/h]  ens[net/h]  ratio")
     for n in args.sizes:
         with tempfile.TemporaryDirectory() as tmp:
             d = Path(tmp)
             cfg = config(args.kind, n, args.steps, args.device, args.T, args.batch)
-            _, sep_step = time_separate(cfg, d)
+            _, sep_step = time_separate(cfg, d, args.clock)
             sep_rate = 3600.0 / (sep_step * args.train_steps)
             for K in args.ks:
                 for name, comp in paths:
-                    warm, ens_step = time_ensemble(cfg, K, d, comp)
+                    warm, ens_step = time_ensemble(cfg, K, d, comp, args.clock)
                     ens_rate = 3600.0 * K / (warm + ens_step * args.train_steps)
                     print(f"{n:5d} {K:4d}  {name:8s}  {1e3 * sep_step:16.3f}  {1e3 * ens_step / K:16.3f}  "
                           f"{warm:10.1f}  {sep_rate:10.1f}  {ens_rate:10.1f}  {ens_rate / sep_rate:5.2f}",
