@@ -273,7 +273,8 @@ def permutation_distance(
     dimensionless), ``gap`` (fraction: the optimisation-gap estimate (d2 - aligned) / aligned,
     d2 the second-best end distance of the step-2 searches, each start counted once, so 0 when
     the two best starts reached the same optimum; 0 when aligned = 0; NaN when
-    ``n_polish < 2``), ``perm`` (int array p with (P W2 P^T)[i, j] = W2[p[i], p[j]], i.e.
+    ``n_polish < 2``), ``ends`` (sorted end distances of the step-2 searches, one per start),
+    ``perm`` (int array p with (P W2 P^T)[i, j] = W2[p[i], p[j]], i.e.
     W2[np.ix_(p, p)] is the aligned W2).
     """
     A = _as_matrix(W1, "W1")
@@ -324,6 +325,7 @@ def permutation_distance(
         "unaligned": unaligned,
         "scale_free": best_d / np.sqrt(norm2 / 2) if norm2 > 0 else np.nan,
         "gap": gap,
+        "ends": ends,
         "perm": best_p,
     }
 
