@@ -1,9 +1,10 @@
 """Reliability of the workflow (docs/reliability.md): interrupted runs, diverging and
 non-converging networks, corrupt intermediates, determinism, atomic writers.
 
-Two runs of a small study (RELIABILITY_CONFIG: the test study's settings, one condition that
-converges, one that diverges (lr 1e30) and one that runs out of budget) in temporary copies of
-the workflow, never the repository's results/:
+Two runs of a small study (RELIABILITY_CONFIG, study ``reliability``, outputs in
+results/reliability/: the test study's settings, one condition that converges, one that diverges
+(lr 1e30) and one that runs out of budget) in temporary copies of the workflow, never the
+repository's results/:
 
 - ``clean``: from scratch, uninterrupted;
 - ``resumed``: from scratch, killed with SIGKILL (snakemake and its running training job) in the
@@ -31,6 +32,7 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
+from degeneracy.conditions import FIGURE_NAMES  # noqa: E402
 from workflow_copy import copy_workflow  # noqa: E402
 
 pytestmark = pytest.mark.slow
@@ -38,29 +40,32 @@ pytestmark = pytest.mark.slow
 OK = "flipflop-ch1-standard-n8"
 DIVERGED = "flipflop-ch1-standard-n8-lr1e30"
 BUDGET = "flipflop-ch1-standard-n8-ep300-threshold1e-12"
+STUDY = "reliability"
+OUT = f"results/{STUDY}"
 
 _test = yaml.safe_load((REPO / "configs" / "test.yaml").read_text())
 RELIABILITY_CONFIG = {
+    "study": STUDY,
     "experiments": {
         # "complexity" so that fig5 shows it; lr 1e30 diverges
         "complexity": {
             "factor": "channels", "tasks": ["flipflop"], "parameter": "training.lr",
             "levels": [1.0e-2, 1.0e30], "seeds": 2, "model": {"kind": "standard", "n_units": 8},
         },
-        # far too small a budget for the threshold: not_converged (and slow enough to be killed)
+        # far too small budgets for the threshold: not_converged; 300 epochs is slow enough to be
+        # killed (every experiment needs 2 levels and 2 seeds)
         "budget": {
             "factor": "channels", "tasks": ["flipflop"], "parameter": "training.max_epochs",
-            "levels": [300], "seeds": 1, "model": {"kind": "standard", "n_units": 8},
+            "levels": [2, 300], "seeds": 2, "model": {"kind": "standard", "n_units": 8},
             "settings": {"training": {"threshold": 1.0e-12}},
         },
     },
     "training": _test["training"],
-    "tasks": _test["tasks"],
+    "tasks": {"flipflop": _test["tasks"]["flipflop"]},
     "weights": _test["weights"],
     "aggregate": _test["aggregate"],
     "figures": {
-        **{name: {"enabled": False} for name in ("fig3", "fig4", "fig6", "fig7", "fig8", "effects",
-                                                  "training_curves", "example_trial")},
+        **{name: {"enabled": False} for name in FIGURE_NAMES if name != "fig5"},
         "fig5": {"experiments": ["complexity"], "rc": {"savefig.dpi": 40}},
     },
 }
@@ -100,8 +105,8 @@ def resumed(tmp_path_factory, clean) -> dict:
         [sys.executable, "-m", "snakemake", "--cores", "2", "--configfile", "reliability.yaml"],
         cwd=d, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
     )
-    job_log = d / "results" / "logs" / "train" / BUDGET / "seed0.log"
-    ckpt = d / "results" / "train" / BUDGET / "seed0.pt"
+    job_log = d / OUT / "logs" / "train" / BUDGET / "seed0.log"
+    ckpt = d / OUT / "train" / BUDGET / "seed0.pt"
     deadline = time.time() + 240
     try:
         # wait until the long training job has started and trained for a while
@@ -168,15 +173,17 @@ def test_resumed_run_equals_uninterrupted_run(resumed, clean):
     assert sorted(a) == sorted(b)
     for name in a:
         pd.testing.assert_frame_equal(a[name], b[name], check_exact=True, obj=name)
-    figs = sorted(p.name for p in (clean / "results" / "figures").iterdir())
+    figs = sorted(p.name for p in (clean / OUT / "figures").iterdir())
     assert figs == ["fig5.pdf", "fig5.png"]
-    assert figs == sorted(p.name for p in (resumed["dir"] / "results" / "figures").iterdir())
+    assert figs == sorted(p.name for p in (resumed["dir"] / OUT / "figures").iterdir())
+    # every output of the study under its own folder
+    assert [p.name for p in (clean / "results").iterdir()] == [STUDY]
 
 
 def test_checkpoints_are_deterministic(resumed, clean):
     """Two from-scratch runs: byte-identical tensors (and identical checkpoint files)."""
-    ckpts = sorted((clean / "results" / "train").rglob("*.pt"))
-    assert len(ckpts) == 5
+    ckpts = sorted((clean / OUT / "train").rglob("*.pt"))
+    assert len(ckpts) == 8  # 4 conditions x 2 seeds
     same_files = 0
     for path in ckpts:
         other = resumed["dir"] / path.relative_to(clean)
@@ -195,43 +202,48 @@ def test_nothing_left_to_do_after_resume(resumed):
 
 
 def test_statuses_and_exclusion(clean):
-    nets = pd.read_parquet(clean / "results" / "networks.parquet").set_index(["condition", "seed"])
+    nets = pd.read_parquet(clean / OUT / "networks.parquet").set_index(["condition", "seed"])
     assert (nets.loc[OK, "status"] == "converged").all()
     assert (nets.loc[DIVERGED, "status"] == "diverged").all()
     assert (nets.loc[BUDGET, "status"] == "not_converged").all()
     assert nets.loc[DIVERGED, "ood_mse"].isna().all()
-    pw = pd.read_parquet(clean / "results" / "pairwise.parquet")
+    pw = pd.read_parquet(clean / OUT / "pairwise.parquet")
     assert set(pw["condition"]) == {OK}  # excluded networks enter no metric
-    ops = pd.read_parquet(clean / "results" / "dsa" / DIVERGED / "operators.parquet")
+    ops = pd.read_parquet(clean / OUT / "dsa" / DIVERGED / "operators.parquet")
     assert ops.empty
 
 
 def test_summary_counts_and_nan_with_reason(clean):
-    s = pd.read_parquet(clean / "results" / "summary" / "complexity.parquet").set_index("condition")
+    s = pd.read_parquet(clean / OUT / "summary" / "complexity.parquet").set_index("condition")
     assert s.loc[OK, "n_converged"] == 2 and s.loc[OK, "n_excluded"] == 0
     assert np.isfinite(s.loc[OK, "dsa_mean"]) and np.isfinite(s.loc[OK, "weight_mean"])
     d = s.loc[DIVERGED]
     assert (d["n_seeds"], d["n_converged"], d["n_excluded"], d["n_diverged"]) == (2, 0, 2, 2)
     assert np.isnan(d["dsa_mean"]) and np.isnan(d["weight_mean"]) and np.isnan(d["behavior_sd"])
     assert "2 diverged" in d["note"] and "fewer than 2 converged" in d["note"]
-    b = pd.read_parquet(clean / "results" / "summary" / "budget.parquet").set_index("condition").loc[BUDGET]
-    assert (b["n_converged"], b["n_not_converged"]) == (0, 1)
+    b = pd.read_parquet(clean / OUT / "summary" / "budget.parquet").set_index("condition").loc[BUDGET]
+    assert (b["n_converged"], b["n_not_converged"]) == (0, 2)
     assert "not converged" in b["note"]
 
 
 def test_figure_shows_excluded_count(clean, monkeypatch):
-    """fig5 of the run labels each task with converged/total networks (n=2/4 here)."""
+    """fig5 of the run's summary: the diverged level has no value, and each panel names it with
+    how many of its networks converged (0 of 2); the converged level is drawn."""
     import matplotlib
 
     matplotlib.use("Agg")
-    from degeneracy import figures
+    from degeneracy.figures import factors
 
     captured = {}
-    monkeypatch.setattr(figures, "_save", lambda fig, png, pdf: captured.setdefault("fig", fig))
-    summary = pd.read_parquet(clean / "results" / "summary" / "complexity.parquet")
-    figures.fig5(summary, Path("unused.png"), Path("unused.pdf"))
-    texts = [t.get_text() for ax in captured["fig"].axes if ax.get_legend() for t in ax.get_legend().get_texts()]
-    assert any("n=2/4" in t for t in texts), texts
+    monkeypatch.setattr(factors, "save", lambda fig, png, pdf: captured.setdefault("fig", fig))
+    summary = pd.read_parquet(clean / OUT / "summary" / "complexity.parquet")
+    factors.fig5(summary, Path("unused.png"), Path("unused.pdf"))
+    panels = [ax for ax in captured["fig"].axes if ax.get_title()]
+    assert len(panels) == 2  # weight change, kernel alignment
+    for ax in panels:
+        assert "0 of 2 networks converged" in ax.get_xlabel(), ax.get_xlabel()
+        assert "2 of 2" not in ax.get_xlabel()
+        assert ax.collections, "the converged level is not drawn"
 
 
 # ------------------------------------------------------------------ corrupt intermediates
@@ -239,29 +251,30 @@ def test_figure_shows_excluded_count(clean, monkeypatch):
 
 def test_truncated_parquet_names_file_and_fix(resumed):
     d = resumed["dir"]
-    victim = d / "results" / "extract" / OK / "seed1" / "trajectories.parquet"
+    victim = d / OUT / "extract" / OK / "seed1" / "trajectories.parquet"
     victim.write_bytes(victim.read_bytes()[:100])  # truncated by hand
-    proc = _snakemake(d, "--cores", "1", f"results/dsa/{OK}/operators.parquet", check=False)
-    rel = f"results/extract/{OK}/seed1/trajectories.parquet"
+    proc = _snakemake(d, "--cores", "1", f"{OUT}/dsa/{OK}/operators.parquet", check=False)
+    rel = f"{OUT}/extract/{OK}/seed1/trajectories.parquet"
     assert proc.returncode != 0
     console = proc.stdout + proc.stderr
     line = next(ln for ln in console.splitlines() if "failed: CorruptFileError" in ln)
     assert rel in line and "regenerate" in line and "rule dsa_fit" in line
-    log = (d / "results" / "logs" / "dsa_fit" / f"{OK}.log").read_text()
+    log = (d / OUT / "logs" / "dsa_fit" / f"{OK}.log").read_text()
     assert "CorruptFileError" in log and rel in log
     # the documented fix: delete it and let snakemake regenerate it
     victim.unlink()
-    _snakemake(d, "--cores", "2", f"results/dsa/{OK}/operators.parquet")
+    _snakemake(d, "--cores", "2", f"{OUT}/dsa/{OK}/operators.parquet")
 
 
 def test_truncated_checkpoint_names_file(resumed):
     d = resumed["dir"]
-    victim = d / "results" / "train" / OK / "seed0.pt"
+    victim = d / OUT / "train" / OK / "seed0.pt"
     victim.write_bytes(victim.read_bytes()[:200])
-    proc = _snakemake(d, "--cores", "1", f"results/extract/{OK}/seed0/network.parquet", check=False)
+    proc = _snakemake(d, "--cores", "1", f"{OUT}/extract/{OK}/seed0/network.parquet", check=False)
     assert proc.returncode != 0
     line = next(ln for ln in (proc.stdout + proc.stderr).splitlines() if "failed: CorruptFileError" in ln)
-    assert f"results/train/{OK}/seed0.pt" in line and "regenerate" in line
+    assert f"{OUT}/train/{OK}/seed0.pt" in line and "regenerate" in line
+    assert "rule extract" in line
 
 
 def test_library_readers_raise_corrupt_file_error(tmp_path):
