@@ -399,3 +399,21 @@ def test_effects_grid_columns_and_words(data, tmp_path, captured):
     assert "agree (4)" in legend and "insufficient (4)" in legend
     legacy_texts = [t.get_text() for t in legacy.get_axes()[0].texts]
     assert "observed up, paper up\n\u03c1=0.50 [0.10, 0.90]" in legacy_texts
+
+
+def test_example_trial_without_convergence_does_not_claim_it(data, tmp_path, captured):
+    bare = data["trial"].drop(columns="converged")
+    bare = bare[bare["kind"] != "mask"]
+    FIGURES["example_trial"](bare, tmp_path / "a.png", tmp_path / "a.pdf")
+    (fig,) = captured
+    assert fig._suptitle.get_text().startswith("Example trial per condition (convergence not recorded")
+    titles = [ax.get_title() for ax in fig.get_axes()[:2]]
+    assert titles == ["complexity-flipflop-1\n(seed 0, convergence not recorded)", "complexity-sine-2\n(seed 0, convergence not recorded)"]
+    assert not any(ax.patches for ax in fig.get_axes())  # no mask recorded: nothing shaded
+    assert "(loss mask not recorded)" in [t.get_text() for t in fig.legends[0].get_texts()]
+    # with the networks table, the non-converged flip-flop seed 0 gives way to seed 1
+    nets = pd.DataFrame(dict(condition=["complexity-flipflop-1"] * 2 + ["complexity-sine-2"], seed=[0, 1, 0],
+                             converged=[False, True, False]))
+    FIGURES["example_trial"](bare, tmp_path / "b.png", tmp_path / "b.pdf", networks=nets)
+    assert captured[1].get_axes()[0].get_title() == "complexity-flipflop-1\n(seed 1, converged)"
+    assert len(captured[1].get_axes()) == 2

@@ -187,6 +187,9 @@ def fig_example_trial(
     if no_mask:
         handles.append(Patch(color="white", label="(loss mask not recorded)"))
     fig.legend(handles=handles, loc="outside lower center", ncol=len(handles), fontsize=7, frameon=False)
-    title = "Example trial of a converged network per condition"
+    if all(c is True for _, _, c in shown):
+        title = "Example trial of a converged network per condition"
+    else:
+        title = "Example trial per condition (convergence not recorded for some: see column titles)"
     fig.suptitle(title + ("\n" + note if note else ""), fontsize=9)
     save(fig, out_png, out_pdf)
