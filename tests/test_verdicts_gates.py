@@ -179,3 +179,27 @@ def test_markdown_reads_without_the_code():
     assert "1: 8/8, 2: 8/8, 3: 8/8" in md
     assert "?" not in md and "| nan" not in md
     assert "agree: 1 / disagree: 2 / inconclusive: 0 / below noise floor: 0 / insufficient: 0 (of 3 cells)" in md
+
+
+def test_pipeline_effects_reads_the_aggregate_settings_and_grid_files(tmp_path):
+    from degeneracy.pipeline.collect import aggregate_settings, effects
+
+    meta, nets, pairs = study()
+    for name, df in (("meta", meta), ("networks", nets), ("pairwise", pairs)):
+        df.to_parquet(tmp_path / f"{name}.parquet")
+    grid = _grid(meta, pairs, flip_at=(5, 1))
+    paths = []
+    for c, g in grid.groupby("condition"):  # one grid file per condition, as the workflow writes them
+        paths.append(tmp_path / f"grid_{c}.parquet")
+        g.to_parquet(paths[-1])
+    settings = {"n_boot": 200, "seed": 0, "min_networks": 9, "min_levels": 2}
+    assert aggregate_settings(settings)["correction"] == "holm" and aggregate_settings(None)["min_networks"] == 3
+    df = effects(tmp_path / "meta.parquet", tmp_path / "networks.parquet", tmp_path / "pairwise.parquet", settings,
+                 tmp_path / "e.parquet", tmp_path / "e.md", dsa_grid_paths=paths)
+    assert (df["verdict"] == "insufficient").all()  # 8 networks < min_networks 9
+    settings["min_networks"] = 3
+    df = effects(tmp_path / "meta.parquet", tmp_path / "networks.parquet", tmp_path / "pairwise.parquet", settings,
+                 tmp_path / "e.parquet", tmp_path / "e.md", dsa_grid_paths=paths)
+    assert cells(df).loc["dynamics", "robust_settings"] == "5/6"
+    assert pd.read_parquet(tmp_path / "e.parquet")["verdict"].tolist() == df["verdict"].tolist()
+    assert "not robust to DSA settings (5/6)" in (tmp_path / "e.md").read_text()

@@ -8,13 +8,15 @@ from degeneracy.pipeline.runner import job  # noqa: E402
 with job(snakemake):
     from degeneracy.pipeline.collect import effects
 
+    grid = snakemake.input.get("dsa_grid", [])  # absent until the rule lists the DSA-grid tables
+    grid = [grid] if isinstance(grid, str) else list(grid)
+
     effects(
         snakemake.input.meta,
         snakemake.input.networks,
         snakemake.input.pairwise,
-        n_boot=snakemake.params.aggregate["n_boot"],
-        seed=snakemake.params.aggregate["seed"],
-        min_levels=snakemake.params.aggregate.get("min_levels", 2),
+        settings=snakemake.params.aggregate,
         out_parquet=snakemake.output.parquet,
         out_markdown=snakemake.output.markdown,
+        dsa_grid_paths=grid,
     )

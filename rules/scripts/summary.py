@@ -12,8 +12,7 @@ with job(snakemake):
         snakemake.params.meta,
         list(snakemake.input.networks),
         list(snakemake.input.pairwise),
-        n_boot=snakemake.params.aggregate["n_boot"],
-        seed=snakemake.params.aggregate["seed"],
+        settings=snakemake.params.aggregate,
         out=snakemake.output[0],
     )
     print(df.to_string())

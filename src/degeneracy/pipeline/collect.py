@@ -19,6 +19,7 @@ __all__ = [
     "concat",
     "write_meta",
     "write_concat",
+    "aggregate_settings",
     "summary",
     "effects",
     "figure",
@@ -89,21 +90,35 @@ def write_concat(paths: Sequence[str | Path], kind: str, out: str | Path) -> Non
     atomic_write_parquet(concat(paths, kind), out)
 
 
+def aggregate_settings(settings: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The ``aggregate`` config section with every default filled in
+    (:data:`degeneracy.stats.DEFAULT_SETTINGS`: n_boot, seed, ci, min_levels, min_networks, alpha,
+    correction); unknown keys are ignored here (the config schema rejects them)."""
+    from degeneracy.stats import DEFAULT_SETTINGS
+
+    out = dict(DEFAULT_SETTINGS)
+    out.update({k: v for k, v in dict(settings or {}).items() if k in DEFAULT_SETTINGS})
+    return out
+
+
 def summary(
     meta_rows: Sequence[Mapping[str, Any]],
     network_paths: Sequence[str | Path],
     pairwise_paths: Sequence[str | Path],
-    n_boot: int,
-    seed: int,
+    settings: Mapping[str, Any] | None,
     out: str | Path,
 ) -> pd.DataFrame:
-    """Per-condition summary of one experiment (degeneracy.aggregate.summarise)."""
+    """Per-condition summary of one experiment (degeneracy.aggregate.summarise), written to ``out``.
+
+    ``settings``: the ``aggregate`` config section (n_boot, seed, min_networks are used).
+    """
     from degeneracy.aggregate import summarise
     from degeneracy.io import atomic_write_parquet
 
+    s = aggregate_settings(settings)
     df = summarise(
         meta_table(meta_rows), concat(network_paths, "networks"), concat(pairwise_paths, "pairwise"),
-        n_boot=int(n_boot), seed=int(seed),
+        n_boot=int(s["n_boot"]), seed=int(s["seed"]), min_networks=int(s["min_networks"]),
     )
     atomic_write_parquet(df, out)
     return df
@@ -113,19 +128,28 @@ def effects(
     meta_path: str | Path,
     networks_path: str | Path,
     pairwise_path: str | Path,
-    n_boot: int,
-    seed: int,
+    settings: Mapping[str, Any] | None,
     out_parquet: str | Path,
     out_markdown: str | Path,
-    min_levels: int = 2,
+    dsa_grid_paths: Sequence[str | Path] = (),
 ) -> pd.DataFrame:
-    """Spearman effects table over levels (degeneracy.stats.effects_table) + Markdown."""
+    """The effects table (degeneracy.stats.effects_table) as Parquet and Markdown.
+
+    ``settings``: the ``aggregate`` config section (see :func:`aggregate_settings`).
+    ``dsa_grid_paths``: the per-condition tables of :mod:`degeneracy.pipeline.dsa_grid`, if any
+    (concatenated; they fill the ``robust`` column). Returns the table.
+    """
     from degeneracy.io import atomic_write_parquet, atomic_write_text, read_parquet
     from degeneracy.stats import effects_markdown, effects_table
 
+    s = aggregate_settings(settings)
+    grids = [read_parquet(p) for p in dsa_grid_paths]
+    grids = [g for g in grids if len(g)]
     df = effects_table(
         read_parquet(meta_path), read_parquet(networks_path), read_parquet(pairwise_path),
-        n_boot=int(n_boot), seed=int(seed), min_levels=int(min_levels),
+        n_boot=int(s["n_boot"]), seed=int(s["seed"]), ci=float(s["ci"]), min_levels=int(s["min_levels"]),
+        min_networks=int(s["min_networks"]), alpha=float(s["alpha"]), correction=str(s["correction"]),
+        dsa_grid=pd.concat(grids, ignore_index=True) if grids else None,
     )
     atomic_write_parquet(df, out_parquet)
     md = effects_markdown(df)
