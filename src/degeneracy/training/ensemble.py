@@ -24,14 +24,11 @@ from ..config import resolve_config
 from ..models import build_model
 from ..tasks import make_task
 from .loop import _DATA_STREAM, TrainResult, _state, adam_lr, plateau_scheduler, resolve_device, write_outputs
-from .regularisers import regulariser_penalty
 from .prefetch import BatchPrefetcher
+from .regularisers import regulariser_penalty
 from .stacked import StackedRNN
 from .stacked_adam import StackedAdam
 from .stopping import StopRule
-
-ENSEMBLE_SETTINGS = ("auto", "off")
-
 
 def ensemble_size(setting: str | int, device: str, compiled: bool, n_seeds: int) -> int:
     """How many seeds of a condition one job trains together (1 = separate training).
