@@ -148,3 +148,20 @@ def test_weights_store_final_and_initial_recurrent_matrix(tmp_path):
     old.to_parquet(tmp_path / "old.parquet")
     with pytest.raises(ValueError, match="value_init"):
         read_weights(tmp_path / "old.parquet", which="init")
+
+
+def test_example_trial_records_seed_and_the_loss_mask(tmp_path):
+    from degeneracy.pipeline.extract import example_trial
+
+    path, _, _ = _checkpoint(tmp_path, seed=4)
+    example_trial(path, "c0", PROBE, tmp_path / "trial.parquet", trial=1)
+    df = pd.read_parquet(tmp_path / "trial.parquet")
+    assert set(df["kind"]) == {"input", "target", "output"} and (df["seed"] == 4).all()
+    assert df.loc[df.kind == "input", "mask"].isna().all()
+    # the mask is the task's own: 1 exactly in the response window of trial 1 (both outputs)
+    t = make_task(TASK["name"], **{k: v for k, v in TASK.items() if k != "name"})
+    _, y, m = t.sample(PROBE["n_trials"], torch.Generator().manual_seed(PROBE["seed"]))
+    tgt = df[df.kind == "target"].sort_values(["time", "channel"])
+    np.testing.assert_array_equal(tgt["mask"].to_numpy(), m[1].numpy().ravel())
+    np.testing.assert_allclose(tgt["value"].to_numpy(), y[1].numpy().ravel(), rtol=1e-6)
+    assert 0 < tgt["mask"].sum() < len(tgt)

@@ -307,7 +307,10 @@ def example_trial(
     trial: int = 0,
     threads: int = 1,
 ) -> None:
-    """One probe trial: long table (condition, time, channel, kind input|target|output, value)."""
+    """One probe trial: long table (condition, seed, time, channel, kind input|target|output, value,
+    mask). ``mask`` is the loss weight of that time step and output channel (1 where the task scores
+    the output, e.g. delayed discrimination's response window) on target and output rows, NaN on
+    input rows."""
     import torch
 
     from degeneracy.io import atomic_write_parquet, load_checkpoint
@@ -318,17 +321,21 @@ def example_trial(
     task = _task_from_config(ckpt["config"])
     model = model_from_checkpoint(ckpt, which="final")
     model.eval()
-    x, y, _ = task.sample(int(probe["n_trials"]), _generator(probe["seed"]), ood=False)
+    x, y, mask = task.sample(int(probe["n_trials"]), _generator(probe["seed"]), ood=False)
     with torch.no_grad():
         out_y, _ = model.forward(x)
+    m = _to_numpy(mask[trial].expand_as(y[trial])).astype(np.float64)
     frames = []
     for kind, arr in (("input", x), ("target", y), ("output", out_y)):
         a = _to_numpy(arr[trial]).astype(np.float64)  # (time, channels)
         t, c = np.meshgrid(np.arange(a.shape[0]), np.arange(a.shape[1]), indexing="ij")
+        weight = np.full(a.size, np.nan) if kind == "input" else m.ravel()
         frames.append(
-            pd.DataFrame({"condition": condition, "time": t.ravel(), "channel": c.ravel(), "kind": kind, "value": a.ravel()})
+            pd.DataFrame({"condition": condition, "seed": int(ckpt["seed"]), "time": t.ravel(), "channel": c.ravel(),
+                          "kind": kind, "value": a.ravel(), "mask": weight})
         )
     df = pd.concat(frames, ignore_index=True).astype(
-        {"condition": "string", "time": "int64", "channel": "int64", "kind": "string", "value": "float64"}
+        {"condition": "string", "seed": "int64", "time": "int64", "channel": "int64", "kind": "string",
+         "value": "float64", "mask": "float64"}
     )
     atomic_write_parquet(df, out)
