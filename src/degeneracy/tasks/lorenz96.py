@@ -101,8 +101,8 @@ class Lorenz96(Task):
     """
 
     name = "lorenz96"
-    threshold = 1e-2
-    default_lr = 1e-3
+    threshold = 2e-3
+    default_lr = 3e-3
     ood_description = (
         "new initial conditions off the attractor: states start at ood_scale attractor SDs "
         "and relax onto it; training only sees states on the attractor"
