@@ -75,7 +75,7 @@ PAPER_DIRECTIONS: dict[str, dict[str, str]] = {
 
 #: Defaults of the ``aggregate`` settings read here.
 DEFAULT_SETTINGS: dict[str, Any] = {
-    "n_boot": 4000,
+    "n_boot": 1000,
     "seed": 0,
     "ci": 0.95,
     "min_levels": 2,
