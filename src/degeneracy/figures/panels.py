@@ -198,7 +198,7 @@ def plot_metric(
         ax.set_title(title, fontsize=9, loc="left")
     ax.set_ylabel(m.label)
     if empty(df):
-        no_data(ax, "no data")
+        no_data(ax, "no data\n(experiment not in this study)")
         return set()
     factor = _factor(df)
     params = _parameters(df)

@@ -20,11 +20,12 @@ def fig_training_curves(
     threshold: float | Mapping[str, float] | None = None,
 ) -> None:
     """Training MSE (epoch mean, log y) against steps, one thin line per network and one colour
-    per condition, legend outside on the right. ``threshold``: a float (one dashed line) or
+    per condition, legend outside below the axes. ``threshold``: a float (one dashed line) or
     {condition: threshold} (one line per distinct value). Returns None."""
     plt = pyplot()
     from matplotlib.collections import LineCollection
     from matplotlib.lines import Line2D
+    from matplotlib.ticker import MaxNLocator
 
     fig, ax = plt.subplots(figsize=(8.5, 4.2), layout="constrained")
     need = {"condition", "seed", "steps", "loss"}
@@ -73,6 +74,9 @@ def fig_training_curves(
     ax.set_xlabel("training steps")
     ax.set_ylabel("training MSE (epoch mean)")
     ax.set_title(f"Training curves ({n_nets} networks, {len(conds)} conditions)", fontsize=9)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     if len(handles) <= 25:
-        fig.legend(handles=handles, loc="outside right upper", fontsize=6, frameon=False)
+        longest = max(len(h.get_label()) for h in handles)
+        ncol = max(1, min(3, 150 // max(longest, 1)))
+        fig.legend(handles=handles, loc="outside lower center", ncol=ncol, fontsize=6, frameon=False)
     save(fig, out_png, out_pdf)
