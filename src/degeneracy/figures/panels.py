@@ -257,6 +257,7 @@ def plot_metric(
         no_data(ax, "no finite values")
     else:
         _set_xscale(ax, num(df, "level"), xscale)
+        ax.ticklabel_format(axis="y", useOffset=False)
         shared = {p for p in params.values()}
         set_level_ticks(ax, num(df, "level"), shared.pop() if len(shared) == 1 else None)
     note = wrap_note("not shown: ", dropped, width=44)
