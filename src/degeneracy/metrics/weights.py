@@ -270,10 +270,9 @@ def permutation_distance(
 
     Returns dict: ``aligned`` (best distance found, weight units), ``aligned_per_n2`` (aligned /
     n^2), ``unaligned`` (||W1 - W2||_F), ``scale_free`` (aligned / sqrt((||W1||^2 + ||W2||^2) / 2),
-    dimensionless), ``gap`` (fraction: the optimisation-gap estimate (d2 - aligned) / aligned,
-    d2 the second-best end distance of the step-2 searches, each start counted once, so 0 when
-    the two best starts reached the same optimum; 0 when aligned = 0; NaN when
-    ``n_polish < 2``), ``ends`` (sorted end distances of the step-2 searches, one per start),
+    dimensionless), ``gap`` (fraction: the optimisation-gap estimate (d_worst - aligned) /
+    aligned, d_worst the largest end distance of the step-2 searches, one per start, so 0 when
+    all of them reached the same optimum; 0 when aligned = 0; NaN when ``n_polish < 2``), ``ends`` (sorted end distances of the step-2 searches, one per start),
     ``perm`` (int array p with (P W2 P^T)[i, j] = W2[p[i], p[j]], i.e.
     W2[np.ix_(p, p)] is the aligned W2).
     """
@@ -318,7 +317,7 @@ def permutation_distance(
     elif best_d == 0:
         gap = 0.0
     else:
-        gap = max(0.0, (float(ends[1]) - best_d) / best_d)
+        gap = max(0.0, (float(ends[-1]) - best_d) / best_d)
     return {
         "aligned": best_d,
         "aligned_per_n2": best_d / n**2,
