@@ -42,6 +42,7 @@ include: "rules/extract.smk"
 include: "rules/metrics.smk"
 include: "rules/aggregate.smk"
 include: "rules/figures.smk"
+include: "rules/external.smk"
 
 
 rule all:

@@ -12,11 +12,11 @@ localrules:
 
 rule meta:
     output:
-        OUT + "/meta.parquet",
+        f"{OUT}/meta.parquet",
     log:
-        OUT + "/logs/aggregate/meta.log",
+        f"{OUT}/logs/aggregate/meta.log",
     benchmark:
-        OUT + "/benchmarks/aggregate/meta.tsv"
+        f"{OUT}/benchmarks/aggregate/meta.tsv"
     conda:
         "../envs/degeneracy.yaml"
     threads: 1
@@ -34,11 +34,11 @@ rule networks:
     input:
         network_files(),
     output:
-        OUT + "/networks.parquet",
+        f"{OUT}/networks.parquet",
     log:
-        OUT + "/logs/aggregate/networks.log",
+        f"{OUT}/logs/aggregate/networks.log",
     benchmark:
-        OUT + "/benchmarks/aggregate/networks.tsv"
+        f"{OUT}/benchmarks/aggregate/networks.tsv"
     conda:
         "../envs/degeneracy.yaml"
     threads: 1
@@ -55,11 +55,11 @@ rule pairwise_all:
     input:
         pairwise_files(),
     output:
-        OUT + "/pairwise.parquet",
+        f"{OUT}/pairwise.parquet",
     log:
-        OUT + "/logs/aggregate/pairwise.log",
+        f"{OUT}/logs/aggregate/pairwise.log",
     benchmark:
-        OUT + "/benchmarks/aggregate/pairwise_all.tsv"
+        f"{OUT}/benchmarks/aggregate/pairwise_all.tsv"
     conda:
         "../envs/degeneracy.yaml"
     threads: 1
@@ -77,11 +77,11 @@ rule summary:
         networks=lambda w: network_files([w.experiment]),
         pairwise=lambda w: pairwise_files([w.experiment]),
     output:
-        OUT + "/summary/{experiment}.parquet",
+        f"{OUT}/summary/{{experiment}}.parquet",
     log:
-        OUT + "/logs/aggregate/summary_{experiment}.log",
+        f"{OUT}/logs/aggregate/summary_{{experiment}}.log",
     benchmark:
-        OUT + "/benchmarks/aggregate/summary_{experiment}.tsv"
+        f"{OUT}/benchmarks/aggregate/summary_{{experiment}}.tsv"
     conda:
         "../envs/degeneracy.yaml"
     threads: 1
@@ -102,12 +102,12 @@ rule effects:
         networks=rules.networks.output[0],
         pairwise=rules.pairwise_all.output[0],
     output:
-        parquet=OUT + "/effects.parquet",
-        markdown=OUT + "/effects.md",
+        parquet=f"{OUT}/effects.parquet",
+        markdown=f"{OUT}/effects.md",
     log:
-        OUT + "/logs/aggregate/effects.log",
+        f"{OUT}/logs/aggregate/effects.log",
     benchmark:
-        OUT + "/benchmarks/aggregate/effects.tsv"
+        f"{OUT}/benchmarks/aggregate/effects.tsv"
     conda:
         "../envs/degeneracy.yaml"
     threads: 1

@@ -9,6 +9,8 @@ from degeneracy.pipeline.codehash import code_hash as _code_hash
 
 # One clear line and exit 1 on a bad config, before any job; the study is built once, here.
 STUDY = _validation.exit_on_error(config)
+if _validation.defaults_notice(config):
+    print(_validation.defaults_notice(config), file=sys.stderr)
 CONDITIONS = STUDY.conditions
 #: every output of this study lives under results/<study name>/
 OUT = STUDY.root
@@ -21,7 +23,8 @@ SETTINGS = {key: canonical(STUDY.config[key]) for key in ("weights", "aggregate"
 @lru_cache(maxsize=None)
 def code(script, task=None, model=None):
     """Hash of a rule script and the library code it imports (degeneracy.pipeline.codehash);
-    ``task``/``model`` scope the task and model registries to what one condition runs."""
+    ``task``/``model`` scope the task and model registries to what one condition runs.
+    """
     return _code_hash(SCRIPTS / script, SRC, task, model)
 
 
@@ -30,19 +33,21 @@ def scoped_code(script):
 
     def fn(wildcards):
         c = cond(wildcards)
-        return code(script, c.config["task"]["name"], c.config["model"].get("kind", "standard"))
+        return code(
+            script, c.config["task"]["name"], c.config["model"].get("kind", "standard")
+        )
 
     return fn
 
 
 # File patterns used by input functions.
-CHECKPOINT = OUT + "/train/{condition}/seed{seed}.pt"
-TRAIN_LOG = OUT + "/train/{condition}/seed{seed}.log.parquet"
-NETWORK = OUT + "/extract/{condition}/seed{seed}/network.parquet"
-WEIGHTS = OUT + "/extract/{condition}/seed{seed}/weights.parquet"
-TRAJECTORIES = OUT + "/extract/{condition}/seed{seed}/trajectories.parquet"
-EXAMPLE_TRIAL = OUT + "/extract/{condition}/seed{seed}/example_trial.parquet"
-PAIRWISE = OUT + "/pairwise/{condition}/{metric}.parquet"
+CHECKPOINT = f"{OUT}/train/{{condition}}/seed{{seed}}.pt"
+TRAIN_LOG = f"{OUT}/train/{{condition}}/seed{{seed}}.log.parquet"
+NETWORK = f"{OUT}/extract/{{condition}}/seed{{seed}}/network.parquet"
+WEIGHTS = f"{OUT}/extract/{{condition}}/seed{{seed}}/weights.parquet"
+TRAJECTORIES = f"{OUT}/extract/{{condition}}/seed{{seed}}/trajectories.parquet"
+EXAMPLE_TRIAL = f"{OUT}/extract/{{condition}}/seed{{seed}}/example_trial.parquet"
+PAIRWISE = f"{OUT}/pairwise/{{condition}}/{{metric}}.parquet"
 
 
 def cond(wildcards):

@@ -7,13 +7,13 @@ rule extract:
     input:
         checkpoint=rules.train.output.checkpoint,
     output:
-        network=OUT + "/extract/{condition}/seed{seed}/network.parquet",
-        trajectories=OUT + "/extract/{condition}/seed{seed}/trajectories.parquet",
-        weights=OUT + "/extract/{condition}/seed{seed}/weights.parquet",
+        network=f"{OUT}/extract/{{condition}}/seed{{seed}}/network.parquet",
+        trajectories=f"{OUT}/extract/{{condition}}/seed{{seed}}/trajectories.parquet",
+        weights=f"{OUT}/extract/{{condition}}/seed{{seed}}/weights.parquet",
     log:
-        OUT + "/logs/extract/{condition}/seed{seed}.log",
+        f"{OUT}/logs/extract/{{condition}}/seed{{seed}}.log",
     benchmark:
-        OUT + "/benchmarks/extract/{condition}/seed{seed}.tsv"
+        f"{OUT}/benchmarks/extract/{{condition}}/seed{{seed}}.tsv"
     conda:
         "../envs/degeneracy.yaml"
     threads: 1
@@ -31,11 +31,11 @@ rule example_trial:
     input:
         checkpoint=rules.train.output.checkpoint,
     output:
-        trial=OUT + "/extract/{condition}/seed{seed}/example_trial.parquet",
+        trial=f"{OUT}/extract/{{condition}}/seed{{seed}}/example_trial.parquet",
     log:
-        OUT + "/logs/example_trial/{condition}/seed{seed}.log",
+        f"{OUT}/logs/example_trial/{{condition}}/seed{{seed}}.log",
     benchmark:
-        OUT + "/benchmarks/example_trial/{condition}/seed{seed}.tsv"
+        f"{OUT}/benchmarks/example_trial/{{condition}}/seed{{seed}}.tsv"
     conda:
         "../envs/degeneracy.yaml"
     threads: 1

@@ -12,16 +12,16 @@ rule figure:
         unpack(figure_inputs),
     output:
         png=report(
-            OUT + "/figures/{name}.png",
+            f"{OUT}/figures/{{name}}.png",
             caption="../report/figure.rst",
             category="Figures",
             labels={"figure": "{name}"},
         ),
-        pdf=OUT + "/figures/{name}.pdf",
+        pdf=f"{OUT}/figures/{{name}}.pdf",
     log:
-        OUT + "/logs/figures/{name}.log",
+        f"{OUT}/logs/figures/{{name}}.log",
     benchmark:
-        OUT + "/benchmarks/figures/{name}.tsv"
+        f"{OUT}/benchmarks/figures/{{name}}.tsv"
     conda:
         "../envs/degeneracy.yaml"
     threads: 1

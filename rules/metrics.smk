@@ -7,12 +7,12 @@ rule dsa_fit:
         networks=seed_files(NETWORK),
         trajectories=seed_files(TRAJECTORIES),
     output:
-        operators=OUT + "/dsa/{condition}/operators.parquet",
-        null=OUT + "/dsa/{condition}/null.parquet",
+        operators=f"{OUT}/dsa/{{condition}}/operators.parquet",
+        null=f"{OUT}/dsa/{{condition}}/null.parquet",
     log:
-        OUT + "/logs/dsa_fit/{condition}.log",
+        f"{OUT}/logs/dsa_fit/{{condition}}.log",
     benchmark:
-        OUT + "/benchmarks/dsa_fit/{condition}.tsv"
+        f"{OUT}/benchmarks/dsa_fit/{{condition}}.tsv"
     conda:
         "../envs/degeneracy.yaml"
     threads: 1
@@ -31,11 +31,11 @@ rule pairwise_dsa:
         operators=rules.dsa_fit.output.operators,
         null=rules.dsa_fit.output.null,
     output:
-        OUT + "/pairwise/{condition}/dsa.parquet",
+        f"{OUT}/pairwise/{{condition}}/dsa.parquet",
     log:
-        OUT + "/logs/pairwise/{condition}/dsa.log",
+        f"{OUT}/logs/pairwise/{{condition}}/dsa.log",
     benchmark:
-        OUT + "/benchmarks/pairwise/{condition}/dsa.tsv"
+        f"{OUT}/benchmarks/pairwise/{{condition}}/dsa.tsv"
     conda:
         "../envs/degeneracy.yaml"
     threads: 2
@@ -54,11 +54,11 @@ rule pairwise_weights:
         networks=seed_files(NETWORK),
         weights=seed_files(WEIGHTS),
     output:
-        OUT + "/pairwise/{condition}/weights.parquet",
+        f"{OUT}/pairwise/{{condition}}/weights.parquet",
     log:
-        OUT + "/logs/pairwise/{condition}/weights.log",
+        f"{OUT}/logs/pairwise/{{condition}}/weights.log",
     benchmark:
-        OUT + "/benchmarks/pairwise/{condition}/weights.tsv"
+        f"{OUT}/benchmarks/pairwise/{{condition}}/weights.tsv"
     conda:
         "../envs/degeneracy.yaml"
     threads: 2

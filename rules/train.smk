@@ -4,12 +4,12 @@
 
 rule train:
     output:
-        checkpoint=OUT + "/train/{condition}/seed{seed}.pt",
-        log=OUT + "/train/{condition}/seed{seed}.log.parquet",
+        checkpoint=f"{OUT}/train/{{condition}}/seed{{seed}}.pt",
+        log=f"{OUT}/train/{{condition}}/seed{{seed}}.log.parquet",
     log:
-        OUT + "/logs/train/{condition}/seed{seed}.log",
+        f"{OUT}/logs/train/{{condition}}/seed{{seed}}.log",
     benchmark:
-        OUT + "/benchmarks/train/{condition}/seed{seed}.tsv"
+        f"{OUT}/benchmarks/train/{{condition}}/seed{{seed}}.tsv"
     conda:
         "../envs/degeneracy.yaml"
     threads: 1

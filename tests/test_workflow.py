@@ -101,7 +101,7 @@ def expected_counts(cfg: dict) -> dict[str, int]:
     n_cond = len(study.conditions)
     return {
         "train": n_networks,
-        "trajectories": n_networks,
+        "extract": n_networks,
         "dsa_fit": n_cond,
         "pairwise_dsa": n_cond,
         "pairwise_weights": n_cond,
@@ -157,10 +157,10 @@ def test_single_figure_builds_only_its_ancestors(fresh):
     study = build_study(cfg)
     l1_conditions = study.experiments["l1"]
     n_l1 = sum(len(study.conditions[c].seeds) for c in l1_conditions)
-    counts = dry_run(fresh, cfg, targets=("results/figures/fig8.png",))
+    counts = dry_run(fresh, cfg, targets=("results/test/figures/fig8.png",))
     assert counts == {
         "train": n_l1,
-        "trajectories": n_l1,
+        "extract": n_l1,
         "dsa_fit": len(l1_conditions),
         "pairwise_dsa": len(l1_conditions),
         "pairwise_weights": len(l1_conditions),
@@ -168,7 +168,7 @@ def test_single_figure_builds_only_its_ancestors(fresh):
         "figure": 1,
     }
     # the training-curves figure needs only training
-    counts = dry_run(fresh, cfg, targets=("results/figures/training_curves.png",))
+    counts = dry_run(fresh, cfg, targets=("results/test/figures/training_curves.png",))
     assert set(counts) == {"train", "figure"}
 
 
@@ -213,7 +213,7 @@ def _check_schema(path: Path, schema: dict[str, str]) -> pd.DataFrame:
 def test_full_run_outputs_and_schemas(study_dir):
     cfg = base_config()
     study = build_study(cfg)
-    r = study_dir / "results"
+    r = study_dir / "results" / "test"
     meta = _check_schema(r / "meta.parquet", SCHEMAS["meta"])
     assert len(meta) == len(study.meta)
     nets = _check_schema(r / "networks.parquet", SCHEMAS["network"])
@@ -249,7 +249,7 @@ def test_full_run_outputs_and_schemas(study_dir):
     assert (r / "effects.md").stat().st_size > 0
     ex = study.figures["example_trial"]
     trial = _check_schema(r / "extract" / ex["condition"] / f"seed{ex['seed']}" / "example_trial.parquet", SCHEMAS["example_trial"])
-    assert set(trial["kind"]) == {"input", "target", "output"}
+    assert {"input", "target", "output"} <= set(trial["kind"]) <= {"input", "target", "output", "mask"}
     for name in study.figures:
         for ext in ("png", "pdf"):
             assert (r / "figures" / f"{name}.{ext}").stat().st_size > 0
@@ -266,7 +266,7 @@ def test_dsa_setting_reruns_no_training_or_extraction(study_dir):
     n = expected_counts(cfg)
     assert counts["dsa_fit"] == n["dsa_fit"]
     assert counts["pairwise_dsa"] == n["pairwise_dsa"]
-    for rule in ("train", "trajectories", "pairwise_weights", "example_trial", "meta", "networks"):
+    for rule in ("train", "extract", "pairwise_weights", "example_trial", "meta", "networks"):
         assert rule not in counts, (rule, counts)
 
 
@@ -283,7 +283,7 @@ def test_adding_a_seed(study_dir):
     affected = study.experiments["l1"]
     counts = dry_run(study_dir, cfg, name="seed")
     assert counts["train"] == len(affected)
-    assert counts["trajectories"] == len(affected)
+    assert counts["extract"] == len(affected)
     assert counts["dsa_fit"] == counts["pairwise_dsa"] == counts["pairwise_weights"] == len(affected)
     assert "meta" not in counts and "example_trial" not in counts
     # the shared condition belongs to both experiments: both summaries are downstream
@@ -294,9 +294,12 @@ def test_adding_a_level(study_dir):
     cfg = base_config()
     cfg["experiments"]["complexity"]["levels"] = [1, 2, 3]
     counts = dry_run(study_dir, cfg, name="level")
-    seeds = len(build_study(cfg).conditions["flipflop-ch3-standard-n8"].seeds)
-    assert counts["train"] == counts["trajectories"] == seeds
-    assert counts["dsa_fit"] == counts["pairwise_dsa"] == counts["pairwise_weights"] == 1
+    old, new = build_study(base_config()), build_study(cfg)
+    added = sorted(set(new.conditions) - set(old.conditions))
+    assert len(added) == 2  # flip-flop and delayed discrimination at 3 channels
+    seeds = sum(len(new.conditions[c].seeds) for c in added)
+    assert counts["train"] == counts["extract"] == seeds
+    assert counts["dsa_fit"] == counts["pairwise_dsa"] == counts["pairwise_weights"] == len(added)
     assert counts["summary"] == 1  # only the complexity experiment
     assert counts["meta"] == counts["networks"] == counts["pairwise_all"] == counts["effects"] == 1
     assert "example_trial" not in counts
@@ -305,8 +308,8 @@ def test_adding_a_level(study_dir):
 @pytest.mark.parametrize(
     "module, reruns, untouched",
     [
-        ("metrics/dsa.py", {"dsa_fit", "pairwise_dsa"}, {"train", "trajectories", "pairwise_weights"}),
-        ("metrics/weights.py", {"pairwise_weights"}, {"train", "trajectories", "dsa_fit", "pairwise_dsa"}),
+        ("metrics/dsa.py", {"dsa_fit", "pairwise_dsa"}, {"train", "extract", "pairwise_weights"}),
+        ("metrics/weights.py", {"pairwise_weights"}, {"train", "extract", "dsa_fit", "pairwise_dsa"}),
     ],
 )
 def test_editing_a_metric_module(study_dir, module, reruns, untouched):
@@ -329,3 +332,103 @@ def test_report(study_dir):
     _snakemake(study_dir, "--configfile", str(TEST_CONFIG), "--report", "report.html")
     assert (study_dir / "report.html").stat().st_size > 10_000
 
+
+
+# ----------------------------------------------------------------------------- scoped code reruns
+
+
+def _networks(pred) -> int:
+    study = build_study(base_config())
+    return sum(len(c.seeds) for c in study.conditions.values() if pred(c))
+
+
+def _stats_module(root: Path) -> str:
+    pkg = root / "src" / "degeneracy"
+    return "stats/effects.py" if (pkg / "stats" / "effects.py").exists() else "stats.py"
+
+
+@pytest.mark.parametrize(
+    "module, expected",
+    [
+        ("tasks/flipflop.py", lambda c: c.task == "flipflop"),
+        ("tasks/delayed_discrimination.py", lambda c: c.task == "delayed_discrimination"),
+        ("models/mup.py", lambda c: c.config["model"]["kind"] == "mup"),
+        ("models/standard.py", lambda c: c.config["model"]["kind"] == "standard"),
+        ("training/loop.py", lambda c: True),
+    ],
+)
+def test_code_edit_retrains_only_what_runs_it(study_dir, module, expected):
+    path = study_dir / "src" / "degeneracy" / module
+    original = path.read_bytes()
+    try:
+        path.write_bytes(original + b"\n# edited by test_workflow\n")
+        counts = dry_run(study_dir, base_config(), name="edit")
+    finally:
+        path.write_bytes(original)
+    n = _networks(expected)
+    assert 0 < n
+    assert counts.get("train", 0) == n, (module, counts)
+    if module.startswith(("tasks/", "models/")):
+        assert counts.get("extract", 0) == n, (module, counts)
+    assert dry_run(study_dir, base_config()) == {}
+
+
+def test_editing_the_statistics_reruns_only_tables_and_figures(study_dir):
+    module = _stats_module(study_dir)
+    path = study_dir / "src" / "degeneracy" / module
+    original = path.read_bytes()
+    try:
+        path.write_bytes(original + b"\n# edited by test_workflow\n")
+        counts = dry_run(study_dir, base_config(), name="edit")
+    finally:
+        path.write_bytes(original)
+    assert counts.get("effects") == 1 and counts.get("figure", 0) >= 1, counts
+    assert not {"train", "extract", "dsa_fit", "pairwise_dsa", "pairwise_weights"} & set(counts), counts
+
+
+# ----------------------------------------------------------------------------- portable results
+
+
+def test_adopted_results_in_a_fresh_clone_need_nothing(study_dir, tmp_path):
+    """A finished study adopted into a fresh copy of the workflow (new file times everywhere in
+    the code, as after a clone) plans no job; a later setting change still re-runs its jobs."""
+    from degeneracy.adopt import adopt
+
+    (tmp_path / "clone").mkdir()
+    clone = copy_workflow(tmp_path / "clone")
+    for path in (clone / "rules").rglob("*"):
+        path.touch()
+    for path in (clone / "src").rglob("*.py"):
+        path.touch()
+    n_files, n_records = adopt(study_dir, "test", clone)
+    assert n_files > 0 and n_records > 0
+    assert dry_run(clone, base_config()) == {}
+    cfg = base_config()
+    cfg["tasks"]["flipflop"]["dsa"]["rank"] += 1
+    counts = dry_run(clone, cfg, name="dsa")
+    assert counts["dsa_fit"] == len([c for c in build_study(cfg).conditions.values() if c.task == "flipflop"])
+    assert "train" not in counts
+
+
+# ----------------------------------------------------------------------------- subsets and roots
+
+
+def test_subset_run_has_its_own_output_root(fresh):
+    proc = _snakemake(fresh, "-n", "--configfile", str(TEST_CONFIG), "--config", "only=[l1]", "seeds=3")
+    out = proc.stdout + proc.stderr
+    counts = _job_counts(out)
+    cfg = base_config()
+    cfg["only"], cfg["seeds"] = ["l1"], 3
+    study = build_study(cfg)
+    assert study.root == "results/test+only=l1+seeds=3"
+    assert counts["train"] == 3 * len(study.conditions) == 6
+    assert f"{study.root}/effects.md" in out
+    assert "results/test/" not in out  # never the full study's files
+
+
+def test_each_study_writes_under_its_own_root(fresh):
+    for config, root in ((TEST_CONFIG, "results/test/"), (REPO / "workflow_config.yaml", "results/default/")):
+        proc = _snakemake(fresh, "-n", "--configfile", str(config))
+        out = proc.stdout
+        paths = re.findall(r"output: (\S+)", out)
+        assert paths and all(p.rstrip(",").startswith(root) for p in paths), (root, paths[:3])

@@ -414,10 +414,15 @@ def build_study(config: Mapping) -> Study:
                 raise ValueError(f"figures.example_trial matches no condition: {fcfg}")
             # one network per task (without `task`: every task of the experiment), at the
             # task's last matching level
+            # without `seed`: the first three seeds, of which the figure shows the lowest
+            # converged one
             picks = {r["task"]: r["condition"] for r in rows}
             networks = []
             for cid in picks.values():
-                seed = int(fcfg.get("seed", conditions[cid].seeds[0]))
+                if fcfg.get("seed") is None:
+                    networks += [[cid, s] for s in conditions[cid].seeds[:3]]
+                    continue
+                seed = int(fcfg["seed"])
                 if seed not in conditions[cid].seeds:
                     raise ValueError(f"figures.example_trial: seed {seed} is not trained for {cid}")
                 networks.append([cid, seed])

@@ -58,9 +58,11 @@ def _string_hint(value: Any) -> str:
     for v in values:
         if not isinstance(v, str):
             continue
+        where = ("write the number without quotes; `snakemake --config` passes nested values as "
+                 "strings, so set nested keys in a --configfile overlay or use the top-level only= / seeds=")
         try:
             int(v)
-            return f" ({_show(v)} is a string: write the number without quotes)"
+            return f" ({_show(v)} is a string: {where})"
         except ValueError:
             pass
         try:
@@ -70,7 +72,7 @@ def _string_hint(value: Any) -> str:
         if "e" in v.lower() and "." not in v.split("e")[0].split("E")[0]:
             return (f" ({_show(v)} is a string: YAML 1.1 reads an exponent without a dot as text; "
                     "write it with a dot and a signed exponent, e.g. 1.0e-3)")
-        return f" ({_show(v)} is a string: write the number without quotes)"
+        return f" ({_show(v)} is a string: {where})"
     return ""
 
 
@@ -358,6 +360,21 @@ def checked_study(config: Mapping, schema_path: Path | str | None = SCHEMA):
     _check_collapse(study)
     _check_figures(study, config)
     return study
+
+
+def defaults_notice(config: Mapping) -> str | None:
+    """One line naming the training settings a study config leaves to the library defaults
+    (a small config then trains with the paper-scale budgets), or None."""
+    from .config import TRAINING_PARAMS
+
+    given = set(config.get("training", {}) or {})
+    for tcfg in (config.get("tasks", {}) or {}).values():
+        given |= set((tcfg or {}).get("training", {}) or {})
+    missing = [k for k in ("batch_size", "steps_per_epoch", "max_epochs", "plateau_patience") if k not in given]
+    if not missing:
+        return None
+    shown = ", ".join(f"{k}={TRAINING_PARAMS[k].default}" for k in missing)
+    return f"note: training settings not in the config take the library defaults: {shown} (docs/science.md)"
 
 
 def check_config(config: Mapping, schema_path: Path | str | None = SCHEMA) -> None:

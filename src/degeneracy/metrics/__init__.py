@@ -26,6 +26,9 @@ _NAMES = {
     "tangent_kernel": "feature_learning",
     "kernel_alignment": "feature_learning",
     "classical_mds": "mds",
+    "svd_basis": "svcca",
+    "svcca_distance": "svcca",
+    "pairwise_svcca": "svcca",
 }
 
 __all__ = sorted(_NAMES)
