@@ -1,18 +1,22 @@
 """Permutation-invariant distance between recurrent weight matrices.
 
 d(W1, W2) = min over permutation matrices P of ||W1 - P W2 P^T||_F, a quadratic assignment
-problem: minimising the distance is maximising tr(W1^T P W2 P^T). We solve it with the FAQ
-algorithm (Vogelstein et al. 2015) exactly as scipy's
-``quadratic_assignment(method="faq", maximize=True)`` runs it -- same iterates, same
-permutation (tested) -- from the barycenter and from a few random doubly-stochastic starts, keep
-the best permutation, and never report more than the unaligned distance ||W1 - W2||_F (P = I is
-always a candidate), so the result is an upper bound of the true minimum.
+problem (QAP): minimising the distance is maximising tr(W1^T P W2 P^T). Trained networks from
+different initialisations give a rugged landscape with many near-equal optima, so one local
+method is not enough. :func:`permutation_distance` combines three:
 
-Why our own loop: scipy recomputes A P B^T and A^T P B from scratch (6 dense n x n products per
-iteration). FAQ's direction Q is a permutation, so A Q B^T and A^T Q B are one product each on
-row-permuted B, and both gradients and the exact line search follow from them by updating
-(P <- Q + alpha (P - Q)): 2 products per iteration, ~1.6x faster at n = 128 (the rest is the
-linear assignment, which we take from scipy).
+* FAQ (Vogelstein et al. 2015), run exactly as scipy's ``quadratic_assignment(method="faq",
+  maximize=True)`` -- same iterates, same permutation (tested) -- from the barycenter, an
+  optional activity-based matching and random doubly-stochastic starts. Why our own loop:
+  scipy recomputes A P B^T and A^T P B from scratch (6 dense n x n products per iteration);
+  FAQ's direction Q is a permutation, so A Q B^T and A^T Q B are one product each on
+  row-permuted B, and both gradients and the exact line search follow from them by updating
+  (P <- Q + alpha (P - Q)): 2 products per iteration, ~1.6x faster at n = 128;
+* 2-opt: best pairwise swaps of units until none improves, all swap gains in O(n^2) at once;
+* robust tabu search (Taillard 1991) from the best few local optima, advanced together.
+
+The identity (P = I) is always a candidate, so the result never exceeds ||W1 - W2||_F; it is an
+upper bound of the true minimum, and ``gap`` estimates how far above it may be.
 """
 
 from __future__ import annotations

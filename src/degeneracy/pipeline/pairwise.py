@@ -103,6 +103,18 @@ def pairwise_dsa(
 WEIGHT_SEARCH_KEYS = ("n_restarts", "restart_maxiter", "n_polish", "tabu_iters")
 
 
+#: Most probe time points (rows of trials x time) the activity matching correlates.
+MAX_ACTIVITY_ROWS = 4096
+
+
+def _activity_sample(H: np.ndarray) -> np.ndarray:
+    """(trials, time, units) -> (rows, units): every k-th of the trials x time rows, k the
+    smallest step that keeps at most MAX_ACTIVITY_ROWS (bounds the memory of a set of 50)."""
+    X = H.reshape(-1, H.shape[-1])
+    step = -(-len(X) // MAX_ACTIVITY_ROWS)
+    return np.ascontiguousarray(X[::step])
+
+
 def _init_matrices(paths: Sequence[str | Path]) -> list[np.ndarray] | None:
     """The networks' initial recurrent matrices, or None when a weights file predates them."""
     from .extract import read_weights
@@ -132,8 +144,9 @@ def pairwise_weights(
     ``permutation_distance(W_a, W_b, seed=[weights.seed, a, b], ...)`` with a < b the network
     seeds (see :func:`degeneracy.metrics.weights.pairwise_weight_distances`). With
     ``trajectory_paths`` (the networks' trajectories.parquet, same order as the other inputs),
-    FAQ also starts from the matching of the units' probe activity; the initial matrices never
-    use it. ``threads`` worker processes.
+    FAQ also starts from the matching of the units' probe activity (every k-th trials x time row,
+    at most :data:`MAX_ACTIVITY_ROWS`); the initial matrices never use it. ``threads`` worker
+    processes.
     """
     from degeneracy.metrics.weights import pairwise_weight_distances
 
@@ -148,7 +161,7 @@ def pairwise_weights(
         Ws = [read_weights(weight_paths[k]) for k, _ in conv]
         acts = None
         if trajectory_paths is not None:
-            acts = [read_trajectories(trajectory_paths[k]) for k, _ in conv]
+            acts = [_activity_sample(read_trajectories(trajectory_paths[k])) for k, _ in conv]
         res = pairwise_weight_distances(Ws, activities=acts, **common)
         metrics = {
             "weight_aligned": res["aligned"],
