@@ -1,4 +1,4 @@
-"""The leaky mean-field (muP) rate network (SPEC section 3)."""
+"""The leaky mean-field (muP) rate network."""
 
 from __future__ import annotations
 

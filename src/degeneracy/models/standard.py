@@ -1,4 +1,4 @@
-"""The standard discrete vanilla RNN (SPEC section 3)."""
+"""The standard discrete vanilla RNN."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Training one network to criterion (SPEC section 4)."""
+"""Training one network to criterion."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Structural regularisers of the recurrent matrix (SPEC section 4)."""
+"""Structural regularisers of the recurrent matrix."""
 
 from __future__ import annotations
 
