@@ -432,3 +432,30 @@ def test_each_study_writes_under_its_own_root(fresh):
         out = proc.stdout
         paths = re.findall(r"output: (\S+)", out)
         assert paths and all(p.rstrip(",").startswith(root) for p in paths), (root, paths[:3])
+
+
+# ----------------------------------------------------------------------------- your own task
+# (last in this module: it extends the finished test study)
+
+
+def test_own_task_by_import_path_runs_and_retrains_nothing_else(study_dir):
+    """A task class outside the package (examples/my_tasks.py), named in the config by import
+    path: the dry run plans only its networks, and the study then runs it end to end."""
+    import os
+    import shutil
+
+    shutil.copytree(REPO / "examples", study_dir / "examples", dirs_exist_ok=True)
+    env = {**os.environ, "PYTHONPATH": str(study_dir / "examples")}
+    overlay = REPO / "configs" / "own_task.yaml"
+    args = ["--configfile", str(TEST_CONFIG), str(overlay)]
+    proc = subprocess.run([sys.executable, "-m", "snakemake", "-n", *args], cwd=study_dir, env=env,
+                          capture_output=True, text=True)
+    counts = _job_counts(proc.stdout + proc.stderr)
+    assert counts["train"] == counts["extract"] == 4, counts  # 2 levels x 2 seeds, nothing else
+    proc = subprocess.run([sys.executable, "-m", "snakemake", "--cores", "2", *args], cwd=study_dir, env=env,
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    summary = pd.read_parquet(study_dir / "results" / "test" / "summary" / "own.parquet")
+    assert len(summary) == 2
+    effects = (study_dir / "results" / "test" / "effects.md").read_text()
+    assert "my_tasks:Integrator" in effects
