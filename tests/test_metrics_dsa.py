@@ -153,9 +153,8 @@ def test_pairwise_shape_symmetry_and_reproducibility():
     # one pass over the set (no composition) is that same batched call, pair by pair
     D0 = pairwise_distances(fits, seed=5, n_compose=0)
     assert abs(float(d[0]) - D0[0, 1]) < 1e-9
-    # with composition passes the first pass keeps one candidate; the passes only lower values
-    D0_1 = pairwise_distances(fits, seed=5, n_compose=0, n_keep=1)
-    assert np.all(D1 <= D0_1 + 1e-6)
+    # the first pass of a set is the pair-alone run; the composition passes only lower values
+    assert np.all(D1 <= D0)
 
 
 def test_retraction_stays_orthogonal_and_matches_expm_to_second_order():
@@ -204,9 +203,9 @@ def test_composition_passes_lower_distances_on_a_set():
     """The composition passes only ever keep lower values, and they find lower ones on some pairs
     of a set of random systems."""
     fits = [fit_operator(make_system(s, n=16), 4, 1, 16) for s in range(6)]
-    D0 = pairwise_distances(fits, seed=0, n_compose=0, n_keep=1)  # = the first pass of D1
+    D0 = pairwise_distances(fits, seed=0, n_compose=0)  # = the first pass of D1
     D1 = pairwise_distances(fits, seed=0)
-    assert np.all(D1 <= D0 + 1e-6)  # (+ the float64 polish, which moves values by < 1e-6)
+    assert np.all(D1 <= D0)
     assert (D0 - D1).max() > 1e-3  # local minima of the first pass that composition escapes
 
 

@@ -240,7 +240,7 @@ def _fg(A, B, C):
 
 def _dot(a, b):
     """Batched Frobenius inner products of (N, r, r) tensors -> (N,)."""
-    return torch.linalg.vecdot(a.flatten(1), b.flatten(1))
+    return (a * b).sum((-2, -1))  # 2-3x faster than linalg.vecdot on CPU
 
 
 def _retract(C: torch.Tensor, W: torch.Tensor, eye: torch.Tensor) -> torch.Tensor:
@@ -313,8 +313,12 @@ def _riemannian_lbfgs(A, B, C, n_iter: int, memory: int = 6, max_ls: int = 4, in
             else:
                 ok = ft < f[ii]
             if ls == 0:
-                okm = ok[:, None, None]
-                Cn, fn, gn = torch.where(okm, Ct, C), torch.where(ok, ft, f), torch.where(okm, gt, g)
+                # Ct, gt are fresh tensors: take them and restore the (few) rejected problems
+                Cn, fn, gn = Ct, torch.where(ok, ft, f), gt
+                rej = (~ok).nonzero().squeeze(1)
+                if len(rej):
+                    Cn[rej] = C[rej]
+                    gn[rej] = g[rej]
             else:
                 acc = ii[ok]
                 Cn[acc] = Ct[ok]
@@ -323,14 +327,12 @@ def _riemannian_lbfgs(A, B, C, n_iter: int, memory: int = 6, max_ls: int = 4, in
             todo[ii[ok]] = False
             step[ii[~ok]] *= 0.25
         moved = ~todo
-        s = d.mul_((step * moved)[:, None, None])
-        y = gn - g
+        j = stored % m  # the oldest slot (already used by this iteration's two-loop recursion)
+        s = torch.mul(d, (step * moved)[:, None, None], out=S[j])
+        y = torch.sub(gn, g, out=Yh[j])
         sy = _dot(s, y)
         yy = _dot(y, y)
         good = moved & (sy > 1e-10 * dn * step * yy.sqrt())
-        j = stored % m
-        S[j] = s
-        Yh[j] = y
         rho[j] = torch.where(good, 1.0 / torch.where(good, sy, torch.ones_like(sy)), torch.zeros_like(sy))
         gamma = torch.where(good, sy / yy.clamp_min(1e-30), gamma)
         stored += 1
@@ -351,7 +353,8 @@ def _tile(X: torch.Tensor, n: int) -> torch.Tensor:
 
 def _default_starts(A: torch.Tensor, B: torch.Tensor, n_random_starts: int, seed: int) -> torch.Tensor:
     """(S, P, r, r) starts: three spectral warm starts, the identity, a reflection and
-    ``n_random_starts`` Haar-random orthogonal matrices alternating det +1 / det -1."""
+    ``n_random_starts`` Haar-random orthogonal matrices alternating det +1 / det -1 (the same
+    random matrices for every pair, so a pair's starts do not depend on the batch)."""
     P, r, _ = A.shape
     gen = torch.Generator().manual_seed(int(seed))
     eye = torch.eye(r, dtype=torch.float64)
@@ -360,13 +363,13 @@ def _default_starts(A: torch.Tensor, B: torch.Tensor, n_random_starts: int, seed
     starts = [_eig_warm_start(A, B, k) for k in ("sym", "gram_l", "gram_r")]
     starts += [eye.expand(P, r, r), refl.expand(P, r, r)]
     if n_random_starts > 0:
-        Q = _haar_orthogonal(P * n_random_starts, r, gen, torch.float64).reshape(n_random_starts, P, r, r)
+        # the same random matrices for every pair: a pair's starts do not depend on the batch
+        Q = _haar_orthogonal(n_random_starts, r, gen, torch.float64)
         for s in range(n_random_starts):
             q = Q[s].clone()
-            det = torch.linalg.det(q)
-            flip = det > 0 if s % 2 == 1 else det < 0
-            q[flip, :, 0] *= -1
-            starts.append(q)
+            if (torch.linalg.det(q) > 0) == (s % 2 == 1):
+                q[:, 0] *= -1
+            starts.append(q.expand(P, r, r))
     return torch.stack(starts, 0)
 
 
@@ -391,7 +394,8 @@ def procrustes_similarity_distance(
 
     Starts per pair: three spectral warm starts (``_eig_warm_start`` sym / gram_l / gram_r),
     the identity, a reflection diag(-1, 1, ..., 1), and ``n_random_starts`` Haar-random
-    orthogonal matrices alternating det +1 / det -1. Successive halving: every start runs
+    orthogonal matrices alternating det +1 / det -1 (drawn from ``seed``, the same for every
+    pair). Successive halving: every start runs
     ``n_screen_iter`` L-BFGS iterations in ``dtype``, the ``n_keep`` best per pair continue for
     ``n_iter`` more, the best one is polished in float64 (``n_polish_iter``), projected exactly
     onto O(r) (polar factor) and evaluated in float64 -- so every returned value is attained by
@@ -412,7 +416,7 @@ def procrustes_similarity_distance(
         outs = [
             procrustes_similarity_distance(
                 A[s : s + chunk_size], B[s : s + chunk_size], n_random_starts, n_screen_iter, n_keep,
-                n_iter, n_polish_iter, seed + 7919 * (s // chunk_size), dtype, return_C, None,
+                n_iter, n_polish_iter, seed, dtype, return_C, None,
                 None if starts is None else starts[:, s : s + chunk_size],
             )
             for s in range(0, P, chunk_size)
@@ -488,6 +492,18 @@ def _wasserstein_eigs(ev_a: np.ndarray, ev_b: np.ndarray) -> float:
     return float(M[ri, ci].sum() / len(ev_a))
 
 
+def _random_starts(P: int, r: int, n: int, seed: int) -> torch.Tensor:
+    """(n, P, r, r) Haar-random orthogonal starts, different for every pair, alternating
+    det +1 / det -1."""
+    gen = torch.Generator().manual_seed(int(seed))
+    Q = _haar_orthogonal(n * P, r, gen, torch.float64).reshape(n, P, r, r)
+    det = torch.linalg.det(Q)
+    want_neg = (torch.arange(n) % 2 == 1)[:, None]
+    flip = (det < 0) != want_neg
+    Q[..., 0] = torch.where(flip[..., None], -Q[..., 0], Q[..., 0])
+    return Q
+
+
 def _composed_starts(C: torch.Tensor, d: torch.Tensor, k: int, n_starts: int, skip: int = 0) -> torch.Tensor:
     """Starts for every pair (i, j) of a k-set composed through other members m:
     C_im C_mj, for the m ranked ``skip`` ... ``skip + n_starts - 1`` by d_im + d_mj (smallest
@@ -518,9 +534,12 @@ def pairwise_distances(
     operators: Sequence,
     mode: str = "euclidean",
     seed: int = 0,
-    n_compose: int = 2,
+    n_compose: int = 8,
+    compose_keep: int = 1,
+    compose_screen_iter: int = 15,
     compose_iter: int = 90,
     compose_rounds: int = 2,
+    compose_random: int = 2,
     **optimiser_opts,
 ) -> np.ndarray:
     """All pairwise DSA distances of a set of operators (r x r arrays or :class:`DSAFit`).
@@ -532,11 +551,17 @@ def pairwise_distances(
     (uniform weights, squared-distance cost), as the reference computes it (no optimisation).
 
     All k(k-1)/2 pairs go into ONE batched optimisation (:func:`procrustes_similarity_distance`,
-    ``optimiser_opts`` are passed to it). For k >= 3, ``compose_rounds`` further batched passes
-    restart every pair (i, j) from ``n_compose`` alignments composed through other members,
-    C_im C_mj (``compose_iter`` iterations each); a pair keeps the lowest value found. With
-    these passes the first one keeps 1 screened candidate per pair (``n_keep``, unless given).
-    Returns a symmetric k x k array with zero diagonal.
+    ``optimiser_opts`` are passed to it). Its starts and iterations do not depend on the other
+    pairs of the batch, so this first pass returns, bit for bit, what each pair returns alone
+    (``pairwise_distances([A, B])``): no pair of a set ends above its pair-alone value.
+    For k >= 3, ``compose_rounds`` further batched passes restart every pair (i, j) from
+    ``n_compose`` alignments composed through other members, C_im C_mj (screened for
+    ``compose_screen_iter`` iterations, the best ``compose_keep`` run ``compose_iter`` more);
+    the first round also runs ``compose_random`` Haar-random starts that differ from pair to
+    pair (screened the same way, one kept), so that equivalent pairs explore different basins
+    and the next round shares the best. A pair keeps a result only if it is lower; replaced
+    alignments are polished in float64 at the end. ``n_compose=0`` (or k = 2): the first pass only.
+    Returns a symmetric k x k array with zero diagonal (units: see ``mode``).
     Fewer than 2 operators: a k x k NaN array and a ``RuntimeWarning`` with the reason.
     """
     if mode not in MODES:
@@ -572,22 +597,35 @@ def pairwise_distances(
         norms = torch.linalg.matrix_norm(T).clamp_min(1e-300)
         T = T / norms[:, None, None]
         rounds = compose_rounds if k >= 3 and n_compose > 0 else 0
-        n_polish = int(optimiser_opts.pop("n_polish_iter", 20))
-        opts = {**optimiser_opts, "n_polish_iter": 0 if rounds else n_polish}
-        if rounds:  # the composed starts do better than a second screened candidate per pair
-            opts.setdefault("n_keep", 1)
-        d, C = procrustes_similarity_distance(T[I], T[J], seed=seed, return_C=True, **opts)
-        opts = {**opts, "n_keep": n_compose, "n_screen_iter": 0, "n_iter": compose_iter}
+        # first pass: every pair runs exactly what it runs alone (its default starts, screening,
+        # kept candidates and float64 polish), so no pair of a set ends above its pair-alone value
+        d, C = procrustes_similarity_distance(T[I], T[J], seed=seed, return_C=True, **optimiser_opts)
+        n_polish = int(optimiser_opts.get("n_polish_iter", 20))
+        r = T.shape[-1]
+        n_via = min(n_compose, k - 2)  # composed starts per pair and round
+        ck = max(1, min(compose_keep, n_via))
+        opts = {**optimiser_opts, "n_keep": ck, "n_screen_iter": compose_screen_iter if ck < n_via else 0,
+                "n_iter": compose_iter, "n_polish_iter": 0}
+        improved = torch.zeros(len(I), dtype=torch.bool)
         for rnd in range(rounds):
             # restart every pair from alignments composed through the set; keep improvements
-            starts = _composed_starts(C, d, k, min(n_compose, k - 2), skip=rnd * n_compose)
-            d2, C2 = procrustes_similarity_distance(T[I], T[J], seed=seed, starts=starts, return_C=True, **opts)
-            better = d2 < d
-            d = torch.where(better, d2, d)
-            C = torch.where(better[:, None, None], C2, C)
-        if rounds:  # one float64 polish of the final alignments (T is float64)
-            _, f = _polish(T[I], T[J], C, d**2, n_polish)
-            d = f.clamp_min(0).sqrt()
+            starts = _composed_starts(C, d, k, n_via, skip=rnd * n_via)
+            runs = [(starts, opts)]
+            if rnd == 0 and compose_random > 0:
+                # fresh random starts, different for every pair: equivalent pairs (copies of one
+                # system) then explore different basins, and the next round shares the best
+                rand = _random_starts(len(I), r, compose_random, seed + 1)
+                runs.append((rand, {**opts, "n_keep": 1, "n_screen_iter": compose_screen_iter}))
+            for st, o in runs:
+                d2, C2 = procrustes_similarity_distance(T[I], T[J], seed=seed, starts=st, return_C=True, **o)
+                better = d2 < d
+                improved |= better
+                d = torch.where(better, d2, d)
+                C = torch.where(better[:, None, None], C2, C)
+        ii = improved.nonzero().squeeze(1)
+        if len(ii):  # one float64 polish of the alignments the composition passes replaced
+            _, f = _polish(T[I][ii], T[J][ii], C[ii], d[ii] ** 2, n_polish)
+            d[ii] = f.clamp_min(0).sqrt()
         d = d.numpy()
         if mode == "angular":
             vals = np.arccos(np.clip(1.0 - d**2 / 2.0, -1.0, 1.0))
