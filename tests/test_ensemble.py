@@ -11,7 +11,7 @@ from degeneracy.io import load_checkpoint, read_parquet
 from degeneracy.models import build_model
 from degeneracy.training import ensemble_size, train, train_ensemble
 from degeneracy.training.ensemble import clip_members
-from degeneracy.training.stacked import StackedRNN
+from degeneracy.training.stacked import StackedRNN, member_chunks
 from degeneracy.training.stacked_adam import StackedAdam
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -141,9 +141,11 @@ def test_clip_members_matches_torch_per_member():
 
 
 @pytest.mark.parametrize("kind", ["standard", "mup"])
-@pytest.mark.parametrize("fused", [True, False])
-def test_stacked_forward_and_gradients_match_single_models(kind, fused):
-    cfg = {"kind": kind, "n_units": 6, "gamma": 0.5, "tau": 0.2, "readout_init": "normal"}
+@pytest.mark.parametrize("fused,n", [(True, 6), (False, 6), (True, 400)])
+def test_stacked_forward_and_gradients_match_single_models(kind, fused, n):
+    # n = 400 on CPU runs the time loops one member at a time (member_chunks), n = 6 all together
+    assert len(member_chunks(3, n, torch.device("cpu"))) == (3 if n == 400 else 1)
+    cfg = {"kind": kind, "n_units": n, "gamma": 0.5, "tau": 0.2, "readout_init": "normal"}
     models = [build_model(cfg, 2, 3, seed) for seed in range(3)]
     stacked = StackedRNN.from_models(models, fused=fused)
     x = torch.randn(3, 4, 9, 2)

@@ -17,6 +17,14 @@ import torch
 from torch import nn
 
 
+def member_chunks(K: int, n: int, device: torch.device) -> list[slice]:
+    """Groups of members whose time loops run together. On CPU a group's recurrent matrices are
+    kept to about 512 KiB so that they stay in cache across the time loop (measured: K = 50 at n = 128
+    in one group is no faster than separate training, in groups of 8 it is); on a GPU one group."""
+    size = K if device.type != "cpu" else max(1, min(K, (512 * 1024) // (4 * n * n)))
+    return [slice(a, min(a + size, K)) for a in range(0, K, size)]
+
+
 class _StandardRecurrence(torch.autograd.Function):
     """h_t = tanh(a_t + h_{t-1} W^T), h_0 = 0, for K stacked networks, time-major per member.
 
@@ -28,10 +36,11 @@ class _StandardRecurrence(torch.autograd.Function):
     def forward(ctx, A: torch.Tensor, W: torch.Tensor) -> torch.Tensor:
         K, T, B, n = A.shape
         H = A.new_empty(K, T, B, n)
-        Wt = W.transpose(1, 2)
-        torch.tanh(A[:, 0], out=H[:, 0])
-        for t in range(1, T):
-            torch.tanh(torch.baddbmm(A[:, t], H[:, t - 1], Wt), out=H[:, t])
+        for g in member_chunks(K, n, A.device):
+            Ag, Hg, Wt = A[g], H[g], W[g].transpose(1, 2)
+            torch.tanh(Ag[:, 0], out=Hg[:, 0])
+            for t in range(1, T):
+                torch.tanh(torch.baddbmm(Ag[:, t], Hg[:, t - 1], Wt), out=Hg[:, t])
         ctx.save_for_backward(W, H)
         return H
 
@@ -40,9 +49,11 @@ class _StandardRecurrence(torch.autograd.Function):
         W, H = ctx.saved_tensors
         K, T, B, n = H.shape
         dZ = torch.mul(H, H).neg_().add_(1.0)  # 1 - h_t^2, then the gradient w.r.t. the pre-activation z_t
-        dZ[:, T - 1].mul_(G[:, T - 1])
-        for t in range(T - 1, 0, -1):
-            dZ[:, t - 1].mul_(torch.baddbmm(G[:, t - 1], dZ[:, t], W))
+        for g in member_chunks(K, n, H.device):
+            dZg, Gg, Wg = dZ[g], G[g], W[g]
+            dZg[:, T - 1].mul_(Gg[:, T - 1])
+            for t in range(T - 1, 0, -1):
+                dZg[:, t - 1].mul_(torch.baddbmm(Gg[:, t - 1], dZg[:, t], Wg))
         grad_W = None
         if ctx.needs_input_grad[1]:
             # dW_k = sum_t dz_t^T h_{t-1}
@@ -62,12 +73,13 @@ class _LeakyRecurrence(torch.autograd.Function):
     def forward(ctx, u: torch.Tensor, J: torch.Tensor, a: float, c: float) -> torch.Tensor:
         K, T, B, n = u.shape
         Phi = u.new_empty(K, T, B, n)
-        Jt = J.transpose(1, 2)
-        h = u[:, 0]
-        torch.tanh(h, out=Phi[:, 0])
-        for t in range(1, T):
-            h = torch.baddbmm(torch.add(u[:, t], h, alpha=a), Phi[:, t - 1], Jt, alpha=c)
-            torch.tanh(h, out=Phi[:, t])
+        for g in member_chunks(K, n, u.device):
+            ug, Pg, Jt = u[g], Phi[g], J[g].transpose(1, 2)
+            h = ug[:, 0]
+            torch.tanh(h, out=Pg[:, 0])
+            for t in range(1, T):
+                h = torch.baddbmm(torch.add(ug[:, t], h, alpha=a), Pg[:, t - 1], Jt, alpha=c)
+                torch.tanh(h, out=Pg[:, t])
         ctx.save_for_backward(J, Phi)
         ctx.a, ctx.c = a, c
         return Phi
@@ -80,10 +92,12 @@ class _LeakyRecurrence(torch.autograd.Function):
         S = torch.mul(Phi, Phi).neg_().add_(1.0)  # tanh'(h_t) = 1 - phi_t^2
         Gh = G * S  # direct gradient w.r.t. h_t through the readout
         D = torch.empty_like(Phi)  # total gradient w.r.t. h_t
-        D[:, T - 1] = Gh[:, T - 1]
-        for t in range(T - 1, 0, -1):
-            back = torch.bmm(D[:, t], J).mul_(S[:, t - 1])
-            torch.add(Gh[:, t - 1], D[:, t], alpha=a, out=D[:, t - 1]).add_(back, alpha=c)
+        for g in member_chunks(K, n, Phi.device):
+            Dg, Ghg, Sg, Jg = D[g], Gh[g], S[g], J[g]
+            Dg[:, T - 1] = Ghg[:, T - 1]
+            for t in range(T - 1, 0, -1):
+                back = torch.bmm(Dg[:, t], Jg).mul_(Sg[:, t - 1])
+                torch.add(Ghg[:, t - 1], Dg[:, t], alpha=a, out=Dg[:, t - 1]).add_(back, alpha=c)
         grad_J = None
         if ctx.needs_input_grad[1]:
             # dJ_k = c * sum_t delta_t^T phi_{t-1}; phi_{-1} = 0
