@@ -3,8 +3,9 @@ non-converging networks, corrupt intermediates, determinism, atomic writers.
 
 Two runs of a small study (RELIABILITY_CONFIG, study ``reliability``, outputs in
 results/reliability/: the test study's settings, one condition that converges, one that diverges
-(lr 1e30) and one that runs out of budget) in temporary copies of the workflow, never the
-repository's results/:
+(lr 1e30) and two that run out of budget) in temporary copies of one snapshot of the workflow
+(same code for both, whatever changes in the repository meanwhile), never the repository's
+results/:
 
 - ``clean``: from scratch, uninterrupted;
 - ``resumed``: from scratch, killed with SIGKILL (snakemake and its running training job) in the
@@ -71,8 +72,14 @@ RELIABILITY_CONFIG = {
 }
 
 
-def _copy_repo(dest: Path) -> Path:
-    copy_workflow(dest)
+@pytest.fixture(scope="module")
+def snapshot(tmp_path_factory) -> Path:
+    """One copy of the workflow that both runs start from: they run the same code."""
+    return copy_workflow(tmp_path_factory.mktemp("snapshot"))
+
+
+def _copy_repo(dest: Path, source: Path) -> Path:
+    copy_workflow(dest, source)
     (dest / "reliability.yaml").write_text(yaml.safe_dump(RELIABILITY_CONFIG, sort_keys=False))
     return dest
 
@@ -92,15 +99,15 @@ def _resume(workdir: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def clean(tmp_path_factory) -> Path:
-    d = _copy_repo(tmp_path_factory.mktemp("clean"))
+def clean(tmp_path_factory, snapshot) -> Path:
+    d = _copy_repo(tmp_path_factory.mktemp("clean"), snapshot)
     _snakemake(d, "--cores", "2")
     return d
 
 
 @pytest.fixture(scope="module")
-def resumed(tmp_path_factory, clean) -> dict:
-    d = _copy_repo(tmp_path_factory.mktemp("resumed"))
+def resumed(tmp_path_factory, snapshot, clean) -> dict:
+    d = _copy_repo(tmp_path_factory.mktemp("resumed"), snapshot)
     proc = subprocess.Popen(
         [sys.executable, "-m", "snakemake", "--cores", "2", "--configfile", "reliability.yaml"],
         cwd=d, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
