@@ -22,7 +22,10 @@ from degeneracy.tasks import TASKS, knob_specs, task_class
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "science.md"
 #: Tasks the page documents: the built-in ones plus the Lorenz-96 extension (named by import path).
-DOC_TASKS = {**{name: cls for name, cls in TASKS.items()}, "lorenz96": task_class("degeneracy.tasks.lorenz96:Lorenz96")}
+DOC_TASKS = {
+    **{name: cls for name, cls in TASKS.items()},
+    "lorenz96": task_class("degeneracy.tasks.lorenz96:Lorenz96"),
+}
 
 
 def _text() -> str:
@@ -60,16 +63,22 @@ def table(name: str, text: str | None = None) -> list[dict[str, str]]:
     lines = text.splitlines()
     marker = f"<!-- table: {name} -->"
     starts = [i for i, line in enumerate(lines) if line.strip() == marker]
-    assert len(starts) == 1, f"{marker} must appear exactly once in {DOC}, found {len(starts)}"
+    assert len(starts) == 1, (
+        f"{marker} must appear exactly once in {DOC}, found {len(starts)}"
+    )
     i = starts[0] + 1
     header = split_row(lines[i])
-    assert re.fullmatch(r"\|(\s*-+\s*\|)+", lines[i + 1].replace(" ", "")), f"no separator under {marker}"
+    assert re.fullmatch(r"\|(\s*-+\s*\|)+", lines[i + 1].replace(" ", "")), (
+        f"no separator under {marker}"
+    )
     rows = []
     for line in lines[i + 2 :]:
         if not line.strip().startswith("|"):
             break
         cells = split_row(line)
-        assert len(cells) == len(header), f"{marker}: row {line!r} has {len(cells)} cells, header {len(header)}"
+        assert len(cells) == len(header), (
+            f"{marker}: row {line!r} has {len(cells)} cells, header {len(header)}"
+        )
         rows.append(dict(zip(header, cells)))
     assert rows, f"{marker}: empty table"
     return rows
@@ -106,16 +115,27 @@ def test_parser_rejects_a_missing_or_doubled_marker():
     with pytest.raises(AssertionError):
         table("t", "no marker here\n")
     with pytest.raises(AssertionError):
-        table("t", "<!-- table: t -->\n| a |\n|---|\n| 1 |\n<!-- table: t -->\n| a |\n|---|\n| 1 |\n")
+        table(
+            "t",
+            "<!-- table: t -->\n| a |\n|---|\n| 1 |\n<!-- table: t -->\n| a |\n|---|\n| 1 |\n",
+        )
 
 
 # ----------------------------------------------------------------------------- config defaults
 
 
-def _check_params(rows: list[dict[str, str]], prefix: str, params: dict[str, config.Param]) -> None:
-    doc = {name(r["key"]): parse_cell(r["default"]) for r in rows if name(r["key"]).startswith(prefix)}
+def _check_params(
+    rows: list[dict[str, str]], prefix: str, params: dict[str, config.Param]
+) -> None:
+    doc = {
+        name(r["key"]): parse_cell(r["default"])
+        for r in rows
+        if name(r["key"]).startswith(prefix)
+    }
     keys = {k[len(prefix) :] for k in doc if "." not in k[len(prefix) :]}
-    assert keys == set(params), f"{prefix}* keys in docs/science.md {sorted(keys)} != code {sorted(params)}"
+    assert keys == set(params), (
+        f"{prefix}* keys in docs/science.md {sorted(keys)} != code {sorted(params)}"
+    )
     for key, param in params.items():
         assert same(doc[prefix + key], param.default), (
             f"docs/science.md says {prefix}{key} = {doc[prefix + key]!r}; the code's default is {param.default!r}"
@@ -140,14 +160,19 @@ def test_model_and_training_tables_resolve_to_what_resolve_config_fills():
         key = name(row["key"]).split(".", 1)[1]
         assert same(parse_cell(row["default"]), resolved["model"][key]), key
     task_row = {name(r["task"]): r for r in table("tasks")}["sine"]
-    fallback = {"lr": parse_cell(task_row["default lr"]), "threshold": parse_cell(task_row["threshold"])}
+    fallback = {
+        "lr": parse_cell(task_row["default lr"]),
+        "threshold": parse_cell(task_row["threshold"]),
+    }
     for row in table("training"):
         path = name(row["key"]).split(".")[1:]
         node = resolved["training"]
         for part in path:
             node = node[part]
         doc = parse_cell(row["default"])
-        assert same(fallback.get(path[0], doc) if doc is None else doc, node), ".".join(path)
+        assert same(fallback.get(path[0], doc) if doc is None else doc, node), ".".join(
+            path
+        )
 
 
 # ----------------------------------------------------------------------------- tasks
@@ -157,8 +182,12 @@ def test_task_table_matches_thresholds_and_learning_rates():
     rows = {name(r["task"]): r for r in table("tasks")}
     assert set(rows) == set(DOC_TASKS)
     for task, cls in DOC_TASKS.items():
-        assert same(parse_cell(rows[task]["threshold"]), cls.threshold), f"{task}: threshold"
-        assert same(parse_cell(rows[task]["default lr"]), cls.default_lr), f"{task}: default lr"
+        assert same(parse_cell(rows[task]["threshold"]), cls.threshold), (
+            f"{task}: threshold"
+        )
+        assert same(parse_cell(rows[task]["default lr"]), cls.default_lr), (
+            f"{task}: default lr"
+        )
         assert cls.ood_description, f"{task} declares no ood_description"
 
 
@@ -173,12 +202,18 @@ def test_knob_table_lists_every_knob_with_its_default():
     rows = table("knobs")
     doc = {(name(r["task"]), name(r["knob"])): parse_cell(r["default"]) for r in rows}
     assert len(doc) == len(rows), "a (task, knob) row appears twice"
-    code = {(t, k): spec["default"] for t, cls in DOC_TASKS.items() for k, spec in knob_specs(cls).items()}
+    code = {
+        (t, k): spec["default"]
+        for t, cls in DOC_TASKS.items()
+        for k, spec in knob_specs(cls).items()
+    }
     assert set(doc) == set(code), (
         f"missing in docs: {sorted(set(code) - set(doc))}; not in code: {sorted(set(doc) - set(code))}"
     )
     for key, value in code.items():
-        assert same(doc[key], value), f"docs/science.md says {key} = {doc[key]!r}; code: {value!r}"
+        assert same(doc[key], value), (
+            f"docs/science.md says {key} = {doc[key]!r}; code: {value!r}"
+        )
 
 
 # ----------------------------------------------------------------------------- measurement
@@ -189,7 +224,12 @@ def _code_analysis() -> dict[str, Any]:
     for section, values in conditions.TASK_ANALYSIS_DEFAULTS.items():
         out.update({f"{section}.{k}": v for k, v in values.items()})
     for section in ("weights", "aggregate"):
-        out.update({f"{section}.{k}": v for k, v in conditions.GLOBAL_DEFAULTS[section].items()})
+        out.update(
+            {
+                f"{section}.{k}": v
+                for k, v in conditions.GLOBAL_DEFAULTS[section].items()
+            }
+        )
     for key, value in effects.DEFAULT_SETTINGS.items():
         out.setdefault(f"aggregate.{key}", value)
     return out
@@ -202,7 +242,9 @@ def test_analysis_table_matches_every_measurement_default():
         f"missing in docs: {sorted(set(code) - set(doc))}; not in code: {sorted(set(doc) - set(code))}"
     )
     for key, value in code.items():
-        assert same(doc[key], value), f"docs/science.md says {key} = {doc[key]!r}; code: {value!r}"
+        assert same(doc[key], value), (
+            f"docs/science.md says {key} = {doc[key]!r}; code: {value!r}"
+        )
 
 
 def test_aggregate_defaults_agree_between_study_config_and_effects_table():
@@ -227,7 +269,9 @@ def test_function_table_matches_signatures():
         module_name, _, func_name = name(row["function"]).rpartition(".")
         func = getattr(importlib.import_module(module_name), func_name)
         param = inspect.signature(func).parameters[name(row["argument"])]
-        assert same(parse_cell(row["default"]), param.default), f"{func_name}({name(row['argument'])})"
+        assert same(parse_cell(row["default"]), param.default), (
+            f"{func_name}({name(row['argument'])})"
+        )
 
 
 # ----------------------------------------------------------------------------- directions
@@ -243,7 +287,9 @@ def test_gamma_is_the_one_factor_that_raises_behavioral_degeneracy():
     """The page calls this out in prose; check the table it describes says so (independently of
     the code table above: counted from the page)."""
     rows = table("directions")
-    assert [name(r["factor"]) for r in rows if r["behavior"].strip() == "up"] == ["gamma"]
+    assert [name(r["factor"]) for r in rows if r["behavior"].strip() == "up"] == [
+        "gamma"
+    ]
 
 
 # ----------------------------------------------------------------------------- self-containment
@@ -252,21 +298,32 @@ def test_gamma_is_the_one_factor_that_raises_behavioral_degeneracy():
 def test_no_reference_outside_the_repository():
     text = _text()
     for pattern in (r"SPEC\.md", r"\.\./", r"/work/", r"shared/"):
-        assert not re.search(pattern, text), f"docs/science.md refers to {pattern!r}, outside the repository"
+        assert not re.search(pattern, text), (
+            f"docs/science.md refers to {pattern!r}, outside the repository"
+        )
 
 
 def test_every_named_repository_path_exists():
     text = _text()
-    paths = set(re.findall(r"`((?:src|docs|tests|configs|rules|schemas)/[^`\s]+|workflow_config\.yaml)`", text))
+    paths = set(
+        re.findall(
+            r"`((?:src|docs|tests|configs|rules|schemas)/[^`\s]+|workflow_config\.yaml)`",
+            text,
+        )
+    )
     paths |= set(re.findall(r"\]\(((?!#|https?:)[^)]+)\)", text))
     assert paths, "the page names no repository path"
     for rel in sorted(paths):
         if "<" in rel:  # a pattern such as src/degeneracy/tasks/<task>.py
             continue
         if "*" in rel:
-            assert any(ROOT.glob(rel)), f"docs/science.md names {rel}, which matches nothing"
+            assert any(ROOT.glob(rel)), (
+                f"docs/science.md names {rel}, which matches nothing"
+            )
             continue
-        assert (ROOT / rel).exists() or (DOC.parent / rel).exists(), f"docs/science.md names {rel}, which does not exist"
+        assert (ROOT / rel).exists() or (DOC.parent / rel).exists(), (
+            f"docs/science.md names {rel}, which does not exist"
+        )
 
 
 def test_every_named_task_module_exists():
@@ -274,3 +331,45 @@ def test_every_named_task_module_exists():
     for module in set(re.findall(r"\(`(\w+\.py)`", text)):
         hits = list((ROOT / "src" / "degeneracy").rglob(module))
         assert hits, f"docs/science.md names {module}, not found under src/degeneracy"
+
+
+# ----------------------------------------------------------------------------- constants stated in prose
+
+
+def test_sine_input_is_f_over_30_plus_a_quarter():
+    """The page states the sine task's constant input f/30 + 0.25 (not a knob): invert it to get
+    f, and check the target is then sin(2 pi f t dt) and f one of the task's frequencies."""
+    import math
+
+    import torch
+
+    task = task_class("sine")(n_channels=2, T=20)
+    x, y, _ = task.sample(16, torch.Generator().manual_seed(0))
+    f = (x[:, 0, :] - 0.25) * 30.0  # the frequency the doc's formula implies
+    t = torch.arange(20, dtype=torch.float64).view(1, 20, 1)
+    expected = torch.sin(2 * math.pi * f.double().unsqueeze(1) * t * task.dt)
+    assert torch.allclose(y.double(), expected, atol=1e-4)
+    assert torch.all(x == x[:, :1, :]), "the sine input is constant over the trial"
+    assert (
+        torch.isclose(f.reshape(-1, 1), task.frequencies().view(1, -1), atol=1e-4)
+        .any(dim=1)
+        .all()
+    )
+
+
+def test_muP_adam_rate_is_gamma_times_eta0_and_data_stream_offset():
+    """Prose claims of the training section: Adam rate gamma * eta0 for muP (eta0 = training.lr)
+    and the data generator seeded with seed + 1,000,003."""
+    from degeneracy.training import loop
+
+    cfg = config.resolve_config(
+        {
+            "task": {"name": "sine"},
+            "model": {"kind": "mup", "gamma": 0.3},
+            "training": {"lr": 0.05},
+        }
+    )
+    assert loop.adam_lr(cfg) == pytest.approx(0.3 * 0.05)
+    std = config.resolve_config({"task": {"name": "sine"}, "training": {"lr": 0.05}})
+    assert loop.adam_lr(std) == 0.05
+    assert "1,000,003" in _text() and loop._DATA_STREAM == 1_000_003
