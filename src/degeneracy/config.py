@@ -144,7 +144,7 @@ TRAINING_PARAMS: dict[str, Param] = {
     "max_epochs": Param(1000, int, "epoch budget", minimum=1),
     "plateau_factor": Param(0.5, float, "ReduceLROnPlateau factor", exclusive_minimum=0, exclusive_maximum=1),
     "plateau_patience": Param(40, int, "ReduceLROnPlateau patience (epochs)", minimum=1),
-    "stop_patience": Param(3, int, "consecutive epochs below threshold before stopping", minimum=0),
+    "stop_patience": Param(3, int, "further consecutive epochs below threshold after the first, then stop", minimum=0),
     "threshold": Param(None, float, "convergence MSE; null: the task's", exclusive_minimum=0, nullable=True),
     "grad_clip": Param(None, float, "max gradient norm; null: no clipping", exclusive_minimum=0, nullable=True),
     "device": Param("auto", str, "auto (CUDA when present), cpu or cuda", choices=DEVICES),
