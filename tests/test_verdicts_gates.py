@@ -203,3 +203,12 @@ def test_pipeline_effects_reads_the_aggregate_settings_and_grid_files(tmp_path):
     assert cells(df).loc["dynamics", "robust_settings"] == "5/6"
     assert pd.read_parquet(tmp_path / "e.parquet")["verdict"].tolist() == df["verdict"].tolist()
     assert "not robust to DSA settings (5/6)" in (tmp_path / "e.md").read_text()
+
+
+def test_two_networks_per_level_are_not_tested():
+    # with 2 networks every usable replicate repeats their single pair: no uncertainty estimate
+    meta, nets, pairs = study(n_seeds=2)
+    df = effects_table(meta, nets, pairs, n_boot=400, seed=0, min_networks=2)
+    assert df["p_value"].isna().all() and (df["verdict"] == "inconclusive").all()
+    assert (df["observed"] == "not tested").all()
+    assert df["reason"].str.contains("do not vary|bootstrap replicates defined").all()

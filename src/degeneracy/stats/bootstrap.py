@@ -80,8 +80,9 @@ def studentized_p_value(point: float, replicates: np.ndarray, n_units: int, null
     to Student's t with ``n_units - 1`` degrees of freedom. With few networks the plain percentile
     bootstrap is far too confident (4 networks whose 6 pairs happen to agree give p = 2 / (B + 1));
     the t reference makes the test honest about how few independent draws there are
-    (tests/test_verdicts_calibration.py). NaN when n_units < 2 or fewer than 2 replicates are finite;
-    0 when se = 0 and point != null.
+    (tests/test_verdicts_calibration.py). NaN when n_units < 2, fewer than 2 replicates are
+    finite, or the replicates do not vary (se = 0: e.g. 2 networks, whose only pair every
+    replicate repeats, say nothing about the uncertainty).
     """
     from scipy.stats import t as student_t
 
@@ -92,7 +93,7 @@ def studentized_p_value(point: float, replicates: np.ndarray, n_units: int, null
     se = float(reps.std(ddof=1))
     diff = abs(float(point) - null)
     if se == 0.0:
-        return 1.0 if diff == 0.0 else 0.0
+        return float("nan")
     return float(2.0 * student_t.sf(diff / se, df=int(n_units) - 1))
 
 

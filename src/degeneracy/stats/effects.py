@@ -454,6 +454,13 @@ def _cell(
     n_units = min(len(group.converged[c]) for c, x in zip(group.conditions, group.levels) if x in extremes)
     point = float(np.log(row["ratio"])) if row["ratio"] > 0 else float("nan")
     row["p_value"] = studentized_p_value(point, log_ratio, n_units)
+    if not np.isfinite(row["p_value"]):
+        row["reason"] = (
+            f"the bootstrap replicates of the ratio do not vary ({n_units} networks at an extreme level): "
+            "its uncertainty cannot be estimated"
+        )
+        row["observed"], row["verdict"] = "not tested", "inconclusive"
+        return row
     row["_direction"] = "up" if row["ratio"] > 1 else "down" if row["ratio"] < 1 else "none"
     notes = []
     if measure == "dynamics":
