@@ -152,6 +152,7 @@ def test_studentized_p_value_is_a_one_sample_t_test():
     assert np.isnan(studentized_p_value(1.0, reps, n_units=1))
     # replicates that do not vary carry no information about the uncertainty
     assert np.isnan(studentized_p_value(1.0, np.ones(10), 5))
+    assert np.isnan(studentized_p_value(1.0, 1.0 + 1e-16 * np.arange(10), 5))  # rounding noise
 
 
 def test_paired_replicates_follow_the_shared_draws():

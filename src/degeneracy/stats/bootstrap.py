@@ -81,7 +81,7 @@ def studentized_p_value(point: float, replicates: np.ndarray, n_units: int, null
     bootstrap is far too confident (4 networks whose 6 pairs happen to agree give p = 2 / (B + 1));
     the t reference makes the test honest about how few independent draws there are
     (tests/test_verdicts_calibration.py). NaN when n_units < 2, fewer than 2 replicates are
-    finite, or the replicates do not vary (se = 0: e.g. 2 networks, whose only pair every
+    finite, or the replicates do not vary (se = 0 up to rounding: e.g. 2 networks, whose only pair every
     replicate repeats, say nothing about the uncertainty).
     """
     from scipy.stats import t as student_t
@@ -92,7 +92,7 @@ def studentized_p_value(point: float, replicates: np.ndarray, n_units: int, null
         return float("nan")
     se = float(reps.std(ddof=1))
     diff = abs(float(point) - null)
-    if se == 0.0:
+    if se <= 1e-9 * max(1.0, abs(float(point))):  # rounding noise only: the replicates do not vary
         return float("nan")
     return float(2.0 * student_t.sf(diff / se, df=int(n_units) - 1))
 
