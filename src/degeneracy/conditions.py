@@ -83,7 +83,16 @@ GLOBAL_DEFAULTS: dict[str, Any] = {
     "study": "study",
     "training": {},
     "weights": {"n_restarts": 8, "seed": 0},
-    "aggregate": {"n_boot": 1000, "seed": 0, "min_networks": 3, "min_levels": 2},
+    # bootstrap, verdict and multiplicity settings (degeneracy.stats reads them from here)
+    "aggregate": {
+        "n_boot": 1000,
+        "seed": 0,
+        "ci": 0.95,
+        "min_levels": 2,
+        "min_networks": 3,
+        "alpha": 0.05,
+        "correction": "holm",
+    },
     "figures": {},
 }
 

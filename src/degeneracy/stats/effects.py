@@ -43,6 +43,8 @@ from .bootstrap import (
 )
 from .multiplicity import CORRECTIONS, adjust_p_values
 
+from ..conditions import GLOBAL_DEFAULTS as _GLOBAL_DEFAULTS
+
 __all__ = [
     "MEASURES",
     "LEVELS_OF_DEGENERACY",
@@ -74,15 +76,7 @@ PAPER_DIRECTIONS: dict[str, dict[str, str]] = {
 }
 
 #: Defaults of the ``aggregate`` settings read here.
-DEFAULT_SETTINGS: dict[str, Any] = {
-    "n_boot": 1000,
-    "seed": 0,
-    "ci": 0.95,
-    "min_levels": 2,
-    "min_networks": 3,
-    "alpha": 0.05,
-    "correction": "holm",
-}
+DEFAULT_SETTINGS: dict[str, Any] = dict(_GLOBAL_DEFAULTS["aggregate"])  # one home: degeneracy.conditions
 
 #: Every value the ``verdict`` column takes.
 VERDICTS: tuple[str, ...] = ("agree", "disagree", "inconclusive", "below noise floor", "insufficient")
