@@ -111,7 +111,7 @@ def network_files(experiments=None):
     return [NETWORK.format(condition=c, seed=s) for c, s in STUDY.jobs(experiments)]
 
 
-def pairwise_files(experiments=None, metrics=("dsa", "weights")):
+def pairwise_files(experiments=None, metrics=("dsa", "weights", "svcca")):
     conds = (
         sorted(CONDITIONS)
         if experiments is None

@@ -70,3 +70,25 @@ rule pairwise_weights:
         code=code("pairwise_weights.py"),
     script:
         "scripts/pairwise_weights.py"
+
+
+rule pairwise_svcca:
+    input:
+        networks=seed_files(NETWORK),
+        trajectories=seed_files(TRAJECTORIES),
+    output:
+        f"{OUT}/pairwise/{{condition}}/svcca.parquet",
+    log:
+        f"{OUT}/logs/pairwise/{{condition}}/svcca.log",
+    benchmark:
+        f"{OUT}/benchmarks/pairwise/{{condition}}/svcca.tsv"
+    conda:
+        "../envs/degeneracy.yaml"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=60,
+    params:
+        code=code("pairwise_svcca.py"),
+    script:
+        "scripts/pairwise_svcca.py"

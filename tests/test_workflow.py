@@ -105,6 +105,7 @@ def expected_counts(cfg: dict) -> dict[str, int]:
         "dsa_fit": n_cond,
         "pairwise_dsa": n_cond,
         "pairwise_weights": n_cond,
+        "pairwise_svcca": n_cond,
         "summary": len(study.experiments),
         "meta": 1,
         "networks": 1,
@@ -164,6 +165,7 @@ def test_single_figure_builds_only_its_ancestors(fresh):
         "dsa_fit": len(l1_conditions),
         "pairwise_dsa": len(l1_conditions),
         "pairwise_weights": len(l1_conditions),
+        "pairwise_svcca": len(l1_conditions),
         "summary": 1,
         "figure": 1,
     }
@@ -219,7 +221,10 @@ def test_full_run_outputs_and_schemas(study_dir):
     nets = _check_schema(r / "networks.parquet", SCHEMAS["network"])
     assert len(nets) == sum(len(c.seeds) for c in study.conditions.values())
     pairs = _check_schema(r / "pairwise.parquet", SCHEMAS["pairwise"])
-    assert set(pairs["metric"]) <= {"dsa", "dsa_null", "weight_aligned", "weight_aligned_per_n2", "weight_unaligned"}
+    assert {"dsa", "dsa_null", "weight_aligned", "svcca"} <= set(pairs["metric"]) <= {
+        "dsa", "dsa_null", "svcca", "weight_aligned", "weight_aligned_per_n2", "weight_unaligned",
+        "weight_gap", "weight_scale_free", "weight_aligned_init",
+    }
     null = pairs[pairs["metric"] == "dsa_null"]
     assert (null["seed_a"] == null["seed_b"]).all()
     other = pairs[pairs["metric"] != "dsa_null"]
@@ -239,7 +244,7 @@ def test_full_run_outputs_and_schemas(study_dir):
         converged = sorted(nets.loc[(nets.condition == cid) & nets.converged, "seed"])
         assert sorted(ops["seed"].unique()) == converged == sorted(null["seed"])
         assert set(ops["matrix"]) == {"A", "singular_values"}
-        for metric in ("dsa", "weights"):
+        for metric in ("dsa", "weights", "svcca"):
             _check_schema(r / "pairwise" / cid / f"{metric}.parquet", SCHEMAS["pairwise"])
     for exp in study.experiments:
         summ = pd.read_parquet(r / "summary" / f"{exp}.parquet")
