@@ -10,7 +10,12 @@ import torch
 from scipy.integrate import solve_ivp
 
 from degeneracy.tasks import TaskConfigError, make_task
-from degeneracy.tasks.lorenz96 import Lorenz96, attractor_states, lorenz96_rhs, rk4_integrate
+from degeneracy.tasks.lorenz96 import (
+    Lorenz96,
+    attractor_states,
+    lorenz96_rhs,
+    rk4_integrate,
+)
 
 IMPORT_PATH = "degeneracy.tasks.lorenz96:Lorenz96"
 

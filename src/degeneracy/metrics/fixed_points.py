@@ -22,9 +22,10 @@ Each point is classified by the eigenvalues lambda of the Jacobian dF/dh (discre
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 
 import numpy as np
 import torch
@@ -33,12 +34,12 @@ __all__ = [
     "CLASSES",
     "SUMMARY_COLUMNS",
     "FixedPoints",
-    "step_map",
-    "find_fixed_points",
     "classify_eigenvalues",
+    "find_fixed_points",
     "fixed_point_summary",
-    "initial_states_from_trajectories",
     "fixed_points_from_checkpoint",
+    "initial_states_from_trajectories",
+    "step_map",
 ]
 
 #: Class labels, in the order the summary counts them.

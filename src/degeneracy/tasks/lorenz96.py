@@ -21,7 +21,7 @@ from .base import Batch, Task, knob
 if TYPE_CHECKING:  # pragma: no cover
     import torch
 
-__all__ = ["Lorenz96", "lorenz96_rhs", "rk4_integrate", "attractor_states"]
+__all__ = ["Lorenz96", "attractor_states", "lorenz96_rhs", "rk4_integrate"]
 
 #: Largest RK4 step (model time units); a sampling interval dt is split into ceil(dt / MAX_STEP).
 MAX_STEP = 0.025
@@ -39,14 +39,14 @@ _BANK_SEED = 96
 _START_JITTER = 1e-2
 
 
-def lorenz96_rhs(x: "torch.Tensor", forcing: float) -> "torch.Tensor":
+def lorenz96_rhs(x: torch.Tensor, forcing: float) -> torch.Tensor:
     """dx/dt of Lorenz-96 for states ``x`` (..., n) (the ring is the last axis); same shape/dtype."""
     import torch
 
     return (torch.roll(x, -1, -1) - torch.roll(x, 2, -1)) * torch.roll(x, 1, -1) - x + forcing
 
 
-def rk4_integrate(x0: "torch.Tensor", forcing: float, dt: float, n_samples: int, max_step: float = MAX_STEP) -> "torch.Tensor":
+def rk4_integrate(x0: torch.Tensor, forcing: float, dt: float, n_samples: int, max_step: float = MAX_STEP) -> torch.Tensor:
     """Classical fourth-order Runge-Kutta from ``x0`` (batch, n), vectorised over the batch.
 
     Each sampling interval ``dt`` (model time units) is split into ceil(dt / max_step) equal RK4
@@ -70,7 +70,7 @@ def rk4_integrate(x0: "torch.Tensor", forcing: float, dt: float, n_samples: int,
 
 
 @lru_cache(maxsize=8)
-def attractor_states(n_vars: int, forcing: float) -> tuple["torch.Tensor", float, float]:
+def attractor_states(n_vars: int, forcing: float) -> tuple[torch.Tensor, float, float]:
     """A fixed bank of float64 states (n_bank, n_vars) on the attractor, with the attractor's mean
     and standard deviation over all variables (model units). Built once per process from a fixed
     seed: ``_BANK_TRAJECTORIES`` trajectories from x = F + N(0, 1) after a burn-in, sampled
@@ -132,7 +132,7 @@ class Lorenz96(Task):
         _, mean, sd = attractor_states(self.n_vars, float(self.forcing))
         return mean, sd
 
-    def initial_states(self, batch: int, generator: "torch.Generator", ood: bool = False) -> "torch.Tensor":
+    def initial_states(self, batch: int, generator: torch.Generator, ood: bool = False) -> torch.Tensor:
         """Start states (batch * n_channels, n_vars), float64 in model units: bank states on the
         attractor with a small jitter, or (``ood``) draws m + ood_scale * s * N(0, 1)."""
         import torch
