@@ -76,6 +76,7 @@ rule summary:
     input:
         networks=lambda w: network_files([w.experiment]),
         pairwise=lambda w: pairwise_files([w.experiment]),
+        fixed_points=lambda w: fixed_point_files(w.experiment),
     output:
         f"{OUT}/summary/{{experiment}}.parquet",
     log:
@@ -101,6 +102,9 @@ rule effects:
         meta=rules.meta.output[0],
         networks=rules.networks.output[0],
         pairwise=rules.pairwise_all.output[0],
+        fixed_points=lambda w: [
+            f for e in sorted(STUDY.experiments) for f in fixed_point_files(e)
+        ],
     output:
         parquet=f"{OUT}/effects.parquet",
         markdown=f"{OUT}/effects.md",

@@ -17,7 +17,10 @@ OUT = STUDY.root
 SRC = Path(workflow.basedir) / "src"
 SCRIPTS = Path(workflow.basedir) / "rules" / "scripts"
 #: global analysis settings, key-order independent (stable params)
-SETTINGS = {key: canonical(STUDY.config[key]) for key in ("weights", "aggregate")}
+SETTINGS = {
+    key: canonical(STUDY.config[key])
+    for key in ("weights", "aggregate", "fixed_points")
+}
 
 
 @lru_cache(maxsize=None)
@@ -46,6 +49,7 @@ TRAIN_LOG = f"{OUT}/train/{{condition}}/seed{{seed}}.log.parquet"
 NETWORK = f"{OUT}/extract/{{condition}}/seed{{seed}}/network.parquet"
 WEIGHTS = f"{OUT}/extract/{{condition}}/seed{{seed}}/weights.parquet"
 TRAJECTORIES = f"{OUT}/extract/{{condition}}/seed{{seed}}/trajectories.parquet"
+FIXED_POINTS = f"{OUT}/extract/{{condition}}/seed{{seed}}/fixed_points.parquet"
 EXAMPLE_TRIAL = f"{OUT}/extract/{{condition}}/seed{{seed}}/example_trial.parquet"
 PAIRWISE = f"{OUT}/pairwise/{{condition}}/{{metric}}.parquet"
 
@@ -109,6 +113,15 @@ def experiment_conditions(experiments):
 
 def network_files(experiments=None):
     return [NETWORK.format(condition=c, seed=s) for c, s in STUDY.jobs(experiments)]
+
+
+def fixed_point_files(experiment):
+    """Fixed-point rows of the experiment's networks, when it is listed in fixed_points:."""
+    if experiment not in SETTINGS["fixed_points"]["experiments"]:
+        return []
+    return [
+        FIXED_POINTS.format(condition=c, seed=s) for c, s in STUDY.jobs([experiment])
+    ]
 
 
 def pairwise_files(experiments=None, metrics=("dsa", "weights", "svcca")):

@@ -47,3 +47,28 @@ rule example_trial:
         code=scoped_code("example_trial.py"),
     script:
         "scripts/example_trial.py"
+
+
+rule fixed_points:
+    input:
+        checkpoint=rules.train.output.checkpoint,
+    output:
+        f"{OUT}/extract/{{condition}}/seed{{seed}}/fixed_points.parquet",
+    log:
+        f"{OUT}/logs/fixed_points/{{condition}}/seed{{seed}}.log",
+    benchmark:
+        f"{OUT}/benchmarks/fixed_points/{{condition}}/seed{{seed}}.tsv"
+    conda:
+        "../envs/degeneracy.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=30,
+    params:
+        probe=lambda w: cond(w).analysis["probe"],
+        settings={
+            k: v for k, v in SETTINGS["fixed_points"].items() if k != "experiments"
+        },
+        code=scoped_code("fixed_points.py"),
+    script:
+        "scripts/fixed_points.py"

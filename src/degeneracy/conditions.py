@@ -45,6 +45,7 @@ FIGURES: dict[str, list[str] | None] = {
     "fig6": ["gamma"],
     "fig7": ["width"],
     "fig8": ["l1", "nuclear"],
+    "svcca": ["complexity", "memory", "auxiliary", "gamma", "width", "l1", "nuclear"],
     "effects": None,
     "training_curves": ["complexity"],
     "example_trial": None,
@@ -94,6 +95,8 @@ GLOBAL_DEFAULTS: dict[str, Any] = {
         "correction": "holm",
     },
     "figures": {},
+    # fixed and slow points of every network of these experiments (degeneracy.metrics.fixed_points)
+    "fixed_points": {"experiments": ["auxiliary"], "n_init": 256, "noise": 0.1, "line_tol": 0.05},
 }
 
 
