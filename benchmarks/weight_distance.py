@@ -115,7 +115,8 @@ def trained_section(args):
         "+ activity-matching start": dict(n_polish=1, tabu_iters=0, act=True),
         "+ tabu, 4 searches x 400 (default)": dict(),
         "+ tabu + activity start (workflow with trajectories)": dict(act=True),
-        "thorough: 16 restarts, 8 searches x 1500": dict(n_restarts=16, n_polish=8, tabu_iters=1500, act=True),
+        "longer: 4 searches x 1000 + activity start": dict(tabu_iters=1000, act=True),
+        "thorough: 16 restarts, 8 searches x 1500 + activity": dict(n_restarts=16, n_polish=8, tabu_iters=1500, act=True),
     }
     res = {name: [] for name in variants}
     times = {name: [] for name in variants}

@@ -122,3 +122,18 @@ def test_weight_input_errors_and_too_few():
     out = pairwise_weight_distances([np.eye(3)])
     assert set(out) == set(PAIR_KEYS)
     assert np.isnan(out["aligned"]).all() and out["aligned"].shape == (1, 1)
+
+
+def test_pairwise_activity_follows_the_label_order():
+    """With labels out of order the pair runs as (smaller label, larger label): the matrices and
+    their activities are swapped together."""
+    rng = np.random.default_rng(3)
+    n = 16
+    mats = [rng.standard_normal((n, n)) for _ in range(2)]
+    acts = [rng.standard_normal((40, n)) for _ in range(2)]
+    kw = dict(n_restarts=1, tabu_iters=10)
+    out = pairwise_weight_distances(mats, seed=2, n_jobs=1, labels=[9, 4], activities=acts, **kw)
+    r = permutation_distance(mats[1], mats[0], seed=[2, 4, 9], activity=(acts[1], acts[0]), **kw)
+    assert out["aligned"][0, 1] == r["aligned"]
+    with pytest.raises(ValueError, match="activities"):
+        pairwise_weight_distances(mats, activities=acts[:1])

@@ -21,6 +21,7 @@ upper bound of the true minimum, and ``gap`` estimates how far above it may be.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from concurrent.futures import ProcessPoolExecutor
 from typing import Sequence
@@ -38,6 +39,16 @@ __all__ = [
     "tabu_search",
     "two_opt",
 ]
+
+
+def _one_thread():
+    """Context limiting BLAS to one thread: the n x n products here are small, and extra
+    threads only add synchronisation (and contention in a worker pool)."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover
+        return contextlib.nullcontext()
+    return threadpool_limits(1)
 
 
 def _as_matrix(W, name: str) -> np.ndarray:
@@ -297,22 +308,23 @@ def permutation_distance(
         starts.append((np.eye(n)[activity_matching(*activity)], 30))
     starts += [(_random_doubly_stochastic(n, rng), int(restart_maxiter)) for _ in range(int(n_restarts))]
     local = []  # (distance, perm) per start
-    for P0, maxiter in starts:
-        p = two_opt(A, B, faq(A, B, P0, maxiter=maxiter)[0])
-        local.append((dist(p), p))
-    local.sort(key=lambda t: t[0])  # stable: ties keep the order of the starts
-    top = local[: max(1, int(n_polish))]
-    keys = [p.tobytes() for _, p in top]
-    uniq = list(dict.fromkeys(keys))  # distinct optima, in order of first appearance
-    ends = np.array([d for d, _ in top])  # end distance of the search of each start
-    best_d, best_p = local[0]
-    if int(tabu_iters) > 0:
-        found, _ = tabu_search(A, B, np.stack([top[keys.index(key)][1] for key in uniq]), int(tabu_iters), rng)
-        end_of = [dist(q) for q in found]
-        ends = np.array([end_of[uniq.index(key)] for key in keys])
-        k = int(np.argmin(end_of))
-        if end_of[k] < best_d:
-            best_d, best_p = end_of[k], found[k]
+    with _one_thread():
+        for P0, maxiter in starts:
+            p = two_opt(A, B, faq(A, B, P0, maxiter=maxiter)[0])
+            local.append((dist(p), p))
+        local.sort(key=lambda t: t[0])  # stable: ties keep the order of the starts
+        top = local[: max(1, int(n_polish))]
+        keys = [p.tobytes() for _, p in top]
+        uniq = list(dict.fromkeys(keys))  # distinct optima, in order of first appearance
+        ends = np.array([d for d, _ in top])  # end distance of the search of each start
+        best_d, best_p = local[0]
+        if int(tabu_iters) > 0 and best_d > 0:  # distance 0 is optimal: nothing to search
+            found, _ = tabu_search(A, B, np.stack([top[keys.index(key)][1] for key in uniq]), int(tabu_iters), rng)
+            end_of = [dist(q) for q in found]
+            ends = np.array([end_of[uniq.index(key)] for key in keys])
+            k = int(np.argmin(end_of))
+            if end_of[k] < best_d:
+                best_d, best_p = end_of[k], found[k]
     if unaligned <= best_d:
         best_d, best_p = unaligned, np.arange(n)
     ends.sort()
@@ -347,21 +359,13 @@ def pair_seed(seed: int, label_a: int, label_b: int) -> list[int]:
 
 def _chunk_job(args):
     mats, acts, labels, pairs, seed, search = args
-    try:  # one BLAS thread per worker: n x n products are small, oversubscription is costly
-        from threadpoolctl import threadpool_limits
-
-        limiter = threadpool_limits(1)
-    except ImportError:  # pragma: no cover
-        limiter = None
     out = []
     for i, j in pairs:
-        act = None if acts is None else (acts[i], acts[j])
         if labels[i] > labels[j]:  # the pair's search runs in the order (smaller label, larger)
             i, j = j, i
+        act = None if acts is None else (acts[i], acts[j])
         r = permutation_distance(mats[i], mats[j], seed=pair_seed(seed, labels[i], labels[j]), activity=act, **search)
         out.append(tuple(r[key] for key in PAIR_KEYS))
-    if limiter is not None:
-        limiter.restore_original_limits()
     return out
 
 
