@@ -17,12 +17,13 @@ from typing import Any
 from .base import Batch, Task, TaskConfigError, knob, knob_specs
 from .delayed_discrimination import DelayedDiscrimination
 from .flipflop import FlipFlop
+from .lorenz96 import Lorenz96
 from .path_integration import PathIntegration
 from .sine import Sine
 
 #: The built-in tasks by name. Each entry's module is ``degeneracy/tasks/<name>.py``.
 TASKS: dict[str, type[Task]] = {
-    cls.name: cls for cls in (FlipFlop, DelayedDiscrimination, Sine, PathIntegration)
+    cls.name: cls for cls in (FlipFlop, DelayedDiscrimination, Sine, PathIntegration, Lorenz96)
 }
 
 __all__ = [
