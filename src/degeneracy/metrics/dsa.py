@@ -26,9 +26,12 @@ __all__ = [
     "hankel_embed",
     "fit_operator",
     "fit_operators",
+    "fit_operator_ranks",
+    "max_rank",
     "pairwise_distances",
     "procrustes_similarity_distance",
     "dsa_null",
+    "dsa_null_ranks",
     "MODES",
 ]
 
@@ -67,7 +70,7 @@ def _as_tensor(traj, dtype=torch.float64) -> torch.Tensor:
     if isinstance(traj, torch.Tensor):
         t = traj.detach().to("cpu", dtype)
     else:
-        t = torch.as_tensor(np.asarray(traj), dtype=dtype)
+        t = torch.tensor(np.asarray(traj), dtype=dtype)  # a copy: the input may be read-only
     if t.ndim == 2:
         t = t.unsqueeze(0)
     if t.ndim != 3:
@@ -113,8 +116,33 @@ def fit_operator(
     Hankel embedding within trials -> SVD of the (trials*T', units*n_delays) matrix -> keep the
     first ``rank`` left singular vectors V (one row per embedded time point) -> ridge regression
     ``A = argmin sum_t ||V[t+1] - A V[t]||^2 + ridge ||A||^2`` over consecutive rows of the same
-    trial. ``rank=None`` keeps all columns (as the reference does).
+    trial. ``rank=None`` keeps all columns (as the reference does). Returns a :class:`DSAFit`
+    (A is dimensionless: it maps unit-norm SVD coordinates one step ahead).
     """
+    return fit_operator_ranks(traj, n_delays, delay_interval, [rank], ridge, dtype)[0]
+
+
+def max_rank(shape: tuple[int, int, int], n_delays: int, delay_interval: int = 1) -> int:
+    """The largest DSA rank that trajectories of ``shape`` (trials, time, units) allow:
+    min(embedding dimension units*n_delays, Hankel rows trials*T'), T' = time-(n_delays-1)*interval
+    (0 when the delay window leaves fewer than 2 embedded time points)."""
+    K, T, N = (int(v) for v in shape)
+    Tp = T - (int(n_delays) - 1) * int(delay_interval)
+    if Tp < 2:
+        return 0
+    return min(N * int(n_delays), K * Tp)
+
+
+def fit_operator_ranks(
+    traj,
+    n_delays: int,
+    delay_interval: int,
+    ranks: Sequence[int | None],
+    ridge: float = 1e-8,
+    dtype: torch.dtype = torch.float64,
+) -> list[DSAFit]:
+    """:func:`fit_operator` at several ranks from ONE Hankel SVD (the SVD dominates the cost).
+    Returns one :class:`DSAFit` per entry of ``ranks``, in order."""
     x = _as_tensor(traj, dtype)
     K, T, N = x.shape
     H = hankel_embed(x, n_delays, delay_interval)
@@ -126,37 +154,42 @@ def fit_operator(
         )
     emb_dim = N * n_delays
     n_rows = K * Tp
-    if rank is None:
-        rank = min(emb_dim, n_rows)
-    rank = int(rank)
-    if rank < 1:
-        raise ValueError(f"rank must be >= 1, got {rank}")
-    if rank > emb_dim:
-        raise ValueError(
-            f"rank={rank} is larger than the embedding dimension n_delays*units = "
-            f"{n_delays}*{N} = {emb_dim}"
+    checked = []
+    for rank in ranks:
+        rank = int(min(emb_dim, n_rows) if rank is None else rank)
+        if rank < 1:
+            raise ValueError(f"rank must be >= 1, got {rank}")
+        if rank > emb_dim:
+            raise ValueError(
+                f"rank={rank} is larger than the embedding dimension n_delays*units = "
+                f"{n_delays}*{N} = {emb_dim}"
+            )
+        if rank > n_rows:
+            raise ValueError(
+                f"rank={rank} is larger than the number of Hankel rows trials*(time-(n_delays-1)*"
+                f"delay_interval) = {K}*{Tp} = {n_rows}"
+            )
+        checked.append(rank)
+    U, S, _ = torch.linalg.svd(H.reshape(n_rows, emb_dim), full_matrices=False)
+    fits = []
+    for rank in checked:
+        V = U[:, :rank].reshape(K, Tp, rank)
+        Vm = V[:, :-1].reshape(-1, rank)
+        Vp = V[:, 1:].reshape(-1, rank)
+        G = Vm.T @ Vm + ridge * torch.eye(rank, dtype=dtype)
+        A = torch.linalg.solve(G, Vm.T @ Vp).T
+        fits.append(
+            DSAFit(
+                A=A.numpy().copy(),
+                singular_values=S.numpy().copy(),
+                n_delays=int(n_delays),
+                delay_interval=int(delay_interval),
+                rank=rank,
+                ridge=float(ridge),
+                shape=(K, T, N),
+            )
         )
-    if rank > n_rows:
-        raise ValueError(
-            f"rank={rank} is larger than the number of Hankel rows trials*(time-(n_delays-1)*"
-            f"delay_interval) = {K}*{Tp} = {n_rows}"
-        )
-    H2 = H.reshape(n_rows, emb_dim)
-    U, S, _ = torch.linalg.svd(H2, full_matrices=False)
-    V = U[:, :rank].reshape(K, Tp, rank)
-    Vm = V[:, :-1].reshape(-1, rank)
-    Vp = V[:, 1:].reshape(-1, rank)
-    G = Vm.T @ Vm + ridge * torch.eye(rank, dtype=dtype)
-    A = torch.linalg.solve(G, Vm.T @ Vp).T
-    return DSAFit(
-        A=A.numpy().copy(),
-        singular_values=S.numpy().copy(),
-        n_delays=int(n_delays),
-        delay_interval=int(delay_interval),
-        rank=rank,
-        ridge=float(ridge),
-        shape=(K, T, N),
-    )
+    return fits
 
 
 def fit_operators(trajs: Sequence, n_delays: int, delay_interval: int = 1, rank: int | None = None,
@@ -243,20 +276,34 @@ def _dot(a, b):
     return (a * b).sum((-2, -1))  # 2-3x faster than linalg.vecdot on CPU
 
 
-def _retract(C: torch.Tensor, W: torch.Tensor, eye: torch.Tensor) -> torch.Tensor:
+def _newton_schulz(X: torch.Tensor) -> torch.Tensor:
+    """One Newton-Schulz step X (3I - X^T X) / 2 towards O(r) (squares the orthogonality error)."""
+    return torch.baddbmm(X, X, X.transpose(-1, -2) @ X, beta=1.5, alpha=-0.5)
+
+
+def _retract(C: torch.Tensor, W: torch.Tensor, eye: torch.Tensor, project: bool = False) -> torch.Tensor:
     """A retraction of C along skew W by matrix products only (batched LU solves, as the Cayley
     map needs, are several times slower on CPU): C times the degree-4 Taylor polynomial of
-    expm(W), then one Newton-Schulz step X <- X (3I - X^T X) / 2 back onto O(r). The Taylor
-    polynomial of a skew W is orthogonal up to O(||W||^6) and the Newton-Schulz step squares that
-    error, so the result is orthogonal to rounding level and stays in C's connected component.
+    expm(W), then one Newton-Schulz step back onto O(r). The Taylor polynomial of a skew W is
+    orthogonal up to ||W||^6 / 72 (the degree-5 terms cancel), so the Newton-Schulz step is
+    applied only to the problems whose step is large enough for that to exceed the rounding
+    level of the dtype (all of them when ``project``); the result stays in C's connected component.
     """
     W2 = W @ W
     inner = torch.add(W2, W, alpha=4.0).div_(24.0).add_(eye, alpha=0.5)  # I/2 + W/6 + W^2/24
     Cn = C @ torch.baddbmm(W + eye, W2, inner)  # C (I + W + W^2/2 + W^3/6 + W^4/24)
-    return torch.baddbmm(Cn, Cn, Cn.transpose(-1, -2) @ Cn, beta=1.5, alpha=-0.5)  # Cn (3I - Cn^T Cn)/2
+    if project:
+        return _newton_schulz(Cn)
+    tol = (72.0 * torch.finfo(W.dtype).eps) ** (1.0 / 6.0)  # ||W||^6 / 72 = eps
+    big = (_dot(W, W) > tol * tol).nonzero().squeeze(1)
+    if len(big) == len(Cn):
+        return _newton_schulz(Cn)
+    if len(big):
+        Cn[big] = _newton_schulz(Cn[big])
+    return Cn
 
 
-def _riemannian_lbfgs(A, B, C, n_iter: int, memory: int = 6, max_ls: int = 4, init_step: float = 0.1):
+def _riemannian_lbfgs(A, B, C, n_iter: int, memory: int = 3, max_ls: int = 4, init_step: float = 0.1):
     """Batched L-BFGS on O(r) (left-trivialised coordinates in so(r), exponential-like retraction,
     Armijo backtracking per problem). Every problem stays in the connected component of its start.
     Returns the final (N, r, r) points and (N,) losses."""
@@ -271,7 +318,7 @@ def _riemannian_lbfgs(A, B, C, n_iter: int, memory: int = 6, max_ls: int = 4, in
     gamma = torch.ones(N, dtype=dtype)
     stored = 0
     arN = torch.arange(N)
-    for _ in range(n_iter):
+    for it in range(n_iter):
         # two-loop recursion, d = -H g
         q = -g
         alphas = []
@@ -300,7 +347,8 @@ def _riemannian_lbfgs(A, B, C, n_iter: int, memory: int = 6, max_ls: int = 4, in
         for ls in range(max_ls):
             if ls == 0:
                 ii = arN
-                Ct = _retract(C, step[:, None, None] * d, eye)
+                # every 10th iteration all problems are projected (bounds the rounding drift)
+                Ct = _retract(C, step[:, None, None] * d, eye, project=it % 10 == 9)
                 ft, gt = _fg(A, B, Ct)
             else:
                 ii = todo.nonzero().squeeze(1)
@@ -646,13 +694,30 @@ def dsa_null(
     mode: str = "euclidean",
     **optimiser_opts,
 ) -> float:
-    """Noise floor: DSA between two disjoint random halves of one network's trials."""
+    """Noise floor: DSA between two disjoint random halves of one network's trials (units of
+    ``mode``)."""
+    return dsa_null_ranks(traj, n_delays, delay_interval, [rank], ridge, seed, mode, **optimiser_opts)[0]
+
+
+def dsa_null_ranks(
+    traj,
+    n_delays: int,
+    delay_interval: int,
+    ranks: Sequence[int | None],
+    ridge: float = 1e-8,
+    seed: int = 0,
+    mode: str = "euclidean",
+    **optimiser_opts,
+) -> list[float]:
+    """:func:`dsa_null` at several ranks from one split and one SVD per half; one value per rank."""
     x = _as_tensor(traj)
     K = x.shape[0]
     if K < 2:
         raise ValueError(f"the DSA null needs at least 2 trials to split into halves, got {K}")
     perm = np.random.default_rng(seed).permutation(K)
     h = K // 2
-    fa = fit_operator(x[torch.as_tensor(perm[:h])], n_delays, delay_interval, rank, ridge)
-    fb = fit_operator(x[torch.as_tensor(perm[h : 2 * h])], n_delays, delay_interval, rank, ridge)
-    return float(pairwise_distances([fa, fb], mode=mode, seed=seed, **optimiser_opts)[0, 1])
+    fa = fit_operator_ranks(x[torch.as_tensor(perm[:h])], n_delays, delay_interval, ranks, ridge)
+    fb = fit_operator_ranks(x[torch.as_tensor(perm[h : 2 * h])], n_delays, delay_interval, ranks, ridge)
+    return [
+        float(pairwise_distances([a, b], mode=mode, seed=seed, **optimiser_opts)[0, 1]) for a, b in zip(fa, fb)
+    ]
