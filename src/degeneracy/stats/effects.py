@@ -21,6 +21,14 @@ One cell = one (experiment, factor, task, measure, metric). Per cell (definition
    optimisation gap (``weight_gap``).
 7. **Robustness (dynamics).** With a DSA settings grid, ``robust`` says whether the direction of the
    ratio holds at every setting.
+
+Besides the three measures of degeneracy, the table has cells that go through the same steps
+(:func:`cell_metrics`): ``representations`` (mean pairwise SVCCA distance, a spread like DSA, no
+noise floor) and cells on *means* over networks rather than spreads: ``feature_learning``
+(relative weight change, kernel alignment; complexity), ``ood_loss`` (mean OOD MSE; gamma) and
+``fixed_points`` (line-attractor-like fixed points per network; auxiliary output). For those the
+per-condition value is the mean over converged networks and the ratio is mean at the highest level
+/ mean at the lowest level.
 """
 
 from __future__ import annotations
@@ -47,6 +55,10 @@ from ..conditions import GLOBAL_DEFAULTS as _GLOBAL_DEFAULTS
 
 __all__ = [
     "MEASURES",
+    "EXTRA_MEASURES",
+    "MEAN_METRICS",
+    "EXTRA_PAPER_DIRECTIONS",
+    "paper_direction",
     "LEVELS_OF_DEGENERACY",
     "PAPER_DIRECTIONS",
     "DEFAULT_SETTINGS",
@@ -75,11 +87,54 @@ PAPER_DIRECTIONS: dict[str, dict[str, str]] = {
     "nuclear": {"behavior": "down", "dynamics": "down", "weights": "down"},
 }
 
+#: Measures beyond the three of degeneracy (see :func:`cell_metrics`).
+EXTRA_MEASURES: tuple[str, ...] = ("representations", "feature_learning", "ood_loss", "fixed_points")
+
+#: Metrics of cells on a mean over networks: metric -> per-network column of ``networks``.
+MEAN_METRICS: dict[str, str] = {
+    "weight_change_rel": "weight_change_rel",
+    "kernel_alignment": "kernel_alignment",
+    "ood_mse_mean": "ood_mse",
+    "n_line_attractor_like": "n_line_attractor_like",
+}
+
+#: (factor, measure, metric) -> the paper's direction for the cells beyond :data:`PAPER_DIRECTIONS`.
+#: "unknown": the paper shows the quantity but states no direction (verdict ``no paper direction``).
+#: Representations (SVCCA) take the factor's dynamics direction (:func:`paper_direction`).
+EXTRA_PAPER_DIRECTIONS: dict[tuple[str, str, str], str] = {
+    ("channels", "feature_learning", "weight_change_rel"): "up",
+    ("channels", "feature_learning", "kernel_alignment"): "down",
+    ("gamma", "ood_loss", "ood_mse_mean"): "unknown",
+    ("auxiliary", "fixed_points", "n_line_attractor_like"): "up",
+}
+
+#: Factor whose experiment gets each mean-over-networks cell (fixed points: any factor with rows).
+_MEAN_CELLS: dict[str, list[tuple[str, str]]] = {
+    "channels": [("feature_learning", "weight_change_rel"), ("feature_learning", "kernel_alignment")],
+    "gamma": [("ood_loss", "ood_mse_mean")],
+}
+
+
+def paper_direction(factor: str, measure: str, metric: str) -> str | None:
+    """The paper's direction ("up", "down", "unknown") of a cell as its factor grows, or None
+    when the factor is not one of the paper's. Degeneracy measures: :data:`PAPER_DIRECTIONS`;
+    ``representations``: the factor's dynamics direction (the paper states none of its own);
+    others: :data:`EXTRA_PAPER_DIRECTIONS`, else "unknown" for a factor of the paper."""
+    dirs = PAPER_DIRECTIONS.get(factor)
+    if measure in MEASURES:
+        return dirs.get(measure) if dirs else None
+    if measure == "representations":
+        return dirs.get("dynamics") if dirs else None
+    if (factor, measure, metric) in EXTRA_PAPER_DIRECTIONS:
+        return EXTRA_PAPER_DIRECTIONS[(factor, measure, metric)]
+    return "unknown" if dirs else None
+
+
 #: Defaults of the ``aggregate`` settings read here.
 DEFAULT_SETTINGS: dict[str, Any] = dict(_GLOBAL_DEFAULTS["aggregate"])  # one home: degeneracy.conditions
 
 #: Every value the ``verdict`` column takes.
-VERDICTS: tuple[str, ...] = ("agree", "disagree", "inconclusive", "below noise floor", "insufficient")
+VERDICTS: tuple[str, ...] = ("agree", "disagree", "inconclusive", "below noise floor", "insufficient", "no paper direction")
 
 EFFECT_COLUMNS: dict[str, str] = {
     "experiment": "string",
@@ -158,17 +213,51 @@ def weight_metric_for(factor: str, networks: pd.DataFrame | None = None, conditi
     return "weight_aligned"
 
 
-def cell_metrics(factor: str, networks: pd.DataFrame | None = None, conditions: Iterable[str] = ()) -> list[tuple[str, str]]:
+def _has_values(networks: pd.DataFrame | None, column: str, conditions: list[str]) -> bool:
+    if networks is None or not len(networks) or column not in networks.columns:
+        return False
+    rows = networks.loc[networks["condition"].isin(conditions), column] if conditions else networks[column]
+    return bool(np.isfinite(pd.to_numeric(rows, errors="coerce").to_numpy(dtype=float)).any())
+
+
+def _has_pairs(pairwise: pd.DataFrame | None, metric: str, conditions: list[str]) -> bool:
+    if pairwise is None or not len(pairwise) or "metric" not in pairwise.columns:
+        return False
+    sel = pairwise["metric"] == metric
+    if conditions:
+        sel &= pairwise["condition"].isin(conditions)
+    return bool(sel.any())
+
+
+def cell_metrics(
+    factor: str,
+    networks: pd.DataFrame | None = None,
+    conditions: Iterable[str] = (),
+    pairwise: pd.DataFrame | None = None,
+) -> list[tuple[str, str]]:
     """[(measure, metric)] of the cells of one experiment and task.
 
     Behavior: ``ood_mse`` (its SD); dynamics: ``dsa``; weights: ``weight_aligned``, or, when widths
-    differ, both ``weight_aligned_per_n2`` and the scale-free ``weight_scale_free``.
+    differ, both ``weight_aligned_per_n2`` and the scale-free ``weight_scale_free``. Then, where
+    the data are there: representations ``svcca`` (when ``pairwise`` has svcca rows for these
+    conditions); for task complexity (factor ``channels``) feature_learning ``weight_change_rel``
+    and ``kernel_alignment``; for ``gamma`` ood_loss ``ood_mse_mean``; fixed_points
+    ``n_line_attractor_like`` for any factor whose networks carry that column.
     """
+    conditions = list(conditions)
     wmetric = weight_metric_for(factor, networks, conditions)
     weights = [("weights", wmetric)]
     if wmetric == "weight_aligned_per_n2":
         weights.append(("weights", "weight_scale_free"))
-    return [("behavior", "ood_mse"), ("dynamics", "dsa"), *weights]
+    out = [("behavior", "ood_mse"), ("dynamics", "dsa"), *weights]
+    if _has_pairs(pairwise, "svcca", conditions):
+        out.append(("representations", "svcca"))
+    for measure, metric in _MEAN_CELLS.get(factor, []):
+        if metric == "ood_mse_mean" or _has_values(networks, MEAN_METRICS[metric], conditions):
+            out.append((measure, metric))
+    if _has_values(networks, MEAN_METRICS["n_line_attractor_like"], conditions):
+        out.append(("fixed_points", "n_line_attractor_like"))
+    return out
 
 
 # --------------------------------------------------------------------------------------------
@@ -210,6 +299,10 @@ class _Group:
             self.ood[c] = v
             units = rows["n_units"].dropna().unique() if "n_units" in rows.columns else []
             self.n_units[c] = float(units[0]) if len(units) == 1 else float("nan")
+        self._conv_rows = {}
+        for c in conditions:
+            rows = nets[nets["condition"] == c]
+            self._conv_rows[c] = rows[rows["seed"].astype(int).isin(self.converged[c]).to_numpy()] if len(rows) else rows
         pw = pairwise[pairwise["condition"].isin(conditions)] if len(pairwise) else pairwise
         self.pairs = {c: g for c, g in pw.groupby("condition", sort=False)} if len(pw) else {}
         self.empty_pairs = pairwise.iloc[0:0] if pairwise is not None else pd.DataFrame()
@@ -217,6 +310,17 @@ class _Group:
     def _pairs(self, c: str, metric: str) -> pd.DataFrame:
         g = self.pairs.get(c, self.empty_pairs)
         return g[g["metric"] == metric] if len(g) else g
+
+    def values(self, c: str, column: str) -> np.ndarray:
+        """Per-seed values of a per-network column (NaN where absent or not converged)."""
+        v = np.full(len(self.seeds), np.nan)
+        rows = self._conv_rows[c]
+        if column not in rows.columns or not len(rows):
+            return v
+        x = pd.to_numeric(rows[column], errors="coerce").to_numpy(dtype=float)
+        for seed_, xi in zip(rows["seed"], x):
+            v[self.pos[int(seed_)]] = xi
+        return v
 
     def has_metric(self, metric: str) -> bool:
         return any(len(self._pairs(c, metric)) for c in self.conditions)
@@ -303,6 +407,12 @@ def _points_and_replicates(group: _Group, measure: str, metric: str, draws: dict
             pts.append(float(finite.std(ddof=1)) if finite.size >= 2 else float("nan"))
             reps.append(paired_sd_replicates(v, d))
             continue
+        if metric in MEAN_METRICS and measure not in MEASURES:
+            v = group.values(c, MEAN_METRICS[metric])
+            finite = v[np.isfinite(v)]
+            pts.append(float(finite.mean()) if finite.size else float("nan"))
+            reps.append(paired_mean_replicates(v, d))
+            continue
         stored, scale = _init_metric(group, metric, c) if init else _scale_for(group, metric, c)
         if stored is None:
             pts.append(float("nan"))
@@ -373,7 +483,7 @@ def _join(*parts: str) -> str:
 def _cell(
     group: _Group, measure: str, metric: str, factor: str, draws: dict, s: Mapping[str, Any], grid
 ) -> dict[str, Any]:
-    paper = PAPER_DIRECTIONS.get(factor, {}).get(measure)
+    paper = paper_direction(factor, measure, metric)
     row: dict[str, Any] = {
         "measure": measure,
         "level_of_degeneracy": measure,
@@ -435,13 +545,18 @@ def _cell(
             f"(need all, and at least {int(s['min_levels'])})"
         )
         stored = _scale_for(group, metric, group.conditions[0])[0]
-        if measure != "behavior" and not group.has_metric(stored):
+        if metric in MEAN_METRICS and measure not in MEASURES:
+            if finite.any() and not finite.all():
+                row["reason"] += f" ({MEAN_METRICS[metric]} missing at a level)"
+        elif measure != "behavior" and not group.has_metric(stored):
             row["reason"] = f"no {metric} pairs in the pairwise table"
-        row["observed"], row["verdict"] = "not tested", "inconclusive"
+        row["observed"], row["verdict"] = "not tested", _untested_verdict(paper)
         return row
     if row["n_valid_replicates"] < max(1, s["n_boot"] // 2):
         row["reason"] = f"only {row['n_valid_replicates']} of {s['n_boot']} bootstrap replicates defined"
-        row["observed"], row["verdict"] = "not tested", "inconclusive"
+        if not row["degeneracy_lowest"] > 0:
+            row["reason"] += " (the lowest level's value is 0: the ratio is undefined)"
+        row["observed"], row["verdict"] = "not tested", _untested_verdict(paper)
         return row
     # 2. the test (adjusted later, over the whole table)
     extremes = (group.unique_levels[0], group.unique_levels[-1])
@@ -453,7 +568,7 @@ def _cell(
             f"the bootstrap replicates of the ratio do not vary ({n_units} networks at an extreme level): "
             "its uncertainty cannot be estimated"
         )
-        row["observed"], row["verdict"] = "not tested", "inconclusive"
+        row["observed"], row["verdict"] = "not tested", _untested_verdict(paper)
         return row
     row["_direction"] = "up" if row["ratio"] > 1 else "down" if row["ratio"] < 1 else "none"
     notes = []
@@ -467,6 +582,10 @@ def _cell(
     row["_notes"] = notes
     row["_grid"] = (group, grid) if measure == "dynamics" else None
     return row
+
+
+def _untested_verdict(paper: str | None) -> str:
+    return "no paper direction" if paper == "unknown" else "inconclusive"
 
 
 def _finish(rows: list[dict[str, Any]], s: Mapping[str, Any]) -> None:
@@ -496,7 +615,11 @@ def _finish(rows: list[dict[str, Any]], s: Mapping[str, Any]) -> None:
             if sig and robust is False:
                 notes.append(f"direction holds at {label} DSA settings")
         paper = r["paper"] or None
-        if not sig:
+        if paper == "unknown":
+            r["verdict"] = "no paper direction"
+            notes.insert(0, "the paper states no direction for this quantity" + (
+                "" if sig else f"; no trend at {alpha:g} after {name} (adjusted p = {q:.3g})"))
+        elif not sig:
             r["verdict"] = "inconclusive"
             notes.insert(0, f"no trend at {alpha:g} after {name} over {n_tests} cells (adjusted p = {q:.3g})")
         elif r["measure"] == "dynamics" and r["above_noise_floor"] is not True:
@@ -562,12 +685,12 @@ def effects_table(
             draws = {c: shared for c in conditions}
         else:
             draws = {c: paired_draws(k, s["n_boot"], rng) for c in conditions}
-        for measure, metric in cell_metrics(str(factor), networks, conditions):
+        for measure, metric in cell_metrics(str(factor), networks, conditions, pairwise):
             row = {"experiment": str(experiment), "factor": str(factor), "task": str(task)}
             if k == 0:
                 row.update(measure=measure, level_of_degeneracy=measure, metric=metric, levels="", networks="",
                            n_conditions=len(conditions), n_levels=0, sufficient=False, observed="not tested",
-                           verdict="insufficient", reason="no networks", paper=PAPER_DIRECTIONS.get(str(factor), {}).get(measure, ""))
+                           verdict="insufficient", reason="no networks", paper=paper_direction(str(factor), measure, metric) or "")
             else:
                 row.update(_cell(group, measure, metric, str(factor), draws, s, dsa_grid))
             rows.append(row)

@@ -83,5 +83,7 @@ def effects_markdown(df: pd.DataFrame) -> str:
             f"\nTest: paired bootstrap over seeds; p-values adjusted by {corr} over the {tested} tested cells; "
             f"a direction is called at adjusted p < {alpha:g}.\n"
         )
-    summary = "\n" + " / ".join(f"{k}: {v}" for k, v in counts.items()) + f" (of {sum(counts.values())} cells)\n"
+    # verdicts beyond the five of the degeneracy cells are listed only when they occur
+    shown = {k: v for k, v in counts.items() if k in VERDICTS[:5] or v}
+    summary = "\n" + " / ".join(f"{k}: {v}" for k, v in shown.items()) + f" (of {sum(counts.values())} cells)\n"
     return _HEADER + body + summary + footer
