@@ -19,4 +19,5 @@ with job(snakemake):
         out_parquet=snakemake.output.parquet,
         out_markdown=snakemake.output.markdown,
         dsa_grid_paths=grid,
+        fixed_point_paths=snakemake.input.get("fixed_points", []),
     )

@@ -14,5 +14,6 @@ with job(snakemake):
         list(snakemake.input.pairwise),
         settings=snakemake.params.aggregate,
         out=snakemake.output[0],
+        fixed_point_paths=snakemake.input.get("fixed_points", []),
     )
     print(df.to_string())

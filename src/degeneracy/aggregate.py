@@ -52,6 +52,9 @@ SUMMARY_COLUMNS = [
     "dsa_null_mean",
     "dsa_null_lo",
     "dsa_null_hi",
+    "svcca_mean",
+    "svcca_lo",
+    "svcca_hi",
     "weight_mean",
     "weight_lo",
     "weight_hi",
@@ -71,8 +74,14 @@ SUMMARY_COLUMNS = [
     "weight_change_mean",
     "weight_change_se",
     "weight_change_rel_mean",
+    "weight_change_rel_se",
     "kernel_alignment_mean",
     "kernel_alignment_se",
+    "n_fixed_points_mean",
+    "n_line_attractor_like_mean",
+    "n_line_attractor_like_lo",
+    "n_line_attractor_like_hi",
+    "frac_line_attractor_like_mean",
     "note",
 ]
 
@@ -185,6 +194,9 @@ def _condition_row(cond: str, nets: pd.DataFrame, pairs: pd.DataFrame, n_boot: i
     row["dsa_null_mean"], row["dsa_null_lo"], row["dsa_null_hi"] = _mean_stats(
         _col(null, "value"), n_boot, stable_rng(seed, cond, "dsa_null")
     )
+    row["svcca_mean"], row["svcca_lo"], row["svcca_hi"] = _pair_stats(
+        cpairs, "svcca", seeds, n_boot, stable_rng(seed, cond, "svcca")
+    )
     for prefix, metric in (
         ("weight", "weight_aligned"),
         ("weight_per_n2", "weight_aligned_per_n2"),
@@ -211,9 +223,16 @@ def _condition_row(cond: str, nets: pd.DataFrame, pairs: pd.DataFrame, n_boot: i
     ka = _col(conv, "kernel_alignment")
     row["weight_change_mean"] = _mean(wc)
     row["weight_change_se"] = _se(wc)
-    row["weight_change_rel_mean"] = _mean(_col(conv, "weight_change_rel"))
+    wcr = _col(conv, "weight_change_rel")
+    row["weight_change_rel_mean"] = _mean(wcr)
+    row["weight_change_rel_se"] = _se(wcr)
     row["kernel_alignment_mean"] = _mean(ka)
     row["kernel_alignment_se"] = _se(ka)
+    row["n_fixed_points_mean"] = _mean(_col(conv, "n_fixed_points"))
+    row["n_line_attractor_like_mean"], row["n_line_attractor_like_lo"], row["n_line_attractor_like_hi"] = _mean_stats(
+        _col(conv, "n_line_attractor_like"), n_boot, stable_rng(seed, cond, "n_line_attractor_like")
+    )
+    row["frac_line_attractor_like_mean"] = _mean(_col(conv, "frac_line_attractor_like"))
     row["note"] = "; ".join(notes)
     return row
 
@@ -242,7 +261,13 @@ def summarise(
       (aligned / RMS Frobenius norm), ``weight_aligned_init_*`` (aligned distance between the same
       seeds' initial matrices; ``_per_n2_mean`` divided by n^2), ``weight_unaligned_mean``,
       ``weight_gap_mean`` / ``_max`` (relative optimisation gap of the alignment, a fraction);
+    - representations: ``svcca_*`` = mean pairwise SVCCA distance (1 - mean canonical
+      correlation, unitless in [0, 1]) among converged networks, interval as for DSA;
     - feature learning: mean and standard error (ddof=1) over converged networks;
+    - fixed points (when ``networks`` carries the columns of
+      :data:`degeneracy.metrics.fixed_points.SUMMARY_COLUMNS`, else NaN): mean number of fixed
+      points and of line-attractor-like ones per converged network (the latter with a 95%
+      bootstrap interval over networks), mean fraction line-attractor-like;
     - ``note``: why values are NaN, how many networks were excluded, whether it is insufficient.
 
     Deterministic for a ``seed``: every interval uses a generator keyed by (seed, condition,

@@ -20,6 +20,7 @@ __all__ = [
     "write_meta",
     "write_concat",
     "aggregate_settings",
+    "attach_fixed_points",
     "summary",
     "effects",
     "figure",
@@ -101,23 +102,51 @@ def aggregate_settings(settings: Mapping[str, Any] | None) -> dict[str, Any]:
     return out
 
 
+def attach_fixed_points(networks: pd.DataFrame, fixed_point_paths: Sequence[str | Path]) -> pd.DataFrame:
+    """``networks`` with the per-network fixed-point columns (n_fixed_points, n_stable, n_saddle,
+    n_line_attractor_like, frac_line_attractor_like) joined on (condition, seed) from the
+    one-row files of :func:`degeneracy.metrics.fixed_points.fixed_points_from_checkpoint`;
+    networks without a file get NaN. Returns ``networks`` unchanged when there are no files."""
+    from degeneracy.io import read_parquet
+
+    paths = [fixed_point_paths] if isinstance(fixed_point_paths, (str, Path)) else list(fixed_point_paths)
+    frames = [read_parquet(p) for p in paths]
+    frames = [f for f in frames if len(f)]
+    if not frames:
+        return networks
+    from degeneracy.metrics.fixed_points import SUMMARY_COLUMNS as FP_COLUMNS  # imports torch: only when needed
+
+    fp = pd.concat(frames, ignore_index=True)
+    cols = [c for c in FP_COLUMNS if c in fp.columns]
+    fp = fp[["condition", "seed", *cols]].astype({"condition": "string", "seed": "int64"})
+    fp = fp.drop_duplicates(["condition", "seed"], keep="last")
+    fp[cols] = fp[cols].astype("float64")  # NaN where a network has no file
+    out = networks.drop(columns=[c for c in cols if c in networks.columns])
+    out = out.astype({"condition": "string", "seed": "int64"}).merge(fp, on=["condition", "seed"], how="left")
+    return out
+
+
 def summary(
     meta_rows: Sequence[Mapping[str, Any]],
     network_paths: Sequence[str | Path],
     pairwise_paths: Sequence[str | Path],
     settings: Mapping[str, Any] | None,
     out: str | Path,
+    fixed_point_paths: Sequence[str | Path] = (),
 ) -> pd.DataFrame:
     """Per-condition summary of one experiment (degeneracy.aggregate.summarise), written to ``out``.
 
     ``settings``: the ``aggregate`` config section (n_boot, seed, min_networks are used).
+    ``fixed_point_paths``: the experiment's per-network fixed-point files, if any
+    (:func:`attach_fixed_points`; they fill the ``n_line_attractor_like_*`` columns).
     """
     from degeneracy.aggregate import summarise
     from degeneracy.io import atomic_write_parquet
 
     s = aggregate_settings(settings)
+    nets = attach_fixed_points(concat(network_paths, "networks"), fixed_point_paths)
     df = summarise(
-        meta_table(meta_rows), concat(network_paths, "networks"), concat(pairwise_paths, "pairwise"),
+        meta_table(meta_rows), nets, concat(pairwise_paths, "pairwise"),
         n_boot=int(s["n_boot"]), seed=int(s["seed"]), min_networks=int(s["min_networks"]),
     )
     atomic_write_parquet(df, out)
@@ -132,8 +161,12 @@ def effects(
     out_parquet: str | Path,
     out_markdown: str | Path,
     dsa_grid_paths: Sequence[str | Path] = (),
+    fixed_point_paths: Sequence[str | Path] = (),
 ) -> pd.DataFrame:
     """The effects table (degeneracy.stats.effects_table) as Parquet and Markdown.
+
+    ``fixed_point_paths``: per-network fixed-point files (:func:`attach_fixed_points`); an
+    experiment whose networks have them gets a ``fixed_points`` cell.
 
     ``settings``: the ``aggregate`` config section (see :func:`aggregate_settings`).
     ``dsa_grid_paths``: the per-condition tables of :mod:`degeneracy.pipeline.dsa_grid`, if any
@@ -146,7 +179,8 @@ def effects(
     grids = [read_parquet(p) for p in dsa_grid_paths]
     grids = [g for g in grids if len(g)]
     df = effects_table(
-        read_parquet(meta_path), read_parquet(networks_path), read_parquet(pairwise_path),
+        read_parquet(meta_path), attach_fixed_points(read_parquet(networks_path), fixed_point_paths),
+        read_parquet(pairwise_path),
         n_boot=int(s["n_boot"]), seed=int(s["seed"]), ci=float(s["ci"]), min_levels=int(s["min_levels"]),
         min_networks=int(s["min_networks"]), alpha=float(s["alpha"]), correction=str(s["correction"]),
         dsa_grid=pd.concat(grids, ignore_index=True) if grids else None,
@@ -204,6 +238,8 @@ def figure(
         fn(pd.concat([read_parquet(p) for p in paths], ignore_index=True), out_png, out_pdf, **kwargs)
     else:
         summ = pd.concat([read_parquet(p) for p in summaries], ignore_index=True)
+        if name == "svcca" and not summ.empty and "svcca_mean" not in summ.columns:
+            summ["svcca_mean"] = float("nan")  # summaries written before SVCCA: panels say why
         if name == "fig3":
             fn(summ, concat(pairwise_paths, "pairwise"), meta_table(meta_rows), out_png, out_pdf, **kwargs)
         else:
