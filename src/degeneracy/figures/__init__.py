@@ -13,6 +13,7 @@ function (the workflow's only registry; the default experiments of each figure a
     fig_effects(effects, out_png, out_pdf)
     fig_training_curves(logs, out_png, out_pdf, threshold=None)
     fig_example_trial(trial, out_png, out_pdf, max_conditions=6, networks=None)
+    fig_svcca(summary, out_png, out_pdf)              # representations (SVCCA), one panel per experiment
 
 Inputs are the tables of :func:`degeneracy.aggregate.summarise` (``summary``),
 :func:`degeneracy.stats.effects_table` (``effects``) and the stage outputs ``pairwise``,
@@ -22,7 +23,7 @@ matplotlib (Agg backend) and seaborn are imported inside the functions.
 
 Modules: :mod:`.base` (saving, table helpers), :mod:`.labels` (factor and task words, ticks),
 :mod:`.panels` (one measure against a factor, shared legend), :mod:`.factors` (fig3-fig8),
-:mod:`.effects`, :mod:`.training`, :mod:`.trial`.
+:mod:`.representations` (SVCCA), :mod:`.effects`, :mod:`.training`, :mod:`.trial`.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from typing import Callable
 
 from .effects import fig_effects
 from .factors import fig3, fig4, fig5, fig6, fig7, fig8
+from .representations import fig_svcca
 from .training import fig_training_curves
 from .trial import fig_example_trial
 
@@ -43,6 +45,7 @@ __all__ = [
     "fig7",
     "fig8",
     "fig_effects",
+    "fig_svcca",
     "fig_training_curves",
     "fig_example_trial",
 ]
@@ -55,6 +58,7 @@ FIGURES: dict[str, Callable[..., None]] = {
     "fig6": fig6,
     "fig7": fig7,
     "fig8": fig8,
+    "svcca": fig_svcca,
     "effects": fig_effects,
     "training_curves": fig_training_curves,
     "example_trial": fig_example_trial,

@@ -65,6 +65,13 @@ METRICS: dict[str, Metric] = {
         baseline="weight_scale_free_init_mean",
     ),
     "behavior": Metric("behavior_sd", "behavior_sd_lo", "behavior_sd_hi", label="SD of OOD MSE over networks", title="behavior"),
+    "representations": Metric(
+        "svcca_mean",
+        "svcca_lo",
+        "svcca_hi",
+        label="mean pairwise SVCCA distance\n(1 - mean canonical correlation)",
+        title="representations",
+    ),
     "weight_change": Metric(
         "weight_change_mean", se="weight_change_se", label="weight change $\\|W_T-W_0\\|_F$", title="weight change"
     ),

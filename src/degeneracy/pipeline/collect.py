@@ -238,8 +238,6 @@ def figure(
         fn(pd.concat([read_parquet(p) for p in paths], ignore_index=True), out_png, out_pdf, **kwargs)
     else:
         summ = pd.concat([read_parquet(p) for p in summaries], ignore_index=True)
-        if name == "svcca" and not summ.empty and "svcca_mean" not in summ.columns:
-            summ["svcca_mean"] = float("nan")  # summaries written before SVCCA: panels say why
         if name == "fig3":
             fn(summ, concat(pairwise_paths, "pairwise"), meta_table(meta_rows), out_png, out_pdf, **kwargs)
         else:
