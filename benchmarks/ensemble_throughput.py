@@ -11,10 +11,11 @@ included), with the ensemble/separate ratio.
 
     python benchmarks/ensemble_throughput.py --sizes 64 --ks 8 --steps 30            # CPU, brief
     python benchmarks/ensemble_throughput.py --device cuda --sizes 64,128,512 --ks 10,50
-    TORCHINDUCTOR_CACHE_DIR=/tmp/ind python benchmarks/ensemble_throughput.py --compile --cache-probe
+    python benchmarks/ensemble_throughput.py --cache-probe --sizes 64 --ks 8 --steps 20
 
---cache-probe runs the compiled ensemble twice more in fresh processes with the same inductor cache
-and prints how much of the compile the second process skips.
+--cache-probe runs the compiled ensemble in two fresh processes that share one new inductor cache
+directory and prints the warm-up (compile included) of each: how much of the compile the second
+process skips.
 """
 
 from __future__ import annotations
@@ -45,31 +46,32 @@ def config(kind: str, n: int, steps: int, device: str, T: int, batch: int) -> di
 
 class EpochClock:
     """A ``progress`` callback that stamps the end of each epoch (first member to report it) on the
-    chosen clock: ``wall`` (perf_counter) or ``cpu`` (this process's CPU time, robust to other load
-    on a shared machine; it leaves out GPU time and worker processes, so use wall on CUDA)."""
+    chosen clock, ``wall`` (perf_counter) or ``cpu`` (this process's CPU time, robust to other load on
+    a shared machine; it leaves out GPU time and worker processes, so use wall on CUDA), and on the
+    wall clock for the warm-up (inductor compiles in subprocesses the CPU clock does not see)."""
 
     def __init__(self, clock: str) -> None:
         self.now = time.process_time if clock == "cpu" else time.perf_counter
-        self.start = self.now()
-        self.stamps: dict[int, float] = {}
+        self.start, self.wall_start = self.now(), time.perf_counter()
+        self.stamps: dict[int, tuple[float, float]] = {}
 
     def __call__(self, row: dict) -> None:
         if row["epoch"] not in self.stamps:
             if torch.cuda.is_available():
                 torch.cuda.synchronize()
-            self.stamps[row["epoch"]] = self.now()
+            self.stamps[row["epoch"]] = (self.now(), time.perf_counter())
 
-    def epochs(self) -> tuple[float, float]:
-        """(seconds of epoch 1 incl. set-up, seconds of epoch 2)."""
-        return self.stamps[1] - self.start, self.stamps[2] - self.stamps[1]
+    def result(self, steps: int) -> tuple[float, float]:
+        """(warm-up s on the wall clock: epoch 1 minus a steady epoch, steady s per step)."""
+        (c1, w1), (c2, w2) = self.stamps[1], self.stamps[2]
+        return max((w1 - self.wall_start) - (w2 - w1), 0.0), (c2 - c1) / steps
 
 
 def time_separate(cfg: dict, d: Path, clock: str) -> tuple[float, float]:
     """(warm-up s, steady s per step) of one network trained alone."""
     c = EpochClock(clock)
     train(cfg, 0, d / "sep.pt", d / "sep.parquet", progress=c)
-    first, second = c.epochs()
-    return max(first - second, 0.0), second / cfg["training"]["steps_per_epoch"]
+    return c.result(cfg["training"]["steps_per_epoch"])
 
 
 def time_ensemble(cfg: dict, K: int, d: Path, compile: bool, clock: str) -> tuple[float, float]:
@@ -78,13 +80,13 @@ def time_ensemble(cfg: dict, K: int, d: Path, compile: bool, clock: str) -> tupl
     c = EpochClock(clock)
     train_ensemble(cfg, seeds, [d / f"e{s}.pt" for s in seeds], [d / f"e{s}.parquet" for s in seeds],
                    progress=c, compile=compile)
-    first, second = c.epochs()
-    return max(first - second, 0.0), second / cfg["training"]["steps_per_epoch"]
+    return c.result(cfg["training"]["steps_per_epoch"])
 
 
 def cache_probe(args: argparse.Namespace) -> None:
-    """Run one compiled ensemble in two fresh processes sharing TORCHINDUCTOR_CACHE_DIR."""
-    cache = os.environ.get("TORCHINDUCTOR_CACHE_DIR") or tempfile.mkdtemp(prefix="inductor-")
+    """Run one compiled ensemble in two fresh processes sharing a new, empty TORCHINDUCTOR_CACHE_DIR
+    (the first compiles from scratch, the second can reuse what the first cached)."""
+    cache = tempfile.mkdtemp(prefix="inductor-probe-")
     env = {**os.environ, "TORCHINDUCTOR_CACHE_DIR": cache}
     n, K = args.sizes[0], args.ks[0]
     cmd = [sys.executable, __file__, "--sizes", str(n), "--ks", str(K), "--steps", str(args.steps), "--device",
@@ -114,7 +116,9 @@ def main() -> None:
                     help="training length per network used for networks/hour (default 20000 steps)")
     ap.add_argument("--clock", choices=["cpu", "wall"], default=None,
                     help="cpu: this process's CPU time (default on CPU); wall: elapsed time (default on CUDA)")
-    ap.add_argument("--cache-probe", action="store_true", help="also measure the inductor cache across processes")
+    ap.add_argument("--cache-probe", action="store_true",
+                    help="only measure the compile cost and its reuse through the inductor cache across processes "
+                         "(first of --sizes and --ks)")
     ap.add_argument("--compiled-only", action="store_true", help=argparse.SUPPRESS)  # one JSON line, for the probe
     args = ap.parse_args()
     torch.set_num_threads(1)
@@ -123,6 +127,9 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             cfg = config(args.kind, args.sizes[0], args.steps, args.device, args.T, args.batch)
             print(json.dumps(time_ensemble(cfg, args.ks[0], Path(tmp), True, args.clock)))
+        return
+    if args.cache_probe:
+        cache_probe(args)
         return
     dev = torch.cuda.get_device_name() if args.device == "cuda" else f"CPU, {torch.get_num_threads()} thread"
     print(f"device: {dev}; {args.kind} models, flip-flop T={args.T}, batch {args.batch}, {args.steps} timed "
@@ -142,8 +149,6 @@ def main() -> None:
                     print(f"{n:5d} {K:4d}  {name:8s}  {1e3 * sep_step:16.3f}  {1e3 * ens_step / K:16.3f}  "
                           f"{warm:10.1f}  {sep_rate:10.1f}  {ens_rate:10.1f}  {ens_rate / sep_rate:5.2f}",
                           flush=True)
-    if args.cache_probe:
-        cache_probe(args)
 
 
 if __name__ == "__main__":
