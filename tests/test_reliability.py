@@ -230,7 +230,7 @@ def test_summary_counts_and_nan_with_reason(clean):
     assert "2 diverged" in d["note"] and "fewer than 2 converged" in d["note"]
     b = pd.read_parquet(clean / OUT / "summary" / "budget.parquet").set_index("condition").loc[BUDGET]
     assert (b["n_converged"], b["n_not_converged"]) == (0, 2)
-    assert "not converged" in b["note"]
+    assert "2 of 2 networks excluded (0 diverged, 2 not below threshold)" in b["note"]
 
 
 def test_figure_shows_excluded_count(clean, monkeypatch):
@@ -245,11 +245,12 @@ def test_figure_shows_excluded_count(clean, monkeypatch):
     monkeypatch.setattr(factors, "save", lambda fig, png, pdf: captured.setdefault("fig", fig))
     summary = pd.read_parquet(clean / OUT / "summary" / "complexity.parquet")
     factors.fig5(summary, Path("unused.png"), Path("unused.pdf"))
-    panels = [ax for ax in captured["fig"].axes if ax.get_title()]
+    panels = [ax for ax in captured["fig"].axes if ax.get_title(loc="left")]
     assert len(panels) == 2  # weight change, kernel alignment
     for ax in panels:
-        assert "0 of 2 networks converged" in ax.get_xlabel(), ax.get_xlabel()
-        assert "2 of 2" not in ax.get_xlabel()
+        label = " ".join(ax.get_xlabel().split())  # the note is wrapped over lines
+        assert "not shown:" in label and "0 of 2 networks converged" in label, label
+        assert "2 of 2" not in label
         assert ax.collections, "the converged level is not drawn"
 
 
