@@ -5,6 +5,7 @@ Examples::
     python -m degeneracy train --task flipflop --set task.n_channels=3 --seed 0 --out-dir runs/ff3
     python -m degeneracy train --config my_run.yaml --seed 1 --out-dir runs/mine
     python -m degeneracy measure nets/*.npz --out out/   # your own networks (docs/measure.md)
+    python -m degeneracy plan configs/paper.yaml --pilot-seeds 2   # pilot + cost (docs/plan.md)
 
 Writes ``<out-dir>/seed<seed>.pt`` (checkpoint) and ``<out-dir>/seed<seed>.log.parquet``.
 """
@@ -109,6 +110,9 @@ def main(argv: list[str] | None = None) -> int:
     from .measure.cli import add_parser as add_measure_parser
 
     add_measure_parser(sub)
+    from .plan import add_parser as add_plan_parser
+
+    add_plan_parser(sub)
     args = parser.parse_args(argv)
     return args.func(args)
 

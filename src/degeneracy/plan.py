@@ -1,0 +1,567 @@
+"""Pilot a study config before spending core-hours on it, and project what the full study costs.
+
+``python -m degeneracy plan CONFIG [--pilot-seeds 2] [--budget-scale 1.0] [--cores N]`` runs the
+workflow on CONFIG with a few seeds per condition (a separate pilot study, ``<study>-pilot``), then
+reads the pilot's ``networks.parquet``, ``pairwise.parquet`` and benchmark TSVs and reports, per
+condition, the convergence rate, steps and seconds per network and the DSA noise floor against the
+between-network distance, and projects the full config's cost (networks, pairs, core-hours per
+stage, wall time at ``--cores N`` and on the SLURM profile). A condition where no pilot network
+converged, or where the DSA null is at or above the between-network distance (DSA cannot tell
+its networks apart), is flagged; the command then exits 1. See docs/plan.md.
+
+The benchmark-TSV reader (:func:`read_benchmarks`, :func:`stage_table`) is shared with
+``benchmarks/stage_times.py`` (wall time per stage of a finished study).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import yaml
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+#: stages in pipeline order; every benchmark TSV belongs to one (see :func:`stage_of`)
+STAGES = ("train", "extract", "dsa_fit", "pairwise_dsa", "pairwise_weights", "aggregation", "figures")
+
+#: the pilot's targets (relative to the study root): no summaries, effects or figures
+PILOT_TARGETS = ("meta.parquet", "networks.parquet", "pairwise.parquet")
+
+
+# --------------------------------------------------------------------------- benchmark TSVs
+
+
+def stage_of(rel: Path) -> tuple[str, str, str | None, int | None]:
+    """(rule, stage, condition, seed) of a benchmark TSV given by its path relative to
+    ``<root>/benchmarks``: ``train/<c>/seed<s>.tsv``, ``extract/...``, ``dsa_fit/<c>.tsv``,
+    ``pairwise/<c>/<metric>.tsv`` (rule ``pairwise_<metric>``), ``aggregate/*.tsv`` (stage
+    ``aggregation``), ``figures/*.tsv`` and ``example_trial/...`` (stage ``figures``: that job
+    exists only for its figure). Other folders are their own stage."""
+    parts = rel.parts
+    top = parts[0]
+    condition = seed = None
+    if len(parts) == 3 and parts[2].startswith("seed"):
+        condition, seed = parts[1], int(re.sub(r"\D", "", parts[2]) or -1)
+    if top == "pairwise":
+        rule = f"pairwise_{Path(parts[-1]).stem}"
+        return rule, rule, parts[1] if len(parts) == 3 else None, None
+    if top == "dsa_fit":
+        return "dsa_fit", "dsa_fit", Path(parts[-1]).stem, None
+    if top == "aggregate":
+        return Path(parts[-1]).stem, "aggregation", None, None
+    if top == "figures":
+        return "figure", "figures", None, None
+    if top == "example_trial":
+        return "example_trial", "figures", condition, seed
+    return top, top, condition, seed
+
+
+def read_benchmarks(root: str | Path) -> pd.DataFrame:
+    """Every benchmark TSV under ``<root>/benchmarks`` (Snakemake's ``benchmark:`` files), one row
+    per job: ``path`` (relative), ``rule``, ``stage``, ``condition``, ``seed`` (None where not
+    per network), ``s`` (wall seconds; the mean of the file's rows when it holds repeats) and
+    ``cpu_time`` (CPU seconds as Snakemake sampled them, NaN when absent; unreliable for jobs of
+    a few seconds). Empty table when there is no benchmark folder."""
+    import pandas as pd
+
+    base = Path(root) / "benchmarks"
+    rows = []
+    for path in sorted(base.rglob("*.tsv")) if base.is_dir() else []:
+        try:
+            tsv = pd.read_csv(path, sep="\t")
+        except (pd.errors.EmptyDataError, pd.errors.ParserError):
+            continue
+        if "s" not in tsv.columns or tsv.empty:
+            continue
+        rel = path.relative_to(base)
+        rule, stage, condition, seed = stage_of(rel)
+        cpu = pd.to_numeric(tsv.get("cpu_time", pd.Series([math.nan])), errors="coerce").mean()
+        rows.append({"path": str(rel), "rule": rule, "stage": stage, "condition": condition, "seed": seed,
+                         "s": float(pd.to_numeric(tsv["s"], errors="coerce").mean()), "cpu_time": float(cpu)})
+    cols = ["path", "rule", "stage", "condition", "seed", "s", "cpu_time"]
+    return pd.DataFrame(rows, columns=cols)
+
+
+def stage_table(bench: pd.DataFrame) -> pd.DataFrame:
+    """Wall time per stage from :func:`read_benchmarks`: one row per stage (pipeline order, then
+    any other stage) with ``jobs``, ``total_s``, ``mean_s``, ``max_s`` (seconds) and ``share``
+    (fraction of the summed wall seconds of all jobs), plus a ``total`` row."""
+    import pandas as pd
+
+    order = list(STAGES) + sorted(set(bench["stage"]) - set(STAGES))
+    rows = []
+    for stage in order:
+        s = bench.loc[bench["stage"] == stage, "s"]
+        if len(s):
+            rows.append({"stage": stage, "jobs": len(s), "total_s": s.sum(), "mean_s": s.mean(), "max_s": s.max()})
+    out = pd.DataFrame(rows, columns=["stage", "jobs", "total_s", "mean_s", "max_s"])
+    total = out["total_s"].sum()
+    out["share"] = out["total_s"] / total if total > 0 else math.nan
+    tot = {"stage": "total", "jobs": out["jobs"].sum(), "total_s": total,
+               "mean_s": total / max(out["jobs"].sum(), 1), "max_s": out["max_s"].max(), "share": 1.0}
+    return pd.concat([out, pd.DataFrame([tot])], ignore_index=True)
+
+
+def stage_markdown(table: pd.DataFrame) -> str:
+    """:func:`stage_table` as a Markdown table (seconds, and the total also in core-hours)."""
+    lines = ["| stage | jobs | total s | mean s | longest s | share |", "|---|---:|---:|---:|---:|---:|"]
+    for r in table.itertuples():
+        lines.append(f"| {r.stage} | {r.jobs} | {r.total_s:.1f} | {r.mean_s:.1f} | {r.max_s:.1f} | {100 * r.share:.1f}% |")
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- the pilot run
+
+
+def load_config(path: str | Path) -> dict:
+    """The YAML config at ``path`` (a mapping)."""
+    data = yaml.safe_load(Path(path).read_text()) or {}
+    if not isinstance(data, dict):
+        raise SystemExit(f"error: {path} is not a YAML mapping")
+    return data
+
+
+def _scaled(epochs: Any, scale: float) -> int:
+    return max(1, round(int(epochs) * scale))
+
+
+def pilot_overlay(config: Mapping, pilot_seeds: int, budget_scale: float = 1.0, suffix: str = "pilot",
+                  only: Sequence[str] | None = None) -> dict:
+    """Overlay config for the pilot of ``config``: ``study: <study>-<suffix>``, ``seeds``, the
+    optional ``only`` experiments and, when ``budget_scale`` < 1, every ``max_epochs`` the config
+    sets (global ``training``, ``tasks.<t>.training``, ``experiments.<e>.settings.training``;
+    the library default when the global one is absent) times ``budget_scale``, at least 1."""
+    from .conditions import GLOBAL_DEFAULTS
+    from .config import TRAINING_DEFAULTS
+
+    overlay: dict[str, Any] = {
+        "study": f"{config.get('study', GLOBAL_DEFAULTS['study'])}-{suffix}",
+        "seeds": int(pilot_seeds),
+    }
+    if only:
+        overlay["only"] = list(only)
+    if budget_scale < 1.0:
+        base = (config.get("training") or {}).get("max_epochs", TRAINING_DEFAULTS["max_epochs"])
+        overlay["training"] = {"max_epochs": _scaled(base, budget_scale)}
+        for task, spec in (config.get("tasks") or {}).items():
+            epochs = ((spec or {}).get("training") or {}).get("max_epochs") if isinstance(spec, Mapping) else None
+            if epochs is not None:
+                overlay.setdefault("tasks", {})[task] = {"training": {"max_epochs": _scaled(epochs, budget_scale)}}
+        for exp, spec in (config.get("experiments") or {}).items():
+            epochs = (((spec or {}).get("settings") or {}).get("training") or {}).get("max_epochs")
+            if epochs is not None:
+                overlay.setdefault("experiments", {})[exp] = {
+                    "settings": {"training": {"max_epochs": _scaled(epochs, budget_scale)}}}
+    return overlay
+
+
+def workflow_dir(explicit: str | Path | None = None) -> Path:
+    """The workflow folder (holding the ``Snakefile``): ``explicit``, else the checkout this
+    package lives in, else the current directory."""
+    if explicit is not None:
+        return Path(explicit).resolve()
+    here = Path(__file__).resolve().parents[2]
+    return here if (here / "Snakefile").exists() else Path.cwd()
+
+
+def run_pilot(workdir: Path, config_path: Path, overlay_path: Path, root: str, cores: int,
+              extra: Sequence[str] = ()) -> int:
+    """Run ``python -m snakemake`` in ``workdir`` on the config plus the overlay, building only
+    the pilot's ``meta``, ``networks`` and ``pairwise`` tables; returns Snakemake's exit code."""
+    cmd = [sys.executable, "-m", "snakemake", "--cores", str(cores), "--keep-going",
+           "--configfile", str(config_path), str(overlay_path), "--",
+           *[f"{root}/{t}" for t in PILOT_TARGETS]]
+    cmd[cmd.index("--"):cmd.index("--")] = list(extra)
+    print("pilot: " + " ".join(cmd[1:]), file=sys.stderr, flush=True)
+    return subprocess.call(cmd, cwd=workdir)
+
+
+# --------------------------------------------------------------------------- per condition
+
+
+def condition_table(networks: pd.DataFrame, pairwise: pd.DataFrame, bench: pd.DataFrame) -> pd.DataFrame:
+    """Per condition of the pilot: ``n`` networks, ``n_converged``, ``n_diverged``,
+    ``steps_converged`` (median optimiser steps of the converged networks, NaN if none),
+    ``steps_max`` (most steps of any network), ``train_s`` (median wall seconds of its train
+    jobs), ``extract_s``, ``dsa_null`` (mean DSA noise floor), ``dsa_between`` (mean DSA distance
+    between its networks), ``n_pairs``, ``flag`` (why the condition would fail, "" if it would
+    not)."""
+    import pandas as pd
+
+    rows = []
+    for cid, g in networks.groupby("condition", sort=True):
+        conv = g[g["converged"].astype(bool)]
+        pw = pairwise[pairwise["condition"] == cid] if len(pairwise) else pairwise
+        null = pw.loc[pw["metric"] == "dsa_null", "value"] if len(pw) else pd.Series(dtype=float)
+        between = pw.loc[pw["metric"] == "dsa", "value"] if len(pw) else pd.Series(dtype=float)
+        b = bench[bench["condition"] == cid]
+        row = {
+            "condition": cid, "n": len(g), "n_converged": len(conv),
+            "n_diverged": int((g["status"] == "diverged").sum()) if "status" in g else 0,
+            "steps_converged": float(conv["steps"].median()) if len(conv) else math.nan,
+            "steps_max": int(g["steps"].max()),
+            "train_s": float(b.loc[b["stage"] == "train", "s"].median()),
+            "extract_s": float(b.loc[b["stage"] == "extract", "s"].median()),
+            "dsa_null": float(null.mean()) if len(null) else math.nan,
+            "dsa_between": float(between.mean()) if len(between) else math.nan,
+            "n_pairs": len(between),
+        }
+        flags = []
+        if row["n_converged"] == 0:
+            flags.append(f"0 of {row['n']} converged")
+        if len(null) and len(between) and row["dsa_null"] >= row["dsa_between"]:
+            flags.append(f"DSA null {row['dsa_null']:.3g} >= between {row['dsa_between']:.3g}")
+        row["flag"] = "; ".join(flags)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+# --------------------------------------------------------------------------- cost projection
+
+
+@dataclass
+class StageCost:
+    """Per-unit cost of a scaled stage, measured on the pilot: ``startup_s`` (wall seconds a job
+    spends outside the library call: interpreter, imports, files), ``per_unit_s`` (seconds per
+    network for dsa_fit, per pair for the pairwise stages, by condition; timed in this process
+    on the pilot's own files), ``how`` (how it was measured)."""
+
+    startup_s: float
+    per_unit_s: dict[str, float] = field(default_factory=dict)
+    how: str = ""
+
+
+def _paths(root: Path, cid: str, seeds: Sequence[int], name: str) -> list[str]:
+    return [str(root / "extract" / cid / f"seed{s}" / name) for s in seeds]
+
+
+def time_scaled_stages(study, root: Path, table: pd.DataFrame, bench: pd.DataFrame) -> dict[str, StageCost]:
+    """Re-time dsa_fit, pairwise_dsa and pairwise_weights of every pilot condition with at least
+    two converged networks in this process (outputs to a temporary folder), so that the per-
+    network / per-pair cost is separated from each job's start-up (job wall seconds minus the
+    in-process seconds, median over jobs). A warm-up call (imports) is not counted."""
+    import pandas as pd
+
+    from .pipeline.extract import dsa_fit
+    from .pipeline.pairwise import pairwise_dsa, pairwise_weights
+
+    weights = study.config["weights"]
+    timed: dict[str, dict[str, float]] = {"dsa_fit": {}, "pairwise_dsa": {}, "pairwise_weights": {}}
+    units: dict[str, dict[str, int]] = {"dsa_fit": {}, "pairwise_dsa": {}, "pairwise_weights": {}}
+    usable = table[table["n_converged"] >= 2]["condition"].tolist()
+    with tempfile.TemporaryDirectory() as tmp:
+        tmpd = Path(tmp)
+        for k, cid in enumerate(usable if not usable else [usable[0]] + usable):
+            warm = k == 0
+            cond = study.conditions[cid]
+            seeds = cond.seeds
+            dsa = cond.analysis["dsa"]
+            m = int(table.loc[table["condition"] == cid, "n_converged"].iloc[0])
+            t0 = time.perf_counter()
+            dsa_fit(cid, _paths(root, cid, seeds, "network.parquet"), _paths(root, cid, seeds, "trajectories.parquet"),
+                    dsa, tmpd / "ops.parquet", tmpd / "null.parquet")
+            t1 = time.perf_counter()
+            pairwise_dsa(cid, tmpd / "ops.parquet", tmpd / "null.parquet", dsa, tmpd / "dsa.parquet")
+            t2 = time.perf_counter()
+            pairwise_weights(cid, _paths(root, cid, seeds, "network.parquet"), _paths(root, cid, seeds, "weights.parquet"),
+                             weights, tmpd / "w.parquet")
+            t3 = time.perf_counter()
+            if warm:
+                continue
+            pairs = m * (m - 1) // 2
+            for stage, dt, u in (("dsa_fit", t1 - t0, m), ("pairwise_dsa", t2 - t1, pairs),
+                                 ("pairwise_weights", t3 - t2, pairs)):
+                timed[stage][cid] = dt
+                units[stage][cid] = u
+    out = {}
+    for stage, done in timed.items():
+        jobs = bench[(bench["stage"] == stage) & bench["condition"].isin(list(done))]
+        over = [row.s - done[row.condition] for row in jobs.itertuples()]
+        startup = max(0.0, float(pd.Series(over).median())) if over else math.nan
+        if not over:  # no condition with two converged networks: the job time as a whole
+            jobs = bench[bench["stage"] == stage]
+            startup = float(jobs["s"].median()) if len(jobs) else math.nan
+        out[stage] = StageCost(startup, {c: done[c] / units[stage][c] for c in done},
+                               "in-process re-timing of the pilot's own files")
+    return out
+
+
+@dataclass
+class Projection:
+    """Projected cost of the full config: ``per_condition`` (one row per condition with
+    ``networks``, ``pairs`` and core-seconds per stage), ``stages`` (core-hours per stage),
+    ``longest_s`` (the longest single job, wall seconds), ``notes``."""
+
+    per_condition: pd.DataFrame
+    stages: pd.DataFrame
+    longest_s: float
+    longest_job: str
+    notes: list[str]
+
+
+def rule_resources(workdir: Path) -> dict[str, dict[str, int]]:
+    """``threads`` and ``runtime`` (minutes) of each rule, read from ``rules/*.smk``."""
+    out: dict[str, dict[str, int]] = {}
+    for smk in sorted((workdir / "rules").glob("*.smk")):
+        for block in re.split(r"^rule\s+", smk.read_text(), flags=re.MULTILINE)[1:]:
+            name = block.split(":", 1)[0].strip()
+            info = {}
+            for key, pat in (("threads", r"threads:\s*(\d+)"), ("runtime", r"runtime\s*=\s*(\d+)")):
+                m = re.search(pat, block)
+                if m:
+                    info[key] = int(m.group(1))
+            out[name] = info
+    return out
+
+
+def _lookup(per: Mapping[str, float], cid: str, task_of: Mapping[str, str]) -> tuple[float, bool]:
+    """Per-unit cost of ``cid``; else the median over measured conditions of its task, else over
+    all (second value True when borrowed)."""
+    import pandas as pd
+
+    if cid in per:
+        return per[cid], False
+    same = [v for c, v in per.items() if task_of.get(c) == task_of.get(cid)]
+    vals = same or list(per.values())
+    return (float(pd.Series(vals).median()) if vals else math.nan), True
+
+
+def project(full_study, table: pd.DataFrame, networks: pd.DataFrame, bench: pd.DataFrame, costs: Mapping[str, StageCost],
+            budget_scale: float, resources: Mapping[str, Mapping[str, int]]) -> Projection:
+    """Project the full study from the pilot. Per condition with ``n`` seeds (all assumed to
+    train to the end; an upper bound when some diverge early): train and extract cost ``n`` x the
+    pilot's mean wall seconds per network, a network that stopped on the pilot's reduced epoch
+    budget without converging counted at 1/``budget_scale`` of its train time; dsa_fit costs
+    start-up + n x seconds per network, each pairwise stage start-up + n(n-1)/2 x seconds per pair.
+    Core-seconds are wall seconds x the rule's threads. Conditions the pilot did not run take
+    the median of piloted conditions of the same task (noted)."""
+    import pandas as pd
+
+    task_of = {cid: c.task for cid, c in full_study.conditions.items()}
+    notes: list[str] = []
+    net_cost: dict[str, dict[str, float]] = {"train": {}, "extract": {}}
+    piloted = set(table["condition"]) if len(table) else set()
+    status = networks.set_index(["condition", "seed"])["status"].to_dict() if len(networks) else {}
+    for cid in piloted:
+        b = bench[bench["condition"] == cid]
+        tr = b[b["stage"] == "train"]
+        if len(tr):
+            # a network that neither converged nor diverged ran the whole (scaled) epoch budget:
+            # at the full budget it would have run 1/budget_scale times longer
+            secs = [row.s / budget_scale if status.get((cid, row.seed)) == "not_converged" else row.s
+                    for row in tr.itertuples()]
+            net_cost["train"][cid] = float(sum(secs) / len(secs))
+        ex = b[b["stage"] == "extract"]
+        if len(ex):
+            net_cost["extract"][cid] = float(ex["s"].mean())
+    threads = {st: resources.get(st, {}).get("threads", 1) for st in ("train", "extract", "dsa_fit",
+                                                                      "pairwise_dsa", "pairwise_weights")}
+    rows, borrowed = [], set()
+    longest, longest_job = 0.0, ""
+    for cid, cond in sorted(full_study.conditions.items()):
+        n = len(cond.seeds)
+        pairs = n * (n - 1) // 2
+        row: dict[str, Any] = {"condition": cid, "networks": n, "pairs": pairs}
+        for st in ("train", "extract"):
+            per, b = _lookup(net_cost[st], cid, task_of)
+            borrowed |= {cid} if b else set()
+            row[st] = n * per * threads[st]
+            if per > longest:
+                longest, longest_job = per, f"{st} {cid}"
+        for st, u in (("dsa_fit", n), ("pairwise_dsa", pairs), ("pairwise_weights", pairs)):
+            cost = costs.get(st)
+            if cost is None:
+                row[st] = math.nan
+                continue
+            per, b = _lookup(cost.per_unit_s, cid, task_of)
+            borrowed |= {cid} if b else set()
+            job = cost.startup_s + (per * u if math.isfinite(per) else 0.0)
+            row[st] = job * threads[st]
+            if job > longest:
+                longest, longest_job = job, f"{st} {cid}"
+        rows.append(row)
+    per_condition = pd.DataFrame(rows)
+    stage_rows = []
+    for st in ("train", "extract", "dsa_fit", "pairwise_dsa", "pairwise_weights"):
+        stage_rows.append({"stage": st, "core_hours": per_condition[st].sum() / 3600.0})
+    agg = bench[bench["stage"] == "aggregation"]
+    pilot_nets = int(table["n"].sum()) if len(table) else 0
+    if len(agg) and pilot_nets:
+        # the concatenations read one file per network: scale their pilot time by networks
+        stage_rows.append({"stage": "aggregation", "core_hours": float(agg["s"].sum())
+                               * max(1.0, per_condition["networks"].sum() / pilot_nets) / 3600.0})
+        notes.append("aggregation: the pilot's meta/networks/pairwise jobs scaled by networks; "
+                     "summaries, effects and figures are not piloted (local jobs, seconds to minutes)")
+    stages = pd.DataFrame(stage_rows)
+    unpiloted = sorted(set(full_study.conditions) - piloted)
+    if unpiloted:
+        notes.append(f"{len(unpiloted)} of {len(full_study.conditions)} conditions not piloted: "
+                     "their cost is the median of the piloted conditions of the same task")
+    elif borrowed:
+        notes.append(f"{len(borrowed)} conditions without two converged pilot networks take the "
+                     "median per-network / per-pair cost of their task")
+    if budget_scale < 1.0:
+        notes.append(f"pilot at budget scale {budget_scale:g}: networks that ran out of epochs are "
+                     f"counted at 1/{budget_scale:g} of their train time")
+    return Projection(per_condition, stages, longest, longest_job, notes)
+
+
+def slurm_groups(workdir: Path) -> int:
+    """Networks per SLURM submission (``group-components.network`` of profiles/slurm), 1 if none."""
+    path = workdir / "profiles" / "slurm" / "config.yaml"
+    try:
+        prof = yaml.safe_load(path.read_text()) or {}
+        return int((prof.get("group-components") or {}).get("network", 1))
+    except (OSError, ValueError, TypeError, yaml.YAMLError):
+        return 1
+
+
+# --------------------------------------------------------------------------- report
+
+
+def _fmt(x: float, spec: str = ".3g") -> str:
+    return "—" if x is None or (isinstance(x, float) and not math.isfinite(x)) else format(x, spec)
+
+
+def _duration(seconds: float) -> str:
+    if not math.isfinite(seconds):
+        return "—"
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def render(config_path: str, pilot_root: str, table: pd.DataFrame, proj: Projection,
+           costs: Mapping[str, StageCost], cores: int, groups: int,
+           resources: Mapping[str, Mapping[str, int]]) -> str:
+    """The plan as Markdown: the pilot's per-condition table, the full config's projection,
+    the SLURM note and the flags."""
+    import pandas as pd
+
+    out = [f"# Plan for {config_path}", "", f"Pilot: `{pilot_root}/`", "",
+           "| condition | converged | steps to threshold | s/network (train) | DSA null | DSA between | flag |",
+           "|---|---:|---:|---:|---:|---:|---|"]
+    for r in table.itertuples():
+        out.append(f"| {r.condition} | {r.n_converged}/{r.n} | {_fmt(r.steps_converged, '.0f')} | "
+                   f"{_fmt(r.train_s, '.1f')} | {_fmt(r.dsa_null)} | {_fmt(r.dsa_between)} | {r.flag or 'ok'} |")
+    pc = proj.per_condition
+    total_cs = float(pc[["train", "extract", "dsa_fit", "pairwise_dsa", "pairwise_weights"]].sum().sum())
+    total_cs += float(proj.stages.loc[proj.stages["stage"] == "aggregation", "core_hours"].sum()) * 3600
+    out += ["", (f"## Projection of the full config ({len(pc)} conditions, {int(pc['networks'].sum())} networks, "
+            f"{int(pc['pairs'].sum())} pairs per metric)"), "",
+            "| stage | core-hours | start-up s/job | per unit |", "|---|---:|---:|---|"]
+    for r in proj.stages.itertuples():
+        c = costs.get(r.stage)
+        unit = ""
+        if c is not None and c.per_unit_s:
+            med = float(pd.Series(list(c.per_unit_s.values())).median())
+            unit = f"{med:.3g} s per {'network' if r.stage == 'dsa_fit' else 'pair'} (median)"
+        elif r.stage in ("train", "extract"):
+            unit = "pilot's mean s per network"
+        out.append(f"| {r.stage} | {r.core_hours:.3g} | {_fmt(c.startup_s, '.1f') if c else ''} | {unit} |")
+    wall = max(total_cs / max(cores, 1), proj.longest_s)
+    out += [f"| total | {total_cs / 3600:.3g} | | |", "",
+            (f"Wall time at --cores {cores}: about {_duration(wall)} "
+            f"(core-hours / {cores} = {_duration(total_cs / max(cores, 1))}; longest single job "
+            f"{_duration(proj.longest_s)}: {proj.longest_job})."), ""]
+    n_net = int(pc["networks"].sum())
+    subs = -(-n_net // max(groups, 1))
+    per_net = float(((pc["train"] + pc["extract"]) / pc["networks"].clip(lower=1)).max())
+    out.append(f"SLURM (profiles/slurm): {2 * n_net} train + extract jobs in {subs} group submissions of "
+               f"{groups} networks (run one after another inside a submission), {3 * len(pc)} per-condition "
+               f"metric jobs (dsa_fit, pairwise_dsa, pairwise_weights); aggregation and figures run locally. "
+               f"With enough free slots: about {_duration(groups * per_net + proj.longest_s)} "
+               f"(one submission's {groups} networks, then the longest metric job).")
+    warn = []
+    for st in ("train", "pairwise_dsa", "pairwise_weights"):
+        rt = resources.get(st, {}).get("runtime")
+        per_job = (pc[st] / pc["networks"] if st == "train" else pc[st] / resources.get(st, {}).get("threads", 1))
+        if rt and len(per_job) and float(per_job.max()) > 60 * rt:
+            warn.append(f"projected longest {st} job {_duration(float(per_job.max()))} exceeds the rule's runtime "
+                        f"request of {rt} min (set-resources in the SLURM profile)")
+    out += [""] + [f"- {n}" for n in proj.notes + warn]
+    flagged = table[table["flag"] != ""] if len(table) else table
+    out += ["", f"## Flags ({len(flagged)})", ""]
+    out += [f"- FLAG {r.condition}: {r.flag}" for r in flagged.itertuples()] or ["- none"]
+    return "\n".join(out) + "\n"
+
+
+# --------------------------------------------------------------------------- command line
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    """Register ``plan`` on the ``python -m degeneracy`` subcommands."""
+    p = sub.add_parser("plan", help="pilot a study config and project its cost (docs/plan.md)",
+                       description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("config", help="study config (YAML), e.g. configs/paper.yaml")
+    p.add_argument("--pilot-seeds", type=int, default=2, help="seeds per condition in the pilot (default 2)")
+    p.add_argument("--budget-scale", type=float, default=1.0,
+                   help="multiply every max_epochs by this in the pilot (0 < x <= 1; default 1)")
+    p.add_argument("--cores", type=int, default=2, help="cores for the pilot and the projection (default 2)")
+    p.add_argument("--study-suffix", default="pilot", help="pilot study name: <study>-<suffix> (default pilot)")
+    p.add_argument("--only", nargs="+", metavar="EXPERIMENT", help="pilot only these experiments")
+    p.add_argument("--workdir", help="workflow folder (default: the checkout of this package)")
+    p.set_defaults(func=plan_command)
+
+
+def plan_command(args: argparse.Namespace) -> int:
+    """Run the pilot and print the plan; returns 0, 1 when a condition is flagged, 2 when the
+    config is invalid or the pilot workflow failed before producing its tables."""
+    from .conditions import deep_merge
+    from .io import read_parquet
+    from .validation import StudyConfigError, checked_study
+
+    if not 0 < args.budget_scale <= 1:
+        print("error: --budget-scale must be in (0, 1]", file=sys.stderr)
+        return 2
+    if args.pilot_seeds < 2:
+        print("error: --pilot-seeds must be >= 2 (DSA needs a pair)", file=sys.stderr)
+        return 2
+    workdir = workflow_dir(args.workdir)
+    config_path = Path(args.config).resolve()
+    config = load_config(config_path)
+    overlay = pilot_overlay(config, args.pilot_seeds, args.budget_scale, args.study_suffix, args.only)
+    try:
+        full = checked_study(config)
+        pilot = checked_study(deep_merge(config, overlay))
+    except StudyConfigError as exc:
+        print(f"config error: {' '.join(str(exc).split())}", file=sys.stderr)
+        return 2
+    root = workdir / pilot.root
+    root.mkdir(parents=True, exist_ok=True)
+    overlay_path = root / "plan_overlay.yaml"
+    overlay_path.write_text(yaml.safe_dump(overlay, sort_keys=False))
+    rc = run_pilot(workdir, config_path, overlay_path, pilot.root, args.cores)
+    missing = [t for t in PILOT_TARGETS if not (root / t).exists()]
+    if missing:
+        print(f"error: the pilot workflow failed (exit {rc}); missing {', '.join(missing)} in {root} "
+              f"(job logs: {root}/logs/)", file=sys.stderr)
+        return 2
+    networks = read_parquet(root / "networks.parquet")
+    pairwise = read_parquet(root / "pairwise.parquet")
+    bench = read_benchmarks(root)
+    table = condition_table(networks, pairwise, bench)
+    costs = time_scaled_stages(pilot, root, table, bench)
+    resources = rule_resources(workdir)
+    proj = project(full, table, networks, bench, costs, args.budget_scale, resources)
+    text = render(str(args.config), pilot.root, table, proj, costs, args.cores, slurm_groups(workdir), resources)
+    (root / "plan.md").write_text(text)
+    print(text)
+    print(f"wrote {pilot.root}/plan.md")
+    flagged = table[table["flag"] != ""] if len(table) else table
+    if rc != 0:
+        print(f"warning: the pilot workflow exited {rc} (some jobs failed; see {pilot.root}/logs/)", file=sys.stderr)
+    return 1 if len(flagged) else 0
