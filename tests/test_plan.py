@@ -1,0 +1,170 @@
+"""The pilot and cost planner (``python -m degeneracy plan``): benchmark-TSV reading, the pilot
+overlay, the cost projection on planted timings, and two real pilots of the tiny test study in a
+temporary copy of the workflow (one that passes, one whose threshold no network can reach)."""
+
+from __future__ import annotations
+
+import copy
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+TEST_CONFIG = REPO / "configs" / "test.yaml"
+sys.path.insert(0, str(REPO / "src"))
+from degeneracy.plan import (  # noqa: E402
+    StageCost,
+    condition_table,
+    pilot_overlay,
+    project,
+    read_benchmarks,
+    rule_resources,
+    stage_table,
+)
+from degeneracy.validation import checked_study  # noqa: E402
+from workflow_copy import copy_workflow  # noqa: E402
+
+#: the l1 experiment of configs/test.yaml: flipflop, n = 8, lambda 0 and 1e-3
+L1_CONDITIONS = ["flipflop-ch1-standard-n8", "flipflop-ch1-standard-n8-l1_0.001"]
+HEADER = "s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time\n"
+
+
+def _tsv(path: Path, seconds: float) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(HEADER + f"{seconds}\t0:00:00\t1\t1\t1\t1\t0\t0\t50\t{seconds / 2}\n")
+
+
+def test_stage_table_sums_planted_benchmarks(tmp_path):
+    _tsv(tmp_path / "benchmarks/train/c1/seed0.tsv", 10.0)
+    _tsv(tmp_path / "benchmarks/train/c1/seed1.tsv", 30.0)
+    _tsv(tmp_path / "benchmarks/extract/c1/seed0.tsv", 5.0)
+    _tsv(tmp_path / "benchmarks/dsa_fit/c1.tsv", 4.0)
+    _tsv(tmp_path / "benchmarks/pairwise/c1/dsa.tsv", 6.0)
+    _tsv(tmp_path / "benchmarks/pairwise/c1/weights.tsv", 20.0)
+    _tsv(tmp_path / "benchmarks/aggregate/meta.tsv", 1.0)
+    _tsv(tmp_path / "benchmarks/aggregate/summary_width.tsv", 3.0)
+    _tsv(tmp_path / "benchmarks/figures/fig3.tsv", 7.0)
+    _tsv(tmp_path / "benchmarks/example_trial/c1/seed0.tsv", 2.0)
+    bench = read_benchmarks(tmp_path)
+    assert len(bench) == 10
+    row = bench[bench["path"] == "train/c1/seed1.tsv"].iloc[0]
+    assert (row.stage, row.condition, row.seed, row.s, row.cpu_time) == ("train", "c1", 1, 30.0, 15.0)
+    table = stage_table(bench).set_index("stage")
+    assert list(table.index) == ["train", "extract", "dsa_fit", "pairwise_dsa", "pairwise_weights",
+                                 "aggregation", "figures", "total"]
+    assert table.loc["train", "jobs"] == 2 and table.loc["train", "total_s"] == 40.0
+    assert table.loc["train", "mean_s"] == 20.0 and table.loc["train", "max_s"] == 30.0
+    assert table.loc["aggregation", "total_s"] == 4.0
+    assert table.loc["figures", "total_s"] == 9.0  # the example-trial extraction belongs to its figure
+    assert table.loc["total", "total_s"] == 88.0
+    assert table.loc["pairwise_weights", "share"] == pytest.approx(20.0 / 88.0)
+
+
+def test_pilot_overlay_scales_every_epoch_budget():
+    config = {"study": "paper", "training": {"max_epochs": 1000},
+              "tasks": {"sine": {"training": {"max_epochs": 300}}, "flipflop": {"training": {"lr": 1e-3}}},
+              "experiments": {"gamma": {"settings": {"training": {"max_epochs": 50, "lr": 0.05}}},
+                              "width": {"settings": {"training": {"lr": 0.05}}}}}
+    overlay = pilot_overlay(config, 3, budget_scale=0.1, suffix="pilot", only=["gamma"])
+    assert overlay == {"study": "paper-pilot", "seeds": 3, "only": ["gamma"],
+                       "training": {"max_epochs": 100},
+                       "tasks": {"sine": {"training": {"max_epochs": 30}}},
+                       "experiments": {"gamma": {"settings": {"training": {"max_epochs": 5}}}}}
+    # full budget: only the name and the seeds change; no budget key at all
+    assert pilot_overlay({"study": "x"}, 2) == {"study": "x-pilot", "seeds": 2}
+    # a global budget left to the library default (1,000 epochs) is scaled too
+    assert pilot_overlay({}, 2, budget_scale=0.01)["training"] == {"max_epochs": 10}
+
+
+def test_condition_table_flags_and_projection_on_planted_pilot(tmp_path):
+    full = checked_study(yaml.safe_load(TEST_CONFIG.read_text()))
+    a, b = L1_CONDITIONS
+    networks = pd.DataFrame({
+        "condition": [a, a, b, b], "seed": [0, 1, 0, 1],
+        "status": ["converged", "converged", "not_converged", "not_converged"],
+        "converged": [True, True, False, False], "steps": [40, 60, 100, 100], "epochs": [2, 3, 5, 5]})
+    pairwise = pd.DataFrame({"condition": [a, a, a], "seed_a": [0, 1, 0], "seed_b": [0, 1, 1],
+                             "metric": ["dsa_null", "dsa_null", "dsa"], "value": [0.5, 0.7, 0.4]})
+    for cid in (a, b):
+        for seed, secs in ((0, 10.0), (1, 30.0)):
+            _tsv(tmp_path / f"benchmarks/train/{cid}/seed{seed}.tsv", secs)
+            _tsv(tmp_path / f"benchmarks/extract/{cid}/seed{seed}.tsv", 4.0)
+    bench = read_benchmarks(tmp_path)
+    table = condition_table(networks, pairwise, bench).set_index("condition")
+    assert table.loc[a, "n_converged"] == 2 and table.loc[a, "steps_converged"] == 50.0
+    assert table.loc[a, "dsa_null"] == pytest.approx(0.6) and table.loc[a, "dsa_between"] == 0.4
+    assert table.loc[a, "flag"] == "DSA null 0.6 >= between 0.4"
+    assert table.loc[b, "flag"] == "0 of 2 converged" and math.isnan(table.loc[b, "steps_converged"])
+    assert table.loc[a, "train_s"] == 20.0  # median of 10 and 30
+
+    costs = {"dsa_fit": StageCost(2.0, {a: 1.0}), "pairwise_dsa": StageCost(1.0, {a: 0.5}),
+             "pairwise_weights": StageCost(0.0, {a: 3.0})}
+    resources = rule_resources(REPO)
+    proj = project(full, table.reset_index(), networks, bench, costs, 0.5, resources)
+    pc = proj.per_condition.set_index("condition")
+    assert len(pc) == 7 and pc["networks"].sum() == 14 and pc["pairs"].sum() == 7
+    # a converged at full time (2 x 20 s); b ran out of its halved budget: 2 x 20 s / 0.5
+    assert pc.loc[a, "train"] == pytest.approx(40.0) and pc.loc[b, "train"] == pytest.approx(80.0)
+    assert pc.loc[a, "extract"] == pytest.approx(8.0)
+    # per condition, 2 seeds: dsa_fit 2 s + 2 x 1 s; pairwise_dsa (1 s + 1 pair x 0.5 s) x its threads
+    assert pc.loc[a, "dsa_fit"] == pytest.approx(4.0 * resources["dsa_fit"].get("threads", 1))
+    assert pc.loc[b, "pairwise_dsa"] == pytest.approx(1.5 * resources["pairwise_dsa"]["threads"])
+    # conditions the pilot did not run take the piloted median: (40 + 80) / 2 per condition of 2
+    other = pc.drop(index=[a, b])
+    assert other["train"].tolist() == pytest.approx([60.0] * 5)
+    stages = proj.stages.set_index("stage")["core_hours"]
+    assert stages["train"] == pytest.approx((40 + 80 + 5 * 60) / 3600)
+
+
+def _plan(workdir: Path, config: Path, *extra: str) -> subprocess.CompletedProcess:
+    env = dict(os.environ, PYTHONPATH=str(workdir / "src"))
+    return subprocess.run([sys.executable, "-m", "degeneracy", "plan", str(config), "--only", "l1",
+                           "--cores", "2", "--workdir", str(workdir), *extra],
+                          cwd=workdir, env=env, capture_output=True, text=True, timeout=900)
+
+
+@pytest.fixture(scope="module")
+def workflow(tmp_path_factory):
+    return copy_workflow(tmp_path_factory.mktemp("plan_workflow"))
+
+
+def test_pilot_of_the_test_study_passes(workflow):
+    res = _plan(workflow, workflow / "configs" / "test.yaml")
+    assert res.returncode == 0, res.stdout + res.stderr[-3000:]
+    root = workflow / "results" / "test-pilot+only=l1+seeds=2"
+    out = res.stdout
+    for cid in L1_CONDITIONS:
+        assert f"| {cid} | 2/2 |" in out
+    # projection of the whole test study: 7 conditions (the l1 level 0 is shared), 2 seeds each
+    assert "## Projection of the full config (7 conditions, 14 networks, 7 pairs per metric)" in out
+    assert "Wall time at --cores 2" in out and "SLURM" in out
+    assert "## Flags (0)" in out
+    assert (root / "plan.md").read_text() in out
+    # the DSA columns are the means of the pilot's own pairwise table
+    pw = pd.read_parquet(root / "pairwise.parquet")
+    for cid in L1_CONDITIONS:
+        null = pw[(pw.condition == cid) & (pw.metric == "dsa_null")]["value"].mean()
+        between = pw[(pw.condition == cid) & (pw.metric == "dsa")]["value"].mean()
+        assert f"| {null:.3g} | {between:.3g} | ok |" in out
+    # the full study's outputs were never made: the pilot has its own folder
+    assert not (workflow / "results" / "test").exists()
+
+
+def test_pilot_flags_an_unreachable_threshold(workflow, tmp_path):
+    config = yaml.safe_load((workflow / "configs" / "test.yaml").read_text())
+    variant = copy.deepcopy(config)
+    variant["study"] = "unreachable"
+    variant["tasks"]["flipflop"]["training"]["threshold"] = 1.0e-12
+    path = tmp_path / "unreachable.yaml"
+    path.write_text(yaml.safe_dump(variant))
+    res = _plan(workflow, path)
+    assert res.returncode == 1, res.stdout + res.stderr[-3000:]
+    for cid in L1_CONDITIONS:
+        assert f"- FLAG {cid}: 0 of 2 converged" in res.stdout
+    assert "## Flags (2)" in res.stdout
