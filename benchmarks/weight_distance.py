@@ -187,6 +187,8 @@ def recovery_section(args):
     except ImportError:
         permutation_2sided = None
         print("\nqc-procrustes not importable: skipping its part (pip install qc-procrustes==1.1.3)")
+    if "procrustes" in args.skip:
+        permutation_2sided = None
 
     def run(label, n, solver):
         print(f"\n2. {label} (n={n}, {args.trials} trials per noise level)")
@@ -246,7 +248,7 @@ def main():
     ap.add_argument("--trials", type=int, default=5)
     ap.add_argument("--n-nets", type=int, default=50)
     ap.add_argument("--jobs", type=int, default=2)
-    ap.add_argument("--skip", nargs="*", default=[], choices=["trained", "recovery", "faq", "pairs"])
+    ap.add_argument("--skip", nargs="*", default=[], choices=["trained", "recovery", "procrustes", "faq", "pairs"])
     args = ap.parse_args()
 
     if "trained" not in args.skip:
