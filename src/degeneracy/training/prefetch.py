@@ -49,7 +49,9 @@ class BatchPrefetcher:
         workers = max(1, min(workers, K))
         probe = task.sample(batch_size, torch.Generator().manual_seed(0))
         self.buffers = [torch.empty((depth, K) + tuple(t.shape), dtype=t.dtype).share_memory_() for t in probe]
-        ctx = mp.get_context("spawn")
+        # fork (as PyTorch's DataLoader does): workers start at once and do not re-run the main script
+        # (a Snakemake `script:` has no main guard); they use only CPU tensors, never CUDA
+        ctx = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
         self.produced = ctx.Array("q", workers)  # the locks order the buffer writes before the counts
         self.consumed = ctx.Value("q", 0)
         self.stop = ctx.Event()
