@@ -91,8 +91,9 @@ def test_no_init_column_no_init_rows_and_activity_start(tmp_path):
         trajectory_paths=[n[2] for n in nets],
     )
     from degeneracy.pipeline.extract import read_trajectories
+    from degeneracy.pipeline.pairwise import activity_sample
 
-    H = {s: read_trajectories(tmp_path / f"traj{s}.parquet").reshape(15, N) for s in (1, 2, 3)}
+    H = {s: activity_sample(read_trajectories(tmp_path / f"traj{s}.parquet")) for s in (1, 2, 3)}
     r = permutation_distance(nets[0][3], nets[2][3], seed=[5, 1, 3], activity=(H[1], H[3]), **SEARCH)
     assert _value(dfa, "weight_aligned", 1, 3) == r["aligned"]
 
@@ -102,10 +103,10 @@ def test_activity_sample_keeps_every_kth_row(monkeypatch):
 
     H = np.arange(2 * 7 * 3, dtype=float).reshape(2, 7, 3)  # 14 rows of 3 units
     monkeypatch.setattr(pairwise, "MAX_ACTIVITY_ROWS", 5)
-    X = pairwise._activity_sample(H)
+    X = pairwise.activity_sample(H)
     np.testing.assert_array_equal(X, H.reshape(14, 3)[::3])  # step ceil(14 / 5) = 3
     monkeypatch.setattr(pairwise, "MAX_ACTIVITY_ROWS", 100)
-    np.testing.assert_array_equal(pairwise._activity_sample(H), H.reshape(14, 3))
+    np.testing.assert_array_equal(pairwise.activity_sample(H), H.reshape(14, 3))
 
 
 def test_fewer_than_two_converged_writes_an_empty_table(tmp_path):

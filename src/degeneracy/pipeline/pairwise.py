@@ -13,7 +13,14 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-__all__ = ["PAIRWISE_COLUMNS", "WEIGHT_SEARCH_KEYS", "pairwise_dsa", "pairwise_weights", "converged_seeds"]
+__all__ = [
+    "PAIRWISE_COLUMNS",
+    "WEIGHT_SEARCH_KEYS",
+    "activity_sample",
+    "pairwise_dsa",
+    "pairwise_weights",
+    "converged_seeds",
+]
 
 PAIRWISE_COLUMNS = {
     "condition": "string",
@@ -107,7 +114,7 @@ WEIGHT_SEARCH_KEYS = ("n_restarts", "restart_maxiter", "n_polish", "tabu_iters")
 MAX_ACTIVITY_ROWS = 4096
 
 
-def _activity_sample(H: np.ndarray) -> np.ndarray:
+def activity_sample(H: np.ndarray) -> np.ndarray:
     """(trials, time, units) -> (rows, units): every k-th of the trials x time rows, k the
     smallest step that keeps at most MAX_ACTIVITY_ROWS (bounds the memory of a set of 50)."""
     X = H.reshape(-1, H.shape[-1])
@@ -161,7 +168,7 @@ def pairwise_weights(
         Ws = [read_weights(weight_paths[k]) for k, _ in conv]
         acts = None
         if trajectory_paths is not None:
-            acts = [_activity_sample(read_trajectories(trajectory_paths[k])) for k, _ in conv]
+            acts = [activity_sample(read_trajectories(trajectory_paths[k])) for k, _ in conv]
         res = pairwise_weight_distances(Ws, activities=acts, **common)
         metrics = {
             "weight_aligned": res["aligned"],
