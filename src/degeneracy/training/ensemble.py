@@ -128,22 +128,20 @@ def train_ensemble(
         _Member(cfg, s, adam_lr(cfg, overrides.get(s)), _state(m), cp, lp)
         for s, m, cp, lp in zip(seeds, models, checkpoint_paths, log_paths)
     ]
-    template = models[0]
-    stacked = StackedRNN.from_models(models, fused=not compile).to(device)
-    opt = StackedAdam(list(stacked.parameters()), [m.lr for m in members])
     losses = member_losses
     if compile:
         backend = compile if isinstance(compile, str) else "inductor"
         losses = torch.compile(member_losses, dynamic=True, backend=backend)
-
     if loader_workers is None:
         loader_workers = 0 if device.type == "cpu" else min(8, len(seeds), max(0, _n_cpus() - 1))
     with contextlib.ExitStack() as stack:
         prefetch = None
-        if loader_workers > 0:
+        if loader_workers > 0:  # started before anything touches the GPU
             prefetch = stack.enter_context(BatchPrefetcher(
                 task, tcfg["batch_size"], [s + _DATA_STREAM for s in seeds], loader_workers))
-        return _run(cfg, task, members, template, stacked, opt, losses, device, prefetch, progress)
+        stacked = StackedRNN.from_models(models, fused=not compile).to(device)
+        opt = StackedAdam(list(stacked.parameters()), [m.lr for m in members])
+        return _run(cfg, task, members, models[0], stacked, opt, losses, device, prefetch, progress)
 
 
 def _n_cpus() -> int:
