@@ -151,7 +151,10 @@ def _n_cpus() -> int:
         return os.cpu_count() or 1
 
 
-def _run(cfg, task, members, template, stacked, opt, losses, device, prefetch, progress) -> list[TrainResult]:
+def _run(cfg: dict[str, Any], task: Any, members: list[_Member], template: torch.nn.Module, stacked: StackedRNN,
+         opt: StackedAdam, losses: Callable, device: torch.device, prefetch: BatchPrefetcher | None,
+         progress: Callable[[dict[str, Any]], None] | None) -> list[TrainResult]:
+    """The epoch loop of :func:`train_ensemble`; ``template`` is a single model used to write states."""
     tcfg = cfg["training"]
     reg = tcfg["regulariser"]
     live = list(range(len(members)))  # members in the stack, in stack order
