@@ -23,6 +23,35 @@ SETTINGS = {
 }
 
 
+def ensemble_blocks(study):
+    """[(condition, block, seeds)] when the config's `ensemble:` is on, else [].
+
+    ``ensemble: off`` (default) trains one network per job; ``K`` trains the seeds of a condition
+    in blocks of K by seed value (block b = seeds bK..bK+K-1), so adding seeds trains only new
+    blocks; ``auto`` is K = 8 when training.device is cuda, else off (on CPU the ensemble gains
+    1.7x only for n <= 64: benchmarks/ensemble_throughput.py)."""
+    setting = study.config.get("ensemble", "off")
+    if setting == "auto":
+        devices = {
+            c.config["training"].get("device", "auto")
+            for c in study.conditions.values()
+        }
+        setting = 8 if devices == {"cuda"} else "off"
+    if setting == "off":
+        return []
+    out = []
+    for cid, c in study.conditions.items():
+        blocks = {}
+        for s in c.seeds:
+            blocks.setdefault(s // int(setting), []).append(s)
+        out += [(cid, b, seeds) for b, seeds in sorted(blocks.items())]
+    return out
+
+
+ENSEMBLE_BLOCKS = ensemble_blocks(STUDY)
+ENSEMBLE_RULES = []
+
+
 @lru_cache(maxsize=None)
 def code(script, task=None, model=None):
     """Hash of a rule script and the library code it imports (degeneracy.pipeline.codehash);

@@ -5,7 +5,7 @@
 
 rule extract:
     input:
-        checkpoint=rules.train.output.checkpoint,
+        checkpoint=CHECKPOINT,
     output:
         network=f"{OUT}/extract/{{condition}}/seed{{seed}}/network.parquet",
         trajectories=f"{OUT}/extract/{{condition}}/seed{{seed}}/trajectories.parquet",
@@ -29,7 +29,7 @@ rule extract:
 
 rule example_trial:
     input:
-        checkpoint=rules.train.output.checkpoint,
+        checkpoint=CHECKPOINT,
     output:
         trial=f"{OUT}/extract/{{condition}}/seed{{seed}}/example_trial.parquet",
     log:
@@ -51,7 +51,7 @@ rule example_trial:
 
 rule fixed_points:
     input:
-        checkpoint=rules.train.output.checkpoint,
+        checkpoint=CHECKPOINT,
     output:
         f"{OUT}/extract/{{condition}}/seed{{seed}}/fixed_points.parquet",
     log:

@@ -53,6 +53,7 @@ rule pairwise_weights:
     input:
         networks=seed_files(NETWORK),
         weights=seed_files(WEIGHTS),
+        trajectories=seed_files(TRAJECTORIES),
     output:
         f"{OUT}/pairwise/{{condition}}/weights.parquet",
     log:

@@ -1,23 +1,60 @@
-# Training: one job per (condition, seed). Resources here are the defaults everywhere; a
-# cluster profile may override them (profiles/), the study config never does.
+# Training: one job per (condition, seed), or, with `ensemble:` in the config, one job per block
+# of K seeds of a condition trained together (degeneracy.training.train_ensemble; same checkpoint
+# and log files per seed). Resources here are the defaults everywhere; a cluster profile may
+# override them (profiles/), the study config never does.
+
+if not ENSEMBLE_BLOCKS:
+
+    rule train:
+        output:
+            checkpoint=CHECKPOINT,
+            log=TRAIN_LOG,
+        log:
+            f"{OUT}/logs/train/{{condition}}/seed{{seed}}.log",
+        benchmark:
+            f"{OUT}/benchmarks/train/{{condition}}/seed{{seed}}.tsv"
+        conda:
+            "../envs/degeneracy.yaml"
+        threads: 1
+        resources:
+            mem_mb=2000,
+            runtime=240,
+        params:
+            config=training_config,
+            code=scoped_code("train.py"),
+        script:
+            "scripts/train.py"
 
 
-rule train:
-    output:
-        checkpoint=f"{OUT}/train/{{condition}}/seed{{seed}}.pt",
-        log=f"{OUT}/train/{{condition}}/seed{{seed}}.log.parquet",
-    log:
-        f"{OUT}/logs/train/{{condition}}/seed{{seed}}.log",
-    benchmark:
-        f"{OUT}/benchmarks/train/{{condition}}/seed{{seed}}.tsv"
-    conda:
-        "../envs/degeneracy.yaml"
-    threads: 1
-    resources:
-        mem_mb=2000,
-        runtime=240,
-    params:
-        config=training_config,
-        code=scoped_code("train.py"),
-    script:
-        "scripts/train.py"
+for _cid, _block, _seeds in ENSEMBLE_BLOCKS:
+
+    rule:
+        name:
+            f"train_ensemble_{len(ENSEMBLE_RULES)}"
+        output:
+            checkpoints=[CHECKPOINT.format(condition=_cid, seed=s) for s in _seeds],
+            logs=[TRAIN_LOG.format(condition=_cid, seed=s) for s in _seeds],
+        log:
+            f"{OUT}/logs/train/{_cid}/block{_block}.log",
+        benchmark:
+            f"{OUT}/benchmarks/train/{_cid}/block{_block}.tsv"
+        group:
+            "training"
+        conda:
+            "../envs/degeneracy.yaml"
+        threads: 1
+        resources:
+            mem_mb=4000,
+            runtime=240,
+        params:
+            config=CONDITIONS[_cid].config,
+            seeds=list(_seeds),
+            code=code(
+                "train.py",
+                CONDITIONS[_cid].config["task"]["name"],
+                CONDITIONS[_cid].config["model"].get("kind", "standard"),
+            ),
+        script:
+            "scripts/train.py"
+
+    ENSEMBLE_RULES.append(_cid)

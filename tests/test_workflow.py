@@ -15,6 +15,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
@@ -437,6 +438,26 @@ def test_each_study_writes_under_its_own_root(fresh):
         out = proc.stdout
         paths = re.findall(r"output: (\S+)", out)
         assert paths and all(p.rstrip(",").startswith(root) for p in paths), (root, paths[:3])
+
+
+# ----------------------------------------------------------------------------- ensemble training
+
+
+def test_ensemble_path_gives_the_same_networks(study_dir, tmp_path):
+    """The test study trained in blocks of 2 seeds (`ensemble: 2`) gives the networks table of
+    separate training, within float tolerance."""
+    (tmp_path / "ens").mkdir()
+    ens = copy_workflow(tmp_path / "ens")
+    targets = ["results/test/networks.parquet"]
+    proc = _snakemake(ens, "-n", "--configfile", str(TEST_CONFIG), "--config", "ensemble=2", *targets)
+    counts = _job_counts(proc.stdout + proc.stderr)
+    assert "train" not in counts and sum(v for k, v in counts.items() if k.startswith("train_ensemble")) == 7
+    _snakemake(ens, "--cores", "2", "--configfile", str(TEST_CONFIG), "--config", "ensemble=2", *targets)
+    a = pd.read_parquet(study_dir / "results" / "test" / "networks.parquet").sort_values(["condition", "seed"])
+    b = pd.read_parquet(ens / "results" / "test" / "networks.parquet").sort_values(["condition", "seed"])
+    assert list(a["status"]) == list(b["status"]) and list(a["epochs"]) == list(b["epochs"])
+    for col in ("final_loss", "eval_mse", "ood_mse", "weight_change"):
+        assert np.allclose(a[col].to_numpy(float), b[col].to_numpy(float), rtol=1e-3, atol=1e-6, equal_nan=True), col
 
 
 # ----------------------------------------------------------------------------- your own task

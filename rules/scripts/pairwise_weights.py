@@ -15,5 +15,6 @@ with job(snakemake) as threads:
         snakemake.params.weights,
         snakemake.output[0],
         threads=threads,
+        trajectory_paths=list(snakemake.input.trajectories),
     )
     print(df.groupby("metric")["value"].describe().to_string() if len(df) else "no pairs")

@@ -82,6 +82,7 @@ TASK_ANALYSIS_DEFAULTS: dict[str, dict[str, Any]] = {
 #: Defaults of the study-wide settings (their bounds: schemas/config.schema.yaml).
 GLOBAL_DEFAULTS: dict[str, Any] = {
     "study": "study",
+    "ensemble": "off",
     "training": {},
     "weights": {"n_restarts": 8, "seed": 0},
     # bootstrap, verdict and multiplicity settings (degeneracy.stats reads them from here)
