@@ -105,6 +105,7 @@ rule effects:
         fixed_points=lambda w: [
             f for e in sorted(STUDY.experiments) for f in fixed_point_files(e)
         ],
+        dsa_grid=expand(PAIRWISE, condition=sorted(CONDITIONS), metric="dsa_grid"),
     output:
         parquet=f"{OUT}/effects.parquet",
         markdown=f"{OUT}/effects.md",

@@ -93,3 +93,30 @@ rule pairwise_svcca:
         code=code("pairwise_svcca.py"),
     script:
         "scripts/pairwise_svcca.py"
+
+
+# DSA robustness: the condition's pairs and nulls at rank and delay interval x0.5, x1, x2 of the
+# task's setting (the dynamics verdict's `robust` column).
+rule dsa_grid:
+    input:
+        networks=seed_files(NETWORK),
+        trajectories=seed_files(TRAJECTORIES),
+    output:
+        f"{OUT}/pairwise/{{condition}}/dsa_grid.parquet",
+    log:
+        f"{OUT}/logs/pairwise/{{condition}}/dsa_grid.log",
+    benchmark:
+        f"{OUT}/benchmarks/dsa_grid/{{condition}}.tsv"
+    conda:
+        "../envs/degeneracy.yaml"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=120,
+    params:
+        dsa=dsa_settings(
+            ("n_delays", "delay_interval", "rank", "ridge", "mode", "seed")
+        ),
+        code=code("dsa_grid.py"),
+    script:
+        "scripts/dsa_grid.py"

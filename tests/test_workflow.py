@@ -107,6 +107,7 @@ def expected_counts(cfg: dict) -> dict[str, int]:
         "pairwise_dsa": n_cond,
         "pairwise_weights": n_cond,
         "pairwise_svcca": n_cond,
+        "dsa_grid": n_cond,
         "summary": len(study.experiments),
         "meta": 1,
         "networks": 1,
