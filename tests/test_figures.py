@@ -46,6 +46,11 @@ SPARSE = "complexity-sine-2"
 POINTS = np.random.default_rng(7).normal(size=(K, 2))
 
 
+def svcca_value(exp: str, task: str, i: int) -> float:
+    """Planted SVCCA distance: different per experiment, task and level."""
+    return round(0.6 - 0.1 * i + 0.01 * [e[0] for e in EXPERIMENTS].index(exp) + 0.001 * len(task), 6)
+
+
 def _summary_row(exp, factor, task, parameter, level, i):
     cond = f"{exp}-{task}-{level:g}"
     conv = 1 if cond == SPARSE else K
@@ -59,6 +64,9 @@ def _summary_row(exp, factor, task, parameter, level, i):
         weight_per_n2_lo=np.nan, weight_per_n2_hi=np.nan, weight_unaligned_mean=9.0,
         weight_change_mean=1 + i, weight_change_se=0.1, weight_change_rel_mean=0.1 * (i + 1),
         kernel_alignment_mean=0.9 - 0.1 * i, kernel_alignment_se=0.02,
+        svcca_mean=svcca_value(exp, task, i) if conv >= 2 else np.nan,
+        svcca_lo=svcca_value(exp, task, i) - 0.03 if conv >= 2 else np.nan,
+        svcca_hi=svcca_value(exp, task, i) + 0.04 if conv >= 2 else np.nan,
         note="only 1 of 5 networks converged" if conv < 2 else "",
     )
 
@@ -130,7 +138,7 @@ def captured(monkeypatch):
         fig.savefig(out_png, dpi=60)
         fig.savefig(out_pdf)
 
-    for module in ("factors", "effects", "training", "trial"):
+    for module in ("factors", "effects", "training", "trial", "representations"):
         monkeypatch.setattr(getattr(figures, module), "save", keep)
     yield kept
     for fig in kept:
@@ -414,3 +422,41 @@ def test_example_trial_without_convergence_does_not_claim_it(data, tmp_path, cap
     FIGURES["example_trial"](bare, tmp_path / "b.png", tmp_path / "b.pdf", networks=nets)
     assert captured[1].get_axes()[0].get_title() == "complexity-flipflop-1\n(seed 1, converged)"
     assert len(captured[1].get_axes()) == 2
+
+
+def test_svcca_figure_one_panel_per_experiment_reads_back_the_planted_values(data, tmp_path, captured):
+    s = data["summary"]
+    FIGURES["svcca"](s, tmp_path / "s.png", tmp_path / "s.pdf")
+    check(tmp_path / "s.png", tmp_path / "s.pdf")
+    (fig,) = captured
+    axes = [ax for ax in fig.get_axes() if ax.get_visible() and ax.get_title(loc="left")]
+    titles = [ax.get_title(loc="left") for ax in axes]
+    exps = [e[0] for e in EXPERIMENTS]
+    assert titles == [f"{letter}  {e}: representations" for letter, e in zip("ABCDEFG", exps)]
+    for ax, (exp, factor, tasks) in zip(axes, EXPERIMENTS):
+        assert ax.get_ylabel().startswith("mean pairwise SVCCA distance")
+        plotted = {}
+        from matplotlib.collections import PathCollection
+
+        for coll in [c for c in ax.collections if isinstance(c, PathCollection)]:  # one scatter per task
+            for x, y in np.asarray(coll.get_offsets()):
+                plotted[(round(float(x), 6), round(float(y), 6))] = True
+        expected = set()
+        for task, (parameter, levels) in tasks.items():
+            for i, lv in enumerate(levels):
+                if f"{exp}-{task}-{lv:g}" != SPARSE:
+                    expected.add((round(float(lv), 6), svcca_value(exp, task, i)))
+        assert set(plotted) == expected, exp
+        # error bars span the planted interval: lo = value - 0.03, hi = value + 0.04
+        spans = {round(float(np.ptp(seg[:, 1])), 6) for c in ax.collections for seg in getattr(c, "get_segments", lambda: [])()}
+        assert 0.07 in spans
+    complexity = axes[0]
+    assert "sine at 2 channels: 1 of 5 networks converged" in complexity.get_xlabel().replace("\n", " ")
+    assert axes[exps.index("gamma")].get_xscale() == "log"
+
+
+def test_svcca_figure_without_svcca_says_so(data, tmp_path, captured):
+    FIGURES["svcca"](data["summary"].drop(columns=["svcca_mean"]), tmp_path / "s.png", tmp_path / "s.pdf")
+    FIGURES["svcca"](pd.DataFrame(), tmp_path / "e.png", tmp_path / "e.pdf")
+    texts = [t.get_text() for fig in captured for ax in fig.get_axes() for t in ax.texts]
+    assert texts.count("no SVCCA in this summary") == len(EXPERIMENTS) and "no data" in texts

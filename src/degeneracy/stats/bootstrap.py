@@ -73,7 +73,9 @@ def percentile_interval(replicates: np.ndarray, ci: float = 0.95) -> tuple[float
     return float(lo), float(hi)
 
 
-def studentized_p_value(point: float, replicates: np.ndarray, n_units: int, null: float = 0.0) -> float:
+def studentized_p_value(
+    point: float, replicates: np.ndarray, n_units: int, null: float = 0.0, se_scale: float = 1.0
+) -> float:
     """Two-sided p-value of ``null`` for a statistic estimated from ``n_units`` resampled units.
 
     t = (point - null) / se, with se the SD (ddof=1) of the finite bootstrap replicates, referred
@@ -83,6 +85,8 @@ def studentized_p_value(point: float, replicates: np.ndarray, n_units: int, null
     (tests/test_verdicts_calibration.py). NaN when n_units < 2, fewer than 2 replicates are
     finite, or the replicates do not vary (se = 0 up to rounding: e.g. 2 networks, whose only pair every
     replicate repeats, say nothing about the uncertainty).
+    ``se_scale`` multiplies se: for a statistic built from means, the bootstrap variance of a mean
+    is the plug-in variance with divisor n, so sqrt(n / (n - 1)) restores the usual standard error.
     """
     from scipy.stats import t as student_t
 
@@ -90,7 +94,7 @@ def studentized_p_value(point: float, replicates: np.ndarray, n_units: int, null
     reps = reps[np.isfinite(reps)]
     if int(n_units) < 2 or reps.size < 2 or not np.isfinite(point):
         return float("nan")
-    se = float(reps.std(ddof=1))
+    se = float(reps.std(ddof=1)) * float(se_scale)
     diff = abs(float(point) - null)
     if se <= 1e-9 * max(1.0, abs(float(point))):  # rounding noise only: the replicates do not vary
         return float("nan")

@@ -562,7 +562,10 @@ def _cell(
     extremes = (group.unique_levels[0], group.unique_levels[-1])
     n_units = min(len(group.converged[c]) for c, x in zip(group.conditions, group.levels) if x in extremes)
     point = float(np.log(row["ratio"])) if row["ratio"] > 0 else float("nan")
-    row["p_value"] = studentized_p_value(point, log_ratio, n_units)
+    # a mean's bootstrap SD is the plug-in SE (divisor n): scale it back to the usual SE
+    mean_cell = metric in MEAN_METRICS and measure not in MEASURES
+    se_scale = float(np.sqrt(n_units / (n_units - 1))) if mean_cell and n_units > 1 else 1.0
+    row["p_value"] = studentized_p_value(point, log_ratio, n_units, se_scale=se_scale)
     if not np.isfinite(row["p_value"]):
         row["reason"] = (
             f"the bootstrap replicates of the ratio do not vary ({n_units} networks at an extreme level): "
