@@ -23,6 +23,7 @@ from workflow_copy import copy_workflow
 from degeneracy.plan import (
     StageCost,
     condition_table,
+    full_budget_seconds,
     pilot_overlay,
     project,
     read_benchmarks,
@@ -104,23 +105,38 @@ def test_condition_table_flags_and_projection_on_planted_pilot(tmp_path):
     assert table.loc[b, "flag"] == "0 of 2 converged" and math.isnan(table.loc[b, "steps_converged"])
     assert table.loc[a, "train_s"] == 20.0  # median of 10 and 30
 
+    # planted runs: a converged at its measured time; b ran out of a 5-epoch pilot budget,
+    # 4 s start-up + 16 s of training: at 50 epochs 4 + 16 x 10 = 164 s
+    runs = pd.DataFrame({"condition": [a, a, b, b], "seed": [0, 1, 0, 1],
+                         "full_s": [10.0, 30.0, 164.0, 164.0]})
     costs = {"dsa_fit": StageCost(2.0, {a: 1.0}), "pairwise_dsa": StageCost(1.0, {a: 0.5}),
              "pairwise_weights": StageCost(0.0, {a: 3.0})}
     resources = rule_resources(REPO)
-    proj = project(full, table.reset_index(), networks, bench, costs, 0.5, resources)
+    proj = project(full, table.reset_index(), runs, bench, costs, resources)
     pc = proj.per_condition.set_index("condition")
     assert len(pc) == 7 and pc["networks"].sum() == 14 and pc["pairs"].sum() == 7
-    # a converged at full time (2 x 20 s); b ran out of its halved budget: 2 x 20 s / 0.5
-    assert pc.loc[a, "train"] == pytest.approx(40.0) and pc.loc[b, "train"] == pytest.approx(80.0)
+    assert pc.loc[a, "train"] == pytest.approx(40.0) and pc.loc[b, "train"] == pytest.approx(328.0)
     assert pc.loc[a, "extract"] == pytest.approx(8.0)
     # per condition, 2 seeds: dsa_fit 2 s + 2 x 1 s; pairwise_dsa (1 s + 1 pair x 0.5 s) x its threads
     assert pc.loc[a, "dsa_fit"] == pytest.approx(4.0 * resources["dsa_fit"].get("threads", 1))
     assert pc.loc[b, "pairwise_dsa"] == pytest.approx(1.5 * resources["pairwise_dsa"]["threads"])
-    # conditions the pilot did not run take the piloted median: (40 + 80) / 2 per condition of 2
+    # conditions the pilot did not run take the piloted median: (20 + 164) / 2 per network, 2 each
     other = pc.drop(index=[a, b])
-    assert other["train"].tolist() == pytest.approx([60.0] * 5)
+    assert other["train"].tolist() == pytest.approx([184.0] * 5)
     stages = proj.stages.set_index("stage")["core_hours"]
-    assert stages["train"] == pytest.approx((40 + 80 + 5 * 60) / 3600)
+    assert stages["train"] == pytest.approx((40 + 328 + 5 * 184) / 3600)
+    assert proj.longest_s == pytest.approx(164.0) and proj.longest_job == f"train {b}"
+
+
+def test_full_budget_seconds_by_hand():
+    # ran out of 5 pilot epochs: 4 s start-up + 16 s training -> 100 epochs: 4 + 16 x 20
+    assert full_budget_seconds(20.0, 16.0, 5, 5, 100, "not_converged") == pytest.approx(324.0)
+    # converged, diverged, or stopped by the plateau rule before the budget: as measured
+    assert full_budget_seconds(20.0, 16.0, 5, 5, 100, "converged") == 20.0
+    assert full_budget_seconds(20.0, 16.0, 5, 5, 100, "diverged") == 20.0
+    assert full_budget_seconds(20.0, 16.0, 3, 5, 100, "not_converged") == 20.0
+    # pilot at the full budget: nothing to scale
+    assert full_budget_seconds(20.0, 16.0, 5, 5, 5, "not_converged") == 20.0
 
 
 def _plan(workdir: Path, config: Path, *extra: str) -> subprocess.CompletedProcess:

@@ -337,34 +337,68 @@ def _lookup(per: Mapping[str, float], cid: str, task_of: Mapping[str, str]) -> t
     return (float(pd.Series(vals).median()) if vals else math.nan), True
 
 
-def project(full_study, table: pd.DataFrame, networks: pd.DataFrame, bench: pd.DataFrame, costs: Mapping[str, StageCost],
-            budget_scale: float, resources: Mapping[str, Mapping[str, int]]) -> Projection:
+def full_budget_seconds(job_s: float, elapsed_s: float, epochs: int, pilot_max_epochs: int,
+                        full_max_epochs: int, status: str) -> float:
+    """Projected wall seconds of one training job at the full config's epoch budget. A network
+    that ran out of the pilot's epochs without converging (``status`` not_converged and
+    ``epochs`` >= ``pilot_max_epochs``) trains ``full_max_epochs`` epochs at the pilot's seconds
+    per epoch (``elapsed_s / epochs``), plus the job's start-up (``job_s - elapsed_s``); an upper
+    bound, as the stop rule may end it earlier. Any other network: ``job_s`` as measured."""
+    if status == "not_converged" and epochs >= pilot_max_epochs and full_max_epochs > epochs > 0:
+        return max(job_s - elapsed_s, 0.0) + elapsed_s * full_max_epochs / epochs
+    return float(job_s)
+
+
+def train_runs(root: Path, networks: pd.DataFrame, bench: pd.DataFrame, pilot_study, full_study,
+               budget_scale: float) -> pd.DataFrame:
+    """One row per pilot training job: ``condition``, ``seed``, ``status``, ``s`` (job wall
+    seconds), ``elapsed_s`` (training wall seconds, last line of its training log), ``epochs``,
+    ``pilot_max_epochs``, ``full_max_epochs`` (the full config's budget of the condition, or the
+    pilot's / ``budget_scale``) and ``full_s`` (:func:`full_budget_seconds`)."""
+    import pandas as pd
+
+    from .io import CorruptFileError, read_parquet
+
+    status = networks.set_index(["condition", "seed"])["status"].to_dict() if len(networks) else {}
+    rows = []
+    for job in bench[bench["stage"] == "train"].itertuples():
+        cid, seed = job.condition, int(job.seed)
+        log = root / "train" / cid / f"seed{seed}.log.parquet"
+        try:
+            lg = read_parquet(log)
+            elapsed, epochs = float(lg["elapsed_s"].iloc[-1]), int(lg["epoch"].iloc[-1])
+        except (CorruptFileError, OSError, ValueError, KeyError, IndexError):  # no usable log: the job time as a whole
+            elapsed, epochs = 0.0, 0
+        pmax = int(pilot_study.conditions[cid].config["training"]["max_epochs"]) if cid in pilot_study.conditions else 0
+        fcond = full_study.conditions.get(cid)
+        fmax = int(fcond.config["training"]["max_epochs"]) if fcond else round(pmax / budget_scale)
+        st = str(status.get((cid, seed), "unknown"))
+        rows.append({"condition": cid, "seed": seed, "status": st, "s": job.s, "elapsed_s": elapsed,
+                     "epochs": epochs, "pilot_max_epochs": pmax, "full_max_epochs": fmax,
+                     "full_s": full_budget_seconds(job.s, elapsed, epochs, pmax, fmax, st)})
+    cols = ["condition", "seed", "status", "s", "elapsed_s", "epochs", "pilot_max_epochs", "full_max_epochs", "full_s"]
+    return pd.DataFrame(rows, columns=cols)
+
+
+def project(full_study, table: pd.DataFrame, runs: pd.DataFrame, bench: pd.DataFrame,
+            costs: Mapping[str, StageCost], resources: Mapping[str, Mapping[str, int]]) -> Projection:
     """Project the full study from the pilot. Per condition with ``n`` seeds (all assumed to
-    train to the end; an upper bound when some diverge early): train and extract cost ``n`` x the
-    pilot's mean wall seconds per network, a network that stopped on the pilot's reduced epoch
-    budget without converging counted at 1/``budget_scale`` of its train time; dsa_fit costs
-    start-up + n x seconds per network, each pairwise stage start-up + n(n-1)/2 x seconds per pair.
-    Core-seconds are wall seconds x the rule's threads. Conditions the pilot did not run take
-    the median of piloted conditions of the same task (noted)."""
+    train; an upper bound when some diverge early): train costs ``n`` x the mean of the pilot
+    networks' ``full_s`` (``runs``, :func:`train_runs`: at the full epoch budget), extract ``n`` x
+    the pilot's mean wall seconds per network; dsa_fit costs start-up + n x seconds per network,
+    each pairwise stage start-up + n(n-1)/2 x seconds per pair. Core-seconds are wall seconds x
+    the rule's threads. Conditions without pilot measurements take the median of the measured
+    conditions of the same task, else of all (noted)."""
     import pandas as pd
 
     task_of = {cid: c.task for cid, c in full_study.conditions.items()}
     notes: list[str] = []
     net_cost: dict[str, dict[str, float]] = {"train": {}, "extract": {}}
     piloted = set(table["condition"]) if len(table) else set()
-    status = networks.set_index(["condition", "seed"])["status"].to_dict() if len(networks) else {}
-    for cid in piloted:
-        b = bench[bench["condition"] == cid]
-        tr = b[b["stage"] == "train"]
-        if len(tr):
-            # a network that neither converged nor diverged ran the whole (scaled) epoch budget:
-            # at the full budget it would have run 1/budget_scale times longer
-            secs = [row.s / budget_scale if status.get((cid, row.seed)) == "not_converged" else row.s
-                    for row in tr.itertuples()]
-            net_cost["train"][cid] = float(sum(secs) / len(secs))
-        ex = b[b["stage"] == "extract"]
-        if len(ex):
-            net_cost["extract"][cid] = float(ex["s"].mean())
+    for cid, g in runs.groupby("condition"):
+        net_cost["train"][cid] = float(g["full_s"].mean())
+    for cid, g in bench[bench["stage"] == "extract"].groupby("condition"):
+        net_cost["extract"][cid] = float(g["s"].mean())
     threads = {st: resources.get(st, {}).get("threads", 1) for st in ("train", "extract", "dsa_fit",
                                                                       "pairwise_dsa", "pairwise_weights")}
     rows, borrowed = [], set()
@@ -407,13 +441,15 @@ def project(full_study, table: pd.DataFrame, networks: pd.DataFrame, bench: pd.D
     unpiloted = sorted(set(full_study.conditions) - piloted)
     if unpiloted:
         notes.append(f"{len(unpiloted)} of {len(full_study.conditions)} conditions not piloted: "
-                     "their cost is the median of the piloted conditions of the same task")
+                     "their cost is the median of the piloted conditions of the same task, else of all")
     elif borrowed:
         notes.append(f"{len(borrowed)} conditions without two converged pilot networks take the "
                      "median per-network / per-pair cost of their task")
-    if budget_scale < 1.0:
-        notes.append(f"pilot at budget scale {budget_scale:g}: networks that ran out of epochs are "
-                     f"counted at 1/{budget_scale:g} of their train time")
+    for st in ("dsa_fit", "pairwise_dsa", "pairwise_weights"):
+        if st in costs and not costs[st].per_unit_s:
+            notes.append(f"{st}: no pilot condition had two converged networks, so its per-"
+                         f"{'network' if st == 'dsa_fit' else 'pair'} cost is unknown and only job start-up "
+                         "is counted (a lower bound)")
     return Projection(per_condition, stages, longest, longest_job, notes)
 
 
@@ -455,7 +491,8 @@ def render(config_path: str, pilot_root: str, table: pd.DataFrame, proj: Project
            "| condition | converged | steps to threshold | s/network (train) | DSA null | DSA between | flag |",
            "|---|---:|---:|---:|---:|---:|---|"]
     for r in table.itertuples():
-        out.append(f"| {r.condition} | {r.n_converged}/{r.n} | {_fmt(r.steps_converged, '.0f')} | "
+        steps = _fmt(r.steps_converged, ".0f") if r.n_converged else f"> {r.steps_max}"
+        out.append(f"| {r.condition} | {r.n_converged}/{r.n} | {steps} | "
                    f"{_fmt(r.train_s, '.1f')} | {_fmt(r.dsa_null)} | {_fmt(r.dsa_between)} | {r.flag or 'ok'} |")
     pc = proj.per_condition
     total_cs = float(pc[["train", "extract", "dsa_fit", "pairwise_dsa", "pairwise_weights"]].sum().sum())
@@ -556,7 +593,12 @@ def plan_command(args: argparse.Namespace) -> int:
     table = condition_table(networks, pairwise, bench)
     costs = time_scaled_stages(pilot, root, table, bench)
     resources = rule_resources(workdir)
-    proj = project(full, table, networks, bench, costs, args.budget_scale, resources)
+    runs = train_runs(root, networks, bench, pilot, full, args.budget_scale)
+    proj = project(full, table, runs, bench, costs, resources)
+    if (runs["full_s"] > runs["s"]).any():
+        proj.notes.append(f"{int((runs['full_s'] > runs['s']).sum())} pilot networks ran out of their "
+                          f"{args.budget_scale:g}x epoch budget: counted at the full budget's epochs "
+                          "(an upper bound: the stop rule may end them earlier)")
     text = render(str(args.config), pilot.root, table, proj, costs, args.cores, slurm_groups(workdir), resources)
     (root / "plan.md").write_text(text)
     print(text)
