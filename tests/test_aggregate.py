@@ -48,6 +48,8 @@ def tables():
         pairs.append(dict(condition="ff1", seed_a=a, seed_b=b, metric="weight_scale_free", value=v / 10))
         pairs.append(dict(condition="ff1", seed_a=a, seed_b=b, metric="weight_aligned_init", value=64.0 * v))
         pairs.append(dict(condition="ff1", seed_a=a, seed_b=b, metric="weight_gap", value=v / 1000))
+        pairs.append(dict(condition="ff1", seed_a=a, seed_b=b, metric="svcca", value=v / 10))
+    pairs.append(dict(condition="ff1", seed_a=1, seed_b=4, metric="svcca", value=5.0))  # not converged: ignored
     # a pair with a non-converged network must be ignored even if present
     pairs.append(dict(condition="ff1", seed_a=0, seed_b=4, metric="dsa", value=1000.0))
     for s, v in enumerate([0.1, 0.2, 0.3]):
@@ -89,6 +91,13 @@ def test_summary_hand_computed_values():
     assert r.weight_change_rel_mean == pytest.approx(0.2)
     assert r.kernel_alignment_mean == pytest.approx(0.4)
     assert r.kernel_alignment_se == pytest.approx(0.2 / np.sqrt(3.0))
+    assert r.weight_change_rel_se == pytest.approx(0.1 / np.sqrt(3.0))
+    # representations: mean pairwise SVCCA of the converged networks (0.1, 0.2, 0.3)
+    assert r.svcca_mean == pytest.approx(0.2)
+    assert 0.1 <= r.svcca_lo <= 0.2 <= r.svcca_hi <= 0.3
+    assert np.isnan(s.loc[s.condition == "ff2", "svcca_mean"]).all()
+    # no fixed-point columns in the networks table: NaN
+    assert np.isnan(r.n_line_attractor_like_mean) and np.isnan(r.frac_line_attractor_like_mean)
     # weight baselines: scale-free, initial matrices (also per n^2), the alignment gap
     assert r.weight_scale_free_mean == pytest.approx(0.2)
     assert r.weight_scale_free_lo <= 0.2 <= r.weight_scale_free_hi
@@ -165,3 +174,16 @@ def test_summary_empty_inputs():
     assert list(summarise(meta.iloc[0:0], nets, pairs).columns) == SUMMARY_COLUMNS
     s = summarise(meta, nets.iloc[0:0], pairs.iloc[0:0], n_boot=10)
     assert len(s) == len(meta) and (s.n_seeds == 0).all() and s.dsa_mean.isna().all()
+
+
+def test_summary_fixed_point_columns_over_converged_networks():
+    meta, nets, pairs = tables()
+    nets["n_fixed_points"] = 10.0
+    nets["n_line_attractor_like"] = [1.0, 2.0, 6.0, 50.0, 50.0] + [0.0] * (len(nets) - 5)  # ff1 first
+    nets["frac_line_attractor_like"] = nets["n_line_attractor_like"] / 10.0
+    s = summarise(meta, nets, pairs, n_boot=300, seed=0)
+    r = s[(s.condition == "ff1") & (s.experiment == "complexity")].iloc[0]
+    assert r.n_fixed_points_mean == pytest.approx(10.0)
+    assert r.n_line_attractor_like_mean == pytest.approx(3.0)  # 1, 2, 6: the diverged / not converged are out
+    assert r.frac_line_attractor_like_mean == pytest.approx(0.3)
+    assert 1.0 <= r.n_line_attractor_like_lo <= 3.0 <= r.n_line_attractor_like_hi <= 6.0

@@ -167,3 +167,16 @@ def test_paired_replicates_follow_the_shared_draws():
     d = paired_draws(5, 100, 0)
     assert d.shape == (100, 5) and d.min() >= 0 and d.max() <= 4
     np.testing.assert_array_equal(d, paired_draws(5, 100, 0))
+
+
+def test_se_scale_turns_the_plug_in_bootstrap_se_of_a_mean_into_the_t_test():
+    # the bootstrap SD of a mean is the plug-in SE, sd(ddof=0) / sqrt(n); times sqrt(n / (n - 1))
+    # it is the usual SE, and the p-value is scipy's one-sample t-test
+    x = np.array([0.3, -0.1, 0.8, 0.4, 0.2, 0.5])
+    n = x.size
+    plug_in = x.std(ddof=0) / np.sqrt(n)
+    z = np.random.default_rng(1).standard_normal(4000)
+    reps = x.mean() + plug_in * (z - z.mean()) / z.std(ddof=1)
+    expected = sps.ttest_1samp(x, 0.0).pvalue
+    assert studentized_p_value(x.mean(), reps, n, se_scale=np.sqrt(n / (n - 1))) == pytest.approx(expected, rel=1e-9)
+    assert studentized_p_value(x.mean(), reps, n) < expected  # unscaled: too small
