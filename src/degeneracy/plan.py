@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import re
 import subprocess
 import sys
@@ -477,7 +478,9 @@ def _duration(seconds: float) -> str:
         return f"{seconds:.0f} s"
     if seconds < 7200:
         return f"{seconds / 60:.1f} min"
-    return f"{seconds / 3600:.1f} h"
+    if seconds < 172800:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86400:.1f} days"
 
 
 def render(config_path: str, pilot_root: str, table: pd.DataFrame, proj: Projection,
@@ -517,11 +520,14 @@ def render(config_path: str, pilot_root: str, table: pd.DataFrame, proj: Project
     n_net = int(pc["networks"].sum())
     subs = -(-n_net // max(groups, 1))
     per_net = float(((pc["train"] + pc["extract"]) / pc["networks"].clip(lower=1)).max())
+    th = {st: resources.get(st, {}).get("threads", 1) for st in ("dsa_fit", "pairwise_dsa", "pairwise_weights")}
+    metric_s = float((pc["dsa_fit"] / th["dsa_fit"]).max()) + float(
+        max((pc["pairwise_dsa"] / th["pairwise_dsa"]).max(), (pc["pairwise_weights"] / th["pairwise_weights"]).max()))
     out.append(f"SLURM (profiles/slurm): {2 * n_net} train + extract jobs in {subs} group submissions of "
                f"{groups} networks (run one after another inside a submission), {3 * len(pc)} per-condition "
                f"metric jobs (dsa_fit, pairwise_dsa, pairwise_weights); aggregation and figures run locally. "
-               f"With enough free slots: about {_duration(groups * per_net + proj.longest_s)} "
-               f"(one submission's {groups} networks, then the longest metric job).")
+               f"With enough free slots: about {_duration(groups * per_net + metric_s)} "
+               f"(one submission's {groups} networks, then the longest dsa_fit and pairwise job).")
     warn = []
     for st in ("train", "pairwise_dsa", "pairwise_weights"):
         rt = resources.get(st, {}).get("runtime")
@@ -547,7 +553,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--pilot-seeds", type=int, default=2, help="seeds per condition in the pilot (default 2)")
     p.add_argument("--budget-scale", type=float, default=1.0,
                    help="multiply every max_epochs by this in the pilot (0 < x <= 1; default 1)")
-    p.add_argument("--cores", type=int, default=2, help="cores for the pilot and the projection (default 2)")
+    p.add_argument("--cores", type=int, default=2, help="cores of the machine the projection is for (default 2)")
+    p.add_argument("--pilot-cores", type=int, help="cores for the pilot run (default: --cores, at most this machine's)")
     p.add_argument("--study-suffix", default="pilot", help="pilot study name: <study>-<suffix> (default pilot)")
     p.add_argument("--only", nargs="+", metavar="EXPERIMENT", help="pilot only these experiments")
     p.add_argument("--workdir", help="workflow folder (default: the checkout of this package)")
@@ -581,7 +588,8 @@ def plan_command(args: argparse.Namespace) -> int:
     root.mkdir(parents=True, exist_ok=True)
     overlay_path = root / "plan_overlay.yaml"
     overlay_path.write_text(yaml.safe_dump(overlay, sort_keys=False))
-    rc = run_pilot(workdir, config_path, overlay_path, pilot.root, args.cores)
+    pilot_cores = args.pilot_cores or min(args.cores, os.cpu_count() or 1)
+    rc = run_pilot(workdir, config_path, overlay_path, pilot.root, pilot_cores)
     missing = [t for t in PILOT_TARGETS if not (root / t).exists()]
     if missing:
         print(f"error: the pilot workflow failed (exit {rc}); missing {', '.join(missing)} in {root} "
