@@ -460,3 +460,26 @@ def test_svcca_figure_without_svcca_says_so(data, tmp_path, captured):
     FIGURES["svcca"](pd.DataFrame(), tmp_path / "e.png", tmp_path / "e.pdf")
     texts = [t.get_text() for fig in captured for ax in fig.get_axes() for t in ax.texts]
     assert texts.count("no SVCCA in this summary") == len(EXPERIMENTS) and "no data" in texts
+
+
+def test_effects_grid_shows_the_new_rows_with_their_own_words(tmp_path, captured):
+    from degeneracy.stats import effects_table
+    from degeneracy.stats.synthetic import synthetic_study
+
+    exps = (("complexity", "channels", "flipflop"), ("gamma", "gamma", "sine"),
+            ("auxiliary", "auxiliary", "delayed_discrimination"))
+    meta, nets, pairs = synthetic_study(np.random.default_rng(0), n_seeds=6, experiments=exps, extras=True)
+    eff = effects_table(meta, nets, pairs, n_boot=100, seed=0)
+    FIGURES["effects"](eff, tmp_path / "a.png", tmp_path / "a.pdf")
+    (fig,) = captured
+    ax = fig.get_axes()[0]
+    labels = [t.get_text() for t in ax.get_xticklabels()]
+    assert labels == [
+        "behavior degeneracy", "dynamics degeneracy", "weight degeneracy", "representational degeneracy",
+        "feature learning\n(kernel_alignment)", "feature learning\n(weight_change_rel)", "mean OOD loss",
+        "line-attractor-like\nfixed points",
+    ]
+    texts = [t.get_text() for t in ax.texts]
+    assert sum("not measured" == t for t in texts) == 3 * 8 - len(eff)
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert "no paper direction (1)" in legend

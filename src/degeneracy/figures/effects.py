@@ -19,12 +19,19 @@ VERDICT_COLOURS = {
     "inconclusive": "#bdbdbd",
     "insufficient": "#fdbf6f",
     "below noise floor": "#a6cee3",
+    "no paper direction": "#cab2d6",
 }
 _OTHER_COLOUR = "#dddddd"
 #: Direction codes of the effects table in words (never a bare "?").
 DIRECTION_WORDS = {"up": "up", "down": "down", "inconclusive": "unclear", "none": "none", "": "not stated"}
-_MEASURE_ORDER = ("behavior", "dynamics", "weights")
-_MEASURE_WORDS = {"weights": "weight"}
+_MEASURE_ORDER = ("behavior", "dynamics", "weights", "representations", "feature_learning", "ood_loss", "fixed_points")
+_MEASURE_WORDS = {"weights": "weight", "representations": "representational"}
+#: Column titles of the cells that are not a degeneracy (means over networks).
+_MEAN_LABELS = {
+    "feature_learning": "feature learning",
+    "ood_loss": "mean OOD loss",
+    "fixed_points": "line-attractor-like\nfixed points",
+}
 
 
 def _measure_column(effects: pd.DataFrame) -> str | None:
@@ -76,7 +83,7 @@ def _columns(eff: pd.DataFrame, measure: str) -> list[tuple[str, str]]:
 
 def _column_label(col: tuple[str, str], cols: list[tuple[str, str]]) -> str:
     m, metric = col
-    label = f"{_MEASURE_WORDS.get(m, m)} degeneracy"
+    label = _MEAN_LABELS.get(m) or f"{_MEASURE_WORDS.get(m, m)} degeneracy"
     return label + (f"\n({metric})" if sum(c[0] == m for c in cols) > 1 else "")
 
 
@@ -141,5 +148,5 @@ def fig_effects(effects: pd.DataFrame, out_png: Path, out_pdf: Path) -> None:
     ax.legend(
         handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7, frameon=False, title="verdict (cells)"
     )
-    ax.set_title("Direction of degeneracy as the factor grows: observed against the paper", fontsize=9)
+    ax.set_title("Direction as the factor grows (degeneracy, feature learning, OOD loss, fixed points): observed against the paper", fontsize=9)
     save(fig, out_png, out_pdf)
