@@ -31,10 +31,10 @@ NEW = [
     ("auxiliary", "representations", "svcca"),
     ("auxiliary", "fixed_points", "n_line_attractor_like"),
 ]
-PLANTED = dict(
-    effects={"representations": 1 / 3.0},
-    mean_effects={"weight_change_rel": 3.0, "kernel_alignment": 1 / 3.0, "ood_mse": 3.0, "n_line_attractor_like": 3.0},
-)
+PLANTED = {
+    "effects": {"representations": 1 / 3.0},
+    "mean_effects": {"weight_change_rel": 3.0, "kernel_alignment": 1 / 3.0, "ood_mse": 3.0, "n_line_attractor_like": 3.0},
+}
 
 
 def study(seed=0, n_seeds=10, planted=True, levels=(1.0, 2.0, 3.0), experiments=EXPS):
@@ -178,8 +178,8 @@ def test_markdown_and_pipeline_read_fixed_point_files(tmp_path):
     paths = []
     for row in nets[nets["n_line_attractor_like"].notna()].itertuples(index=False):
         n = float(row.n_line_attractor_like)
-        f = pd.DataFrame([dict(condition=row.condition, seed=row.seed, n_fixed_points=10, n_stable=5, n_saddle=2,
-                               n_line_attractor_like=n, frac_line_attractor_like=n / 10)])
+        f = pd.DataFrame([{"condition": row.condition, "seed": row.seed, "n_fixed_points": 10, "n_stable": 5,
+                           "n_saddle": 2, "n_line_attractor_like": n, "frac_line_attractor_like": n / 10}])
         paths.append(tmp_path / f"fp_{row.condition}_{row.seed}.parquet")
         f.to_parquet(paths[-1])
     bare = nets.drop(columns=fp_cols)

@@ -11,7 +11,7 @@ import pandas as pd
 from .base import empty, no_data, pyplot, save
 from .panels import plot_metric, shared_legend, task_labels, task_palette
 
-__all__ = ["fig_svcca", "EXPERIMENT_ORDER"]
+__all__ = ["EXPERIMENT_ORDER", "fig_svcca"]
 
 #: Panel order (experiments not listed follow, sorted by name), and each one's x scale.
 EXPERIMENT_ORDER: dict[str, str | None] = {

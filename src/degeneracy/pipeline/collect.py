@@ -114,7 +114,9 @@ def attach_fixed_points(networks: pd.DataFrame, fixed_point_paths: Sequence[str 
     frames = [f for f in frames if len(f)]
     if not frames:
         return networks
-    from degeneracy.metrics.fixed_points import SUMMARY_COLUMNS as FP_COLUMNS  # imports torch: only when needed
+    from degeneracy.metrics.fixed_points import (
+        SUMMARY_COLUMNS as FP_COLUMNS,  # imports torch: only when needed
+    )
 
     fp = pd.concat(frames, ignore_index=True)
     cols = [c for c in FP_COLUMNS if c in fp.columns]
