@@ -158,9 +158,24 @@ def main(argv=None) -> dict:
                 t0 = time.perf_counter()
                 create_outputs(work, (work / "dry_run.log").read_text())
                 subprocess.run(
-                    [sys.executable, "-m", "snakemake", "--touch", "--cores", "1", "--quiet", "all",
-                     "--configfile", str(config), "--workflow-profile", "none"],
-                    cwd=work, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                    [
+                        sys.executable,
+                        "-m",
+                        "snakemake",
+                        "--touch",
+                        "--cores",
+                        "1",
+                        "--quiet",
+                        "all",
+                        "--configfile",
+                        str(config),
+                        "--workflow-profile",
+                        "none",
+                    ],
+                    cwd=work,
+                    check=True,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
                 )
                 slurm["touch_s"] = round(time.perf_counter() - t0, 2)
                 nruns = [dry_run(work, config, prof, SLURM_ENV) for _ in range(args.repeats)]

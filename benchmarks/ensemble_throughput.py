@@ -39,8 +39,14 @@ def config(kind: str, n: int, steps: int, device: str, T: int, batch: int) -> di
     return {
         "task": {"name": "flipflop", "n_channels": 3, "T": T},
         "model": {"kind": kind, "n_units": n},
-        "training": {"steps_per_epoch": steps, "max_epochs": 2, "batch_size": batch, "threshold": 1e-12,
-                     "device": device, "num_threads": 1},
+        "training": {
+            "steps_per_epoch": steps,
+            "max_epochs": 2,
+            "batch_size": batch,
+            "threshold": 1e-12,
+            "device": device,
+            "num_threads": 1,
+        },
     }
 
 
@@ -78,8 +84,9 @@ def time_ensemble(cfg: dict, K: int, d: Path, compile: bool, clock: str) -> tupl
     """(warm-up incl. compile s, steady s per ensemble step) of K networks trained together."""
     seeds = list(range(K))
     c = EpochClock(clock)
-    train_ensemble(cfg, seeds, [d / f"e{s}.pt" for s in seeds], [d / f"e{s}.parquet" for s in seeds],
-                   progress=c, compile=compile)
+    train_ensemble(
+        cfg, seeds, [d / f"e{s}.pt" for s in seeds], [d / f"e{s}.parquet" for s in seeds], progress=c, compile=compile
+    )
     return c.result(cfg["training"]["steps_per_epoch"])
 
 
@@ -89,8 +96,27 @@ def cache_probe(args: argparse.Namespace) -> None:
     cache = tempfile.mkdtemp(prefix="inductor-probe-")
     env = {**os.environ, "TORCHINDUCTOR_CACHE_DIR": cache}
     n, K = args.sizes[0], args.ks[0]
-    cmd = [sys.executable, __file__, "--sizes", str(n), "--ks", str(K), "--steps", str(args.steps), "--device",
-           args.device, "--kind", args.kind, "--T", str(args.T), "--batch", str(args.batch), "--clock", args.clock, "--compiled-only"]
+    cmd = [
+        sys.executable,
+        __file__,
+        "--sizes",
+        str(n),
+        "--ks",
+        str(K),
+        "--steps",
+        str(args.steps),
+        "--device",
+        args.device,
+        "--kind",
+        args.kind,
+        "--T",
+        str(args.T),
+        "--batch",
+        str(args.batch),
+        "--clock",
+        args.clock,
+        "--compiled-only",
+    ]
     print(f"inductor cache probe (n={n}, K={K}, cache {cache}):")
     for run in (1, 2):
         out = subprocess.run(cmd, env=env, capture_output=True, text=True)
@@ -98,8 +124,10 @@ def cache_probe(args: argparse.Namespace) -> None:
             print(out.stderr[-2000:])
             return
         warm, step = json.loads(out.stdout.strip().splitlines()[-1])
-        print(f"  process {run}: warm-up incl. compile {warm:7.1f} s, steady {1e3 * step:7.2f} ms per ensemble step",
-              flush=True)
+        print(
+            f"  process {run}: warm-up incl. compile {warm:7.1f} s, steady {1e3 * step:7.2f} ms per ensemble step",
+            flush=True,
+        )
 
 
 def main() -> None:
@@ -112,13 +140,24 @@ def main() -> None:
     ap.add_argument("--compile", action="store_true", help="time the compiled ensemble too")
     ap.add_argument("--T", type=int, default=50, help="trial length (default 50)")
     ap.add_argument("--batch", type=int, default=32, help="batch size (default 32)")
-    ap.add_argument("--train-steps", type=int, default=20_000,
-                    help="training length per network used for networks/hour (default 20000 steps)")
-    ap.add_argument("--clock", choices=["cpu", "wall"], default=None,
-                    help="cpu: this process's CPU time (default on CPU); wall: elapsed time (default on CUDA)")
-    ap.add_argument("--cache-probe", action="store_true",
-                    help="only measure the compile cost and its reuse through the inductor cache across processes "
-                         "(first of --sizes and --ks)")
+    ap.add_argument(
+        "--train-steps",
+        type=int,
+        default=20_000,
+        help="training length per network used for networks/hour (default 20000 steps)",
+    )
+    ap.add_argument(
+        "--clock",
+        choices=["cpu", "wall"],
+        default=None,
+        help="cpu: this process's CPU time (default on CPU); wall: elapsed time (default on CUDA)",
+    )
+    ap.add_argument(
+        "--cache-probe",
+        action="store_true",
+        help="only measure the compile cost and its reuse through the inductor cache across processes "
+        "(first of --sizes and --ks)",
+    )
     ap.add_argument("--compiled-only", action="store_true", help=argparse.SUPPRESS)  # one JSON line, for the probe
     args = ap.parse_args()
     torch.set_num_threads(1)
@@ -132,8 +171,10 @@ def main() -> None:
         cache_probe(args)
         return
     dev = torch.cuda.get_device_name() if args.device == "cuda" else f"CPU, {torch.get_num_threads()} thread"
-    print(f"device: {dev}; {args.kind} models, flip-flop T={args.T}, batch {args.batch}, {args.steps} timed "
-          f"steps, {args.clock} clock; networks/hour at {args.train_steps} steps per network")
+    print(
+        f"device: {dev}; {args.kind} models, flip-flop T={args.T}, batch {args.batch}, {args.steps} timed "
+        f"steps, {args.clock} clock; networks/hour at {args.train_steps} steps per network"
+    )
     paths = [("eager", False)] + ([("compiled", True)] if args.compile else [])
     print("    n    K  path      sep[ms/net-step]  ens[ms/net-step]  compile[s]  sep[net/h]  ens[net/h]  ratio")
     for n in args.sizes:
@@ -146,9 +187,11 @@ def main() -> None:
                 for name, comp in paths:
                     warm, ens_step = time_ensemble(cfg, K, d, comp, args.clock)
                     ens_rate = 3600.0 * K / (warm + ens_step * args.train_steps)
-                    print(f"{n:5d} {K:4d}  {name:8s}  {1e3 * sep_step:16.3f}  {1e3 * ens_step / K:16.3f}  "
-                          f"{warm:10.1f}  {sep_rate:10.1f}  {ens_rate:10.1f}  {ens_rate / sep_rate:5.2f}",
-                          flush=True)
+                    print(
+                        f"{n:5d} {K:4d}  {name:8s}  {1e3 * sep_step:16.3f}  {1e3 * ens_step / K:16.3f}  "
+                        f"{warm:10.1f}  {sep_rate:10.1f}  {ens_rate:10.1f}  {ens_rate / sep_rate:5.2f}",
+                        flush=True,
+                    )
 
 
 if __name__ == "__main__":

@@ -39,7 +39,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 COMMON = f"""
 import json, resource, sys, time
-sys.path.insert(0, {str(REPO / 'src')!r})
+sys.path.insert(0, {str(REPO / "src")!r})
 import numpy as np, pandas as pd
 T0 = time.perf_counter()
 def report(**extra):
@@ -123,8 +123,9 @@ report(pairs=K * (K - 1) // 2)
 def run_job(name: str, work: str, n: int, k: int, steps: int, pairs: int) -> dict:
     code = COMMON + f"N, K, STEPS, PAIRS, WORK = {n}, {k}, {steps}, {pairs}, {work!r}\n" + textwrap.dedent(JOBS[name])
     env = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "PATH": "/usr/bin:/bin"}
-    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env=env)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+    )
     ps = psutil.Process(proc.pid)
     tree_peak = 0
     while proc.poll() is None:
@@ -162,16 +163,20 @@ def main() -> None:
         for name in args.only or JOBS:
             print(f"running {name} ...", file=sys.stderr, flush=True)
             results[name] = run_job(name, work, args.n, args.networks, args.train_steps, args.pairs)
-    print(f"\nPeak memory per job, n={args.n}, {args.networks} networks per condition "
-          f"({psutil.cpu_count()} CPUs; max_rss = job process, tree = job + workers)\n")
+    print(
+        f"\nPeak memory per job, n={args.n}, {args.networks} networks per condition "
+        f"({psutil.cpu_count()} CPUs; max_rss = job process, tree = job + workers)\n"
+    )
     print(f"{'job':18s} {'max_rss MB':>10s} {'tree MB':>9s} {'wall s':>8s}  notes")
     for name, r in results.items():
         note = ""
         if "s_per_step" in r:
             note = f"{r['s_per_step']:.3f} s/step (a full run: steps x this)"
         elif "s_per_pair" in r:
-            note = (f"{r['s_per_pair']:.1f} s/pair measured; all {r['pairs']} pairs ~ "
-                    f"{r['extrapolated_s'] / 3600:.1f} h with 2 workers")
+            note = (
+                f"{r['s_per_pair']:.1f} s/pair measured; all {r['pairs']} pairs ~ "
+                f"{r['extrapolated_s'] / 3600:.1f} h with 2 workers"
+            )
         elif "s_per_network" in r:
             note = f"{r['s_per_network']:.1f} s/network"
         elif "pairs" in r:

@@ -73,7 +73,10 @@ def main() -> None:
         print(
             f"3-bit flip-flop, n=128, lr 3e-3: status {res.status}; epoch-mean MSE < 1e-3 after "
             f"{int(first['steps']) if first is not None else 'n/a'} steps, "
-            f"{first['elapsed_s']:.1f} s" if first is not None else "", f"(stopped after {res.steps} steps, {log['elapsed_s'].iloc[-1]:.1f} s)"
+            f"{first['elapsed_s']:.1f} s"
+            if first is not None
+            else "",
+            f"(stopped after {res.steps} steps, {log['elapsed_s'].iloc[-1]:.1f} s)",
         )
 
 

@@ -60,8 +60,9 @@ def main() -> None:
     ap.add_argument("--effects", type=float, nargs="+", default=[1.25, 1.5, 2.0, 3.0])
     args = ap.parse_args()
     n_cells = 3 * args.experiments
-    print(f"{args.tables} studies per row, {n_cells} cells per study (half planted), Holm at 0.05, "
-          f"n_boot {args.n_boot}")
+    print(
+        f"{args.tables} studies per row, {n_cells} cells per study (half planted), Holm at 0.05, n_boot {args.n_boot}"
+    )
     rows = []
     t0 = time.perf_counter()
     for n in args.seeds:

@@ -62,7 +62,9 @@ def trained_networks(family: str, n_nets: int, cache: Path) -> list[tuple[np.nda
         f = cache / f"{family}_{seed}.npz"
         if not f.exists():
             ck = cache / f"{family}_{seed}.pt"
-            res = train(FAMILIES[family], seed=seed, checkpoint_path=ck, log_path=cache / f"{family}_{seed}.log.parquet")
+            res = train(
+                FAMILIES[family], seed=seed, checkpoint_path=ck, log_path=cache / f"{family}_{seed}.log.parquet"
+            )
             ckpt = load_checkpoint(ck)
             model = model_from_checkpoint(ckpt, "final")
             tc = dict(ckpt["config"]["task"])
@@ -70,8 +72,12 @@ def trained_networks(family: str, n_nets: int, cache: Path) -> list[tuple[np.nda
             x, _, _ = task.sample(128, torch.Generator().manual_seed(1000), ood=False)
             with torch.no_grad():
                 _, h = model.forward(x)
-            np.savez(f, W=model.recurrent_matrix().detach().double().numpy(), H=h.numpy(),
-                     converged=res.status == "converged")
+            np.savez(
+                f,
+                W=model.recurrent_matrix().detach().double().numpy(),
+                H=h.numpy(),
+                converged=res.status == "converged",
+            )
         z = np.load(f)
         if bool(z["converged"]):
             out.append((z["W"], z["H"]))
@@ -116,7 +122,9 @@ def trained_section(args):
         "+ tabu, 4 searches x 400 (default)": dict(),
         "+ tabu + activity start (workflow with trajectories)": dict(act=True),
         "longer: 4 searches x 1000 + activity start": dict(tabu_iters=1000, act=True),
-        "thorough: 16 restarts, 8 searches x 1500 + activity": dict(n_restarts=16, n_polish=8, tabu_iters=1500, act=True),
+        "thorough: 16 restarts, 8 searches x 1500 + activity": dict(
+            n_restarts=16, n_polish=8, tabu_iters=1500, act=True
+        ),
     }
     res = {name: [] for name in variants}
     times = {name: [] for name in variants}
@@ -146,20 +154,26 @@ def trained_section(args):
             best_known.append(min(found))
     refs = np.array(refs)
     t_prev = np.median(times["previous: FAQ, barycenter + 8 restarts"])
-    print(f"   scipy FAQ best of 64 (the reference): {np.median(t_ref) * 1e3:.0f} ms per pair ({np.median(t_ref) / t_prev:.1f}x previous)")
+    print(
+        f"   scipy FAQ best of 64 (the reference): {np.median(t_ref) * 1e3:.0f} ms per pair ({np.median(t_ref) / t_prev:.1f}x previous)"
+    )
     print(f"   {'search':55s} {'mean':>8s} {'max':>8s} {'>0.2%':>6s} {'ms/pair':>8s} {'x prev':>7s}")
     for name in variants:
         e = 100 * (np.array(res[name]) / refs - 1)
         t = np.median(times[name])
-        print(f"   {name:55s} {e.mean():+7.2f}% {e.max():+7.2f}% {int((e > 0.2).sum()):3d}/{len(e):<2d} {t * 1e3:8.0f} {t / t_prev:7.2f}")
+        print(
+            f"   {name:55s} {e.mean():+7.2f}% {e.max():+7.2f}% {int((e > 0.2).sum()):3d}/{len(e):<2d} {t * 1e3:8.0f} {t / t_prev:7.2f}"
+        )
     print("   (excess over scipy's best of 64 starts; negative = below it; times are medians)")
     d_def = np.array(res["+ tabu, 4 searches x 400 (default)"])
     excess = d_def / np.array(best_known) - 1
     gaps = np.array(gaps)
-    print(f"   gap estimate (default search) vs its excess over the best distance any method found: "
-          f"mean estimate {100 * gaps.mean():.2f}%, mean excess {100 * excess.mean():.2f}%, "
-          f"estimate >= excess on {int((gaps >= excess - 1e-12).sum())}/{len(gaps)} pairs, "
-          f"Spearman r = {_spearman(gaps, excess):.2f}")
+    print(
+        f"   gap estimate (default search) vs its excess over the best distance any method found: "
+        f"mean estimate {100 * gaps.mean():.2f}%, mean excess {100 * excess.mean():.2f}%, "
+        f"estimate >= excess on {int((gaps >= excess - 1e-12).sum())}/{len(gaps)} pairs, "
+        f"Spearman r = {_spearman(gaps, excess):.2f}"
+    )
 
 
 def _spearman(x, y):
@@ -201,7 +215,9 @@ def recovery_section(args):
                 T = solver(A, B)
                 ts.append(time.perf_counter() - t0)
                 ok += recovered(A, B, T, d0)
-            print(f"  noise/signal {noise:4.2f}: recovery {ok}/{args.trials}  time {np.mean(ts) * 1e3:8.1f} ms per pair")
+            print(
+                f"  noise/signal {noise:4.2f}: recovery {ok}/{args.trials}  time {np.mean(ts) * 1e3:8.1f} ms per pair"
+            )
 
     def ours_T(A, B):
         # our perm q maps B[q, q] ~ A; express as T with T.T @ A @ T ~ B
@@ -210,6 +226,7 @@ def recovery_section(args):
 
     run("ours: FAQ + 2-opt + tabu (defaults)", 128, ours_T)
     if permutation_2sided is not None:
+
         def nmf(A, B):
             n = A.shape[0]
             return permutation_2sided(A, B, single=True, method="nmf", guess_p2=np.full((n, n), 1.0 / n)).t
@@ -237,8 +254,10 @@ def faq_section(args, mats):
             ref = quadratic_assignment(A, B, method="faq", options={"P0": P0, "maximize": True})
             t_scipy += time.perf_counter() - t0
             same += bool(np.array_equal(p, ref.col_ind))
-    print(f"\n3. FAQ from the barycenter, {n_cmp} pairs at n={n}, one thread: scipy {t_scipy / n_cmp * 1e3:.1f} ms, "
-          f"ours {t_ours / n_cmp * 1e3:.1f} ms per pair: {t_scipy / t_ours:.2f}x; same permutation {same}/{n_cmp}")
+    print(
+        f"\n3. FAQ from the barycenter, {n_cmp} pairs at n={n}, one thread: scipy {t_scipy / n_cmp * 1e3:.1f} ms, "
+        f"ours {t_ours / n_cmp * 1e3:.1f} ms per pair: {t_scipy / t_ours:.2f}x; same permutation {same}/{n_cmp}"
+    )
 
 
 def main():
@@ -275,17 +294,21 @@ def pairs_section(args, mats):
             t0 = time.perf_counter()
             permutation_distance(mats[q], mats[q + 1], seed=q)
             t_new.append(time.perf_counter() - t0)
-    print(f"\n4. one pair at n={n}, one thread: previous {np.median(t_prev) * 1e3:.0f} ms, default "
-          f"{np.median(t_new) * 1e3:.0f} ms ({np.median(t_new) / np.median(t_prev):.2f}x)")
+    print(
+        f"\n4. one pair at n={n}, one thread: previous {np.median(t_prev) * 1e3:.0f} ms, default "
+        f"{np.median(t_new) * 1e3:.0f} ms ({np.median(t_new) / np.median(t_prev):.2f}x)"
+    )
     t0 = time.perf_counter()
     out = pairwise_weight_distances(mats, seed=0, n_jobs=args.jobs)
     dt = time.perf_counter() - t0
     k = len(mats)
     iu = np.triu_indices(k, 1)
-    print(f"   all {len(iu[0])} pairs of {k} networks at n={n}, defaults, {args.jobs} workers: {dt:.1f} s "
-          f"(-> {dt * 1225 / len(iu[0]):.0f} s for 1,225 pairs; target < 60 s); mean aligned "
-          f"{out['aligned'][iu].mean():.3f} vs unaligned {out['unaligned'][iu].mean():.3f}; aligned <= unaligned for "
-          f"all: {bool(np.all(out['aligned'][iu] <= out['unaligned'][iu]))}; mean gap estimate {100 * out['gap'][iu].mean():.2f}%")
+    print(
+        f"   all {len(iu[0])} pairs of {k} networks at n={n}, defaults, {args.jobs} workers: {dt:.1f} s "
+        f"(-> {dt * 1225 / len(iu[0]):.0f} s for 1,225 pairs; target < 60 s); mean aligned "
+        f"{out['aligned'][iu].mean():.3f} vs unaligned {out['unaligned'][iu].mean():.3f}; aligned <= unaligned for "
+        f"all: {bool(np.all(out['aligned'][iu] <= out['unaligned'][iu]))}; mean gap estimate {100 * out['gap'][iu].mean():.2f}%"
+    )
 
 
 if __name__ == "__main__":

@@ -21,9 +21,22 @@ def tables():
     nets = []
 
     def net(cond, seed, status, ood, wc=1.0, ka=0.5):
-        nets.append(dict(condition=cond, seed=seed, status=status, converged=status == "converged", epochs=3,
-                         steps=384, final_loss=1e-3, ood_mse=ood, weight_change=wc, weight_change_rel=wc / 10,
-                         kernel_alignment=ka, n_units=64))
+        nets.append(
+            dict(
+                condition=cond,
+                seed=seed,
+                status=status,
+                converged=status == "converged",
+                epochs=3,
+                steps=384,
+                final_loss=1e-3,
+                ood_mse=ood,
+                weight_change=wc,
+                weight_change_rel=wc / 10,
+                kernel_alignment=ka,
+                n_units=64,
+            )
+        )
 
     # ff1: 3 converged networks + one diverged + one not converged
     net("ff1", 0, "converged", 1.0, wc=1.0, ka=0.2)
@@ -123,7 +136,12 @@ def test_summary_convergence_rate_wilson_and_min_networks():
     assert dd.convergence_rate == pytest.approx(0.5)
     ff2 = s[s.condition == "ff2"].iloc[0]
     assert ff2.sufficient  # 4 converged
-    assert not summarise(meta, nets, pairs, n_boot=50, seed=0, min_networks=5).set_index("condition").loc["ff2", "sufficient"].any()
+    assert (
+        not summarise(meta, nets, pairs, n_boot=50, seed=0, min_networks=5)
+        .set_index("condition")
+        .loc["ff2", "sufficient"]
+        .any()
+    )
     e = s[s.condition == "empty"].iloc[0]
     assert np.isnan(e.convergence_rate) and not e.sufficient
 

@@ -83,7 +83,9 @@ def test_ids_independent_of_key_and_experiment_order():
     for cid in a.conditions:
         assert canonical_json(a.conditions[cid].config) == canonical_json(b.conditions[cid].config)
     assert sorted(map(str, a.meta), key=str) == sorted(map(str, b.meta), key=str)
-    assert condition_id({"task": {"name": "x", "b": 1, "a": 2}}) == condition_id({"task": {"a": 2, "name": "x", "b": 1}})
+    assert condition_id({"task": {"name": "x", "b": 1, "a": 2}}) == condition_id(
+        {"task": {"a": 2, "name": "x", "b": 1}}
+    )
 
 
 def test_identical_settings_share_one_condition():
@@ -170,10 +172,21 @@ def _rel(files):
 
 def test_training_code_is_scoped_to_its_task_and_model():
     files = _rel(job_files(REPO / "rules/scripts/train.py", REPO / "src", task="flipflop", model="standard"))
-    assert {"src/degeneracy/tasks/flipflop.py", "src/degeneracy/models/standard.py",
-            "src/degeneracy/training/loop.py", "src/degeneracy/tasks/base.py", "rules/scripts/train.py"} <= files
-    assert not {"src/degeneracy/tasks/sine.py", "src/degeneracy/tasks/delayed_discrimination.py",
-                "src/degeneracy/models/mup.py"} & files
+    assert {
+        "src/degeneracy/tasks/flipflop.py",
+        "src/degeneracy/models/standard.py",
+        "src/degeneracy/training/loop.py",
+        "src/degeneracy/tasks/base.py",
+        "rules/scripts/train.py",
+    } <= files
+    assert (
+        not {
+            "src/degeneracy/tasks/sine.py",
+            "src/degeneracy/tasks/delayed_discrimination.py",
+            "src/degeneracy/models/mup.py",
+        }
+        & files
+    )
     assert not any(f.startswith("src/degeneracy/metrics/") for f in files)
     unscoped = _rel(job_files(REPO / "rules/scripts/train.py", REPO / "src"))
     assert {"src/degeneracy/tasks/sine.py", "src/degeneracy/models/mup.py"} <= unscoped
@@ -204,8 +217,14 @@ def test_code_hash_follows_imports(tmp_path):
     script.write_text("from degeneracy.stats import f\nimport degeneracy.tasks\n")
     before = code_hash(script, src, task="a")
     unscoped = code_hash(script, src)
-    for rel, changes in [("metrics/common.py", True), ("metrics/weights.py", False), ("tasks/b.py", False),
-                         ("tasks/a.py", True), ("tasks/base.py", True), ("stats.py", True)]:
+    for rel, changes in [
+        ("metrics/common.py", True),
+        ("metrics/weights.py", False),
+        ("tasks/b.py", False),
+        ("tasks/a.py", True),
+        ("tasks/base.py", True),
+        ("stats.py", True),
+    ]:
         original = (pkg / rel).read_text()
         (pkg / rel).write_text(original + "# edit\n")
         from degeneracy.pipeline import codehash

@@ -71,24 +71,38 @@ def _both(*fns):
 def _dd_task(cfg):
     cfg["tasks"]["delayed_discrimination"] = {"knobs": {"delay_min": 30, "delay_max": 20}}
     cfg["experiments"]["memory"] = {
-        "factor": "delay", "tasks": ["delayed_discrimination"], "parameter": "task.n_channels",
-        "levels": [1, 2], "seeds": 2, "model": {"kind": "standard", "n_units": 8},
+        "factor": "delay",
+        "tasks": ["delayed_discrimination"],
+        "parameter": "task.n_channels",
+        "levels": [1, 2],
+        "seeds": 2,
+        "model": {"kind": "standard", "n_units": 8},
     }
 
 
 def _dd_level(cfg):
     cfg["tasks"]["delayed_discrimination"] = {"knobs": {"delay_min": 5, "delay_max": 20}}
     cfg["experiments"]["memory"] = {
-        "factor": "delay", "tasks": ["delayed_discrimination"], "parameter": "task.delay_max",
-        "levels": [20, 3], "seeds": 2, "model": {"kind": "standard", "n_units": 8},
+        "factor": "delay",
+        "tasks": ["delayed_discrimination"],
+        "parameter": "task.delay_max",
+        "levels": [20, 3],
+        "seeds": 2,
+        "model": {"kind": "standard", "n_units": 8},
     }
 
 
 # id -> (mutation, substrings the one-line message must contain: the key and the allowed values)
 CASES = {
-    "unknown_task_in_experiment": (_set("experiments.complexity.tasks", ["flipflopp"]), ["experiments.complexity.tasks", "flipflopp", "flipflop", "sine"]),
+    "unknown_task_in_experiment": (
+        _set("experiments.complexity.tasks", ["flipflopp"]),
+        ["experiments.complexity.tasks", "flipflopp", "flipflop", "sine"],
+    ),
     "unknown_task_section": (_set("tasks.sinus", {"knobs": {}}), ["tasks.sinus", "valid tasks", "path_integration"]),
-    "unknown_factor": (_set("experiments.complexity.factor", "chanels"), ["experiments.complexity.factor", "chanels", "channels", "nuclear"]),
+    "unknown_factor": (
+        _set("experiments.complexity.factor", "chanels"),
+        ["experiments.complexity.factor", "chanels", "channels", "nuclear"],
+    ),
     "misspelt_top_key": (_rename("weights", "wieghts"), ["wieghts", "top level", "allowed keys", "weights"]),
     "misspelt_dsa_key": (_rename("tasks.flipflop.dsa.rank", "rnak"), ["rnak", "tasks.flipflop.dsa", "rank"]),
     "misspelt_training_key": (_set("training.learning_rate", 0.1), ["learning_rate", "training", "lr"]),
@@ -100,32 +114,59 @@ CASES = {
     "seeds_negative_in_list": (_set("experiments.l1.seeds", [0, -3]), ["experiments.l1.seeds", ">= 0"]),
     "seeds_wrong_type": (_set("experiments.l1.seeds", "ten"), ["experiments.l1.seeds", "integer"]),
     "levels_empty": (_set("experiments.complexity.levels", []), ["experiments.complexity.levels", "non-empty"]),
-    "levels_duplicate": (_set("experiments.complexity.levels", [1, 2, 2.0]), ["experiments.complexity.levels", "twice"]),
-    "levels_string": (_set("experiments.l1.levels", [0.0, "1e-3"]), ["experiments.l1.levels", "a number", "1e-3", "1.0e-3"]),
-    "levels_mapping_wrong_task": (_set("experiments.complexity.levels", {"sine": [1, 2]}), ["experiments.complexity.levels", "flipflop"]),
+    "levels_duplicate": (
+        _set("experiments.complexity.levels", [1, 2, 2.0]),
+        ["experiments.complexity.levels", "twice"],
+    ),
+    "levels_string": (
+        _set("experiments.l1.levels", [0.0, "1e-3"]),
+        ["experiments.l1.levels", "a number", "1e-3", "1.0e-3"],
+    ),
+    "levels_mapping_wrong_task": (
+        _set("experiments.complexity.levels", {"sine": [1, 2]}),
+        ["experiments.complexity.levels", "flipflop"],
+    ),
     "threshold_zero": (_set("tasks.flipflop.training.threshold", 0), ["tasks.flipflop.training.threshold", "> 0"]),
     "threshold_negative": (_set("training.threshold", -1.0e-3), ["training.threshold", "> 0"]),
     "lr_wrong_type": (_set("tasks.flipflop.training.lr", "fast"), ["tasks.flipflop.training.lr", "a number"]),
-    "dsa_rank_too_large": (_set("tasks.flipflop.dsa.rank", 100), ["tasks.flipflop.dsa.rank=100", "n_delays*n_units = 24"]),
+    "dsa_rank_too_large": (
+        _set("tasks.flipflop.dsa.rank", 100),
+        ["tasks.flipflop.dsa.rank=100", "n_delays*n_units = 24"],
+    ),
     "dsa_rank_above_hankel_rows": (
-        _both(_set("tasks.flipflop.knobs.T", 4), _set("tasks.flipflop.probe.n_trials", 2), _set("tasks.flipflop.dsa.rank", 5)),
+        _both(
+            _set("tasks.flipflop.knobs.T", 4),
+            _set("tasks.flipflop.probe.n_trials", 2),
+            _set("tasks.flipflop.dsa.rank", 5),
+        ),
         ["tasks.flipflop.dsa.rank=5", "Hankel rows", "= 4"],
     ),
     "dsa_window_longer_than_trial": (
-        _set("tasks.flipflop.dsa.n_delays", 200), ["tasks.flipflop.dsa", "delay window", "200", "probe trial length 100"],
+        _set("tasks.flipflop.dsa.n_delays", 200),
+        ["tasks.flipflop.dsa", "delay window", "200", "probe trial length 100"],
     ),
     "ridge_nan": (_set("tasks.flipflop.dsa.ridge", float("nan")), ["tasks.flipflop.dsa.ridge=nan", "finite"]),
     "lr_inf": (_set("training.lr", float("inf")), ["training.lr=inf", "finite"]),
     "gamma_on_standard_model": (
-        _both(_set("experiments.l1.parameter", "model.gamma"), _set("experiments.l1.levels", [0.5, 1.0]),
-              _del("experiments.l1.settings")),
+        _both(
+            _set("experiments.l1.parameter", "model.gamma"),
+            _set("experiments.l1.levels", [0.5, 1.0]),
+            _del("experiments.l1.settings"),
+        ),
         ["experiments.l1.levels", "2 levels", "1 distinct", "model.gamma", "no effect", "standard"],
     ),
     "lambda_without_regulariser": (
-        _del("experiments.l1.settings"), ["experiments.l1.levels", "regulariser", "no effect", "kind"],
+        _del("experiments.l1.settings"),
+        ["experiments.l1.levels", "regulariser", "no effect", "kind"],
     ),
-    "figure_unknown_experiment": (_set("figures.fig3.experiments", ["complexity", "nope"]), ["figures.fig3.experiments", "nope"]),
-    "figure_unknown_rc_key": (_set("figures.fig3.rc", {"savefig.dpii": 50}), ["figures.fig3.rc", "savefig.dpii", "matplotlib"]),
+    "figure_unknown_experiment": (
+        _set("figures.fig3.experiments", ["complexity", "nope"]),
+        ["figures.fig3.experiments", "nope"],
+    ),
+    "figure_unknown_rc_key": (
+        _set("figures.fig3.rc", {"savefig.dpii": 50}),
+        ["figures.fig3.rc", "savefig.dpii", "matplotlib"],
+    ),
     "figure_unknown_name": (_set("figures.fig9", {"rc": {}}), ["figures.fig9", "unknown figure", "fig3"]),
     "quoted_integer": (_set("experiments.l1.model.n_units", "64"), ["experiments.l1.model.n_units", "without quotes"]),
     "levels_empty_for_one_task": (
@@ -134,10 +175,16 @@ CASES = {
     ),
     "one_level": (_set("experiments.l1.levels", [0.0]), ["experiments.l1.levels", "at least 2 levels"]),
     "only_unknown_experiment": (_set("only", ["widht"]), ["only", "widht", "complexity"]),
-    "dsa_mode_unknown": (_set("tasks.flipflop.dsa.mode", "cosine"), ["tasks.flipflop.dsa.mode", "euclidean", "wasserstein"]),
+    "dsa_mode_unknown": (
+        _set("tasks.flipflop.dsa.mode", "cosine"),
+        ["tasks.flipflop.dsa.mode", "euclidean", "wasserstein"],
+    ),
     "delay_min_gt_max": (_dd_task, ["experiments.", "delay_min=30 > delay_max=20", "delay_min <= delay_max"]),
     "delay_level_below_min": (_dd_level, ["experiments.memory", "level 3", "delay_min=5 > delay_max=3"]),
-    "custom_task_not_importable": (_set("experiments.complexity.tasks", ["no_such_pkg.tasks:Mine"]), ["no_such_pkg", "cannot import"]),
+    "custom_task_not_importable": (
+        _set("experiments.complexity.tasks", ["no_such_pkg.tasks:Mine"]),
+        ["no_such_pkg", "cannot import"],
+    ),
     "width_one": (_set("experiments.complexity.model.n_units", 1), ["n_units", ">= 2"]),
     "plateau_patience_zero": (_set("training.plateau_patience", 0), ["training.plateau_patience", ">= 1"]),
     "readout_init_unknown": (_set("experiments.l1.model.readout_init", "xavier"), ["readout_init", "zero", "normal"]),
@@ -147,12 +194,21 @@ CASES = {
     ),
     "unknown_device": (_set("training.device", "gpu"), ["training.device", "gpu", "cuda", "cpu", "auto"]),
     "unknown_model_kind": (_set("experiments.l1.model.kind", "lstm"), ["experiments.l1.model.kind", "standard", "mup"]),
-    "parameter_unknown_knob": (_set("experiments.complexity.parameter", "task.n_chanels"), ["experiments.complexity.parameter", "task.n_channels"]),
+    "parameter_unknown_knob": (
+        _set("experiments.complexity.parameter", "task.n_chanels"),
+        ["experiments.complexity.parameter", "task.n_channels"],
+    ),
     "knob_bad_value": (_set("tasks.flipflop.knobs.p_switch", 1.5), ["p_switch=1.5", "<= 1.0"]),
     "channels_level_zero": (_set("experiments.complexity.levels", [0, 1, 2]), ["level 0", "n_channels=0", ">= 1"]),
     "missing_required": (_del("experiments.l1.levels"), ["experiments.l1", "levels", "required"]),
-    "regulariser_unknown": (_set("experiments.l1.settings.training.regulariser.kind", "l2"), ["regulariser.kind", "l1", "nuclear"]),
-    "experiment_task_not_configured": (_set("experiments.complexity.tasks", ["sine"]), ["experiments.complexity.tasks", "sine", "no entry under tasks"]),
+    "regulariser_unknown": (
+        _set("experiments.l1.settings.training.regulariser.kind", "l2"),
+        ["regulariser.kind", "l1", "nuclear"],
+    ),
+    "experiment_task_not_configured": (
+        _set("experiments.complexity.tasks", ["sine"]),
+        ["experiments.complexity.tasks", "sine", "no entry under tasks"],
+    ),
 }
 
 
@@ -205,6 +261,7 @@ def test_factors_match_paper_directions():
 
 
 # ------------------------------------------------------------------- mutation generator
+
 
 def _leaves(node, path=()):
     if isinstance(node, dict):
@@ -262,9 +319,20 @@ def test_every_single_key_mutation_is_rejected_or_valid():
 
 # ------------------------------------------------------------------- what snakemake prints
 
-CLI_CASES = ["seeds_one", "misspelt_dsa_key", "unknown_factor", "levels_duplicate", "dsa_window_longer_than_trial",
-             "dsa_rank_too_large", "delay_min_gt_max", "unknown_device", "levels_string", "gamma_on_standard_model",
-             "figure_unknown_rc_key", "quoted_integer"]
+CLI_CASES = [
+    "seeds_one",
+    "misspelt_dsa_key",
+    "unknown_factor",
+    "levels_duplicate",
+    "dsa_window_longer_than_trial",
+    "dsa_rank_too_large",
+    "delay_min_gt_max",
+    "unknown_device",
+    "levels_string",
+    "gamma_on_standard_model",
+    "figure_unknown_rc_key",
+    "quoted_integer",
+]
 
 
 @pytest.fixture(scope="module")
@@ -283,8 +351,12 @@ def test_snakemake_prints_one_line(workdir, case, dry):
     path = workdir / f"{case}.yaml"
     path.write_text(yaml.safe_dump(_bad(case), sort_keys=False))
     args = ["-n"] if dry else ["--cores", "1"]
-    proc = subprocess.run([sys.executable, "-m", "snakemake", *args, "--configfile", str(path)],
-                          cwd=workdir, capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "snakemake", *args, "--configfile", str(path)],
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 1
     lines = _without_profile_notice(proc.stderr + proc.stdout)
     first = lines[0] if lines else ""
@@ -301,8 +373,12 @@ def test_real_run_also_refuses(workdir):
     """Not only the dry run: `snakemake --cores 1` with a bad config runs no job either."""
     path = workdir / "real.yaml"
     path.write_text(yaml.safe_dump(_bad("threshold_zero"), sort_keys=False))
-    proc = subprocess.run([sys.executable, "-m", "snakemake", "--cores", "1", "--configfile", str(path)],
-                          cwd=workdir, capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "snakemake", "--cores", "1", "--configfile", str(path)],
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 1
     assert _without_profile_notice(proc.stderr)[0].startswith("config error: tasks.flipflop.training.threshold=0")
     assert not (workdir / "results").exists()

@@ -63,22 +63,16 @@ def table(name: str, text: str | None = None) -> list[dict[str, str]]:
     lines = text.splitlines()
     marker = f"<!-- table: {name} -->"
     starts = [i for i, line in enumerate(lines) if line.strip() == marker]
-    assert len(starts) == 1, (
-        f"{marker} must appear exactly once in {DOC}, found {len(starts)}"
-    )
+    assert len(starts) == 1, f"{marker} must appear exactly once in {DOC}, found {len(starts)}"
     i = starts[0] + 1
     header = split_row(lines[i])
-    assert re.fullmatch(r"\|(\s*-+\s*\|)+", lines[i + 1].replace(" ", "")), (
-        f"no separator under {marker}"
-    )
+    assert re.fullmatch(r"\|(\s*-+\s*\|)+", lines[i + 1].replace(" ", "")), f"no separator under {marker}"
     rows = []
     for line in lines[i + 2 :]:
         if not line.strip().startswith("|"):
             break
         cells = split_row(line)
-        assert len(cells) == len(header), (
-            f"{marker}: row {line!r} has {len(cells)} cells, header {len(header)}"
-        )
+        assert len(cells) == len(header), f"{marker}: row {line!r} has {len(cells)} cells, header {len(header)}"
         rows.append(dict(zip(header, cells)))
     assert rows, f"{marker}: empty table"
     return rows
@@ -124,18 +118,10 @@ def test_parser_rejects_a_missing_or_doubled_marker():
 # ----------------------------------------------------------------------------- config defaults
 
 
-def _check_params(
-    rows: list[dict[str, str]], prefix: str, params: dict[str, config.Param]
-) -> None:
-    doc = {
-        name(r["key"]): parse_cell(r["default"])
-        for r in rows
-        if name(r["key"]).startswith(prefix)
-    }
+def _check_params(rows: list[dict[str, str]], prefix: str, params: dict[str, config.Param]) -> None:
+    doc = {name(r["key"]): parse_cell(r["default"]) for r in rows if name(r["key"]).startswith(prefix)}
     keys = {k[len(prefix) :] for k in doc if "." not in k[len(prefix) :]}
-    assert keys == set(params), (
-        f"{prefix}* keys in docs/science.md {sorted(keys)} != code {sorted(params)}"
-    )
+    assert keys == set(params), f"{prefix}* keys in docs/science.md {sorted(keys)} != code {sorted(params)}"
     for key, param in params.items():
         assert same(doc[prefix + key], param.default), (
             f"docs/science.md says {prefix}{key} = {doc[prefix + key]!r}; the code's default is {param.default!r}"
@@ -170,9 +156,7 @@ def test_model_and_training_tables_resolve_to_what_resolve_config_fills():
         for part in path:
             node = node[part]
         doc = parse_cell(row["default"])
-        assert same(fallback.get(path[0], doc) if doc is None else doc, node), ".".join(
-            path
-        )
+        assert same(fallback.get(path[0], doc) if doc is None else doc, node), ".".join(path)
 
 
 # ----------------------------------------------------------------------------- tasks
@@ -182,12 +166,8 @@ def test_task_table_matches_thresholds_and_learning_rates():
     rows = {name(r["task"]): r for r in table("tasks")}
     assert set(rows) == set(DOC_TASKS)
     for task, cls in DOC_TASKS.items():
-        assert same(parse_cell(rows[task]["threshold"]), cls.threshold), (
-            f"{task}: threshold"
-        )
-        assert same(parse_cell(rows[task]["default lr"]), cls.default_lr), (
-            f"{task}: default lr"
-        )
+        assert same(parse_cell(rows[task]["threshold"]), cls.threshold), f"{task}: threshold"
+        assert same(parse_cell(rows[task]["default lr"]), cls.default_lr), f"{task}: default lr"
         assert cls.ood_description, f"{task} declares no ood_description"
 
 
@@ -202,18 +182,12 @@ def test_knob_table_lists_every_knob_with_its_default():
     rows = table("knobs")
     doc = {(name(r["task"]), name(r["knob"])): parse_cell(r["default"]) for r in rows}
     assert len(doc) == len(rows), "a (task, knob) row appears twice"
-    code = {
-        (t, k): spec["default"]
-        for t, cls in DOC_TASKS.items()
-        for k, spec in knob_specs(cls).items()
-    }
+    code = {(t, k): spec["default"] for t, cls in DOC_TASKS.items() for k, spec in knob_specs(cls).items()}
     assert set(doc) == set(code), (
         f"missing in docs: {sorted(set(code) - set(doc))}; not in code: {sorted(set(doc) - set(code))}"
     )
     for key, value in code.items():
-        assert same(doc[key], value), (
-            f"docs/science.md says {key} = {doc[key]!r}; code: {value!r}"
-        )
+        assert same(doc[key], value), f"docs/science.md says {key} = {doc[key]!r}; code: {value!r}"
 
 
 # ----------------------------------------------------------------------------- measurement
@@ -224,12 +198,7 @@ def _code_analysis() -> dict[str, Any]:
     for section, values in conditions.TASK_ANALYSIS_DEFAULTS.items():
         out.update({f"{section}.{k}": v for k, v in values.items()})
     for section in ("weights", "aggregate"):
-        out.update(
-            {
-                f"{section}.{k}": v
-                for k, v in conditions.GLOBAL_DEFAULTS[section].items()
-            }
-        )
+        out.update({f"{section}.{k}": v for k, v in conditions.GLOBAL_DEFAULTS[section].items()})
     for key, value in effects.DEFAULT_SETTINGS.items():
         out.setdefault(f"aggregate.{key}", value)
     return out
@@ -242,9 +211,7 @@ def test_analysis_table_matches_every_measurement_default():
         f"missing in docs: {sorted(set(code) - set(doc))}; not in code: {sorted(set(doc) - set(code))}"
     )
     for key, value in code.items():
-        assert same(doc[key], value), (
-            f"docs/science.md says {key} = {doc[key]!r}; code: {value!r}"
-        )
+        assert same(doc[key], value), f"docs/science.md says {key} = {doc[key]!r}; code: {value!r}"
 
 
 def test_aggregate_defaults_agree_between_study_config_and_effects_table():
@@ -269,9 +236,7 @@ def test_function_table_matches_signatures():
         module_name, _, func_name = name(row["function"]).rpartition(".")
         func = getattr(importlib.import_module(module_name), func_name)
         param = inspect.signature(func).parameters[name(row["argument"])]
-        assert same(parse_cell(row["default"]), param.default), (
-            f"{func_name}({name(row['argument'])})"
-        )
+        assert same(parse_cell(row["default"]), param.default), f"{func_name}({name(row['argument'])})"
 
 
 # ----------------------------------------------------------------------------- directions
@@ -287,9 +252,7 @@ def test_gamma_is_the_one_factor_that_raises_behavioral_degeneracy():
     """The page calls this out in prose; check the table it describes says so (independently of
     the code table above: counted from the page)."""
     rows = table("directions")
-    assert [name(r["factor"]) for r in rows if r["behavior"].strip() == "up"] == [
-        "gamma"
-    ]
+    assert [name(r["factor"]) for r in rows if r["behavior"].strip() == "up"] == ["gamma"]
 
 
 # ----------------------------------------------------------------------------- self-containment
@@ -298,9 +261,7 @@ def test_gamma_is_the_one_factor_that_raises_behavioral_degeneracy():
 def test_no_reference_outside_the_repository():
     text = _text()
     for pattern in (r"SPEC\.md", r"\.\./", r"/work/", r"shared/"):
-        assert not re.search(pattern, text), (
-            f"docs/science.md refers to {pattern!r}, outside the repository"
-        )
+        assert not re.search(pattern, text), f"docs/science.md refers to {pattern!r}, outside the repository"
 
 
 def test_every_named_repository_path_exists():
@@ -317,9 +278,7 @@ def test_every_named_repository_path_exists():
         if "<" in rel:  # a pattern such as src/degeneracy/tasks/<task>.py
             continue
         if "*" in rel:
-            assert any(ROOT.glob(rel)), (
-                f"docs/science.md names {rel}, which matches nothing"
-            )
+            assert any(ROOT.glob(rel)), f"docs/science.md names {rel}, which matches nothing"
             continue
         assert (ROOT / rel).exists() or (DOC.parent / rel).exists(), (
             f"docs/science.md names {rel}, which does not exist"
@@ -350,11 +309,7 @@ def test_sine_input_is_f_over_30_plus_a_quarter():
     expected = torch.sin(2 * math.pi * f.double().unsqueeze(1) * t * task.dt)
     assert torch.allclose(y.double(), expected, atol=1e-4)
     assert torch.all(x == x[:, :1, :]), "the sine input is constant over the trial"
-    assert (
-        torch.isclose(f.reshape(-1, 1), task.frequencies().view(1, -1), atol=1e-4)
-        .any(dim=1)
-        .all()
-    )
+    assert torch.isclose(f.reshape(-1, 1), task.frequencies().view(1, -1), atol=1e-4).any(dim=1).all()
 
 
 def test_muP_adam_rate_is_gamma_times_eta0_and_data_stream_offset():

@@ -20,14 +20,22 @@ DSA = {"n_delays": 3, "delay_interval": 2, "rank": 4, "ridge": 1e-8, "mode": "eu
 
 
 def _settings(dsa, shape, grid=None):
-    return [(s["rank"], s["delay_interval"], s["rank_scale"], s["interval_scale"]) for s in grid_settings(dsa, shape, grid)]
+    return [
+        (s["rank"], s["delay_interval"], s["rank_scale"], s["interval_scale"]) for s in grid_settings(dsa, shape, grid)
+    ]
 
 
 def test_grid_settings_scale_round_and_deduplicate():
     # rank 10 -> 5, 10, 20; interval 1 -> round(0.5) = 1 (a duplicate of 1x: skipped), 1, 2
     got = _settings({"n_delays": 10, "delay_interval": 1, "rank": 10}, (256, 50, 64))
-    assert got == [(5, 1, 0.5, 1.0), (10, 1, 1.0, 1.0), (20, 1, 2.0, 1.0),
-                   (5, 2, 0.5, 2.0), (10, 2, 1.0, 2.0), (20, 2, 2.0, 2.0)]
+    assert got == [
+        (5, 1, 0.5, 1.0),
+        (10, 1, 1.0, 1.0),
+        (20, 1, 2.0, 1.0),
+        (5, 2, 0.5, 2.0),
+        (10, 2, 1.0, 2.0),
+        (20, 2, 2.0, 2.0),
+    ]
 
 
 def test_grid_settings_clip_to_probe_and_embedding():
@@ -103,7 +111,9 @@ def test_dsa_grid_values_match_pipeline_and_direct_calls(tmp_path):
     for a in range(3):
         for b in range(a + 1, 3):
             assert abs(sub[(seeds[a], seeds[b], "dsa")] - D[a, b]) < 1e-12
-        assert abs(sub[(seeds[a], seeds[a], "dsa_null")] - dsa_null(X[seeds[a]], 3, 4, 8, 1e-8, seed=7 + seeds[a])) < 1e-12
+        assert (
+            abs(sub[(seeds[a], seeds[a], "dsa_null")] - dsa_null(X[seeds[a]], 3, 4, 8, 1e-8, seed=7 + seeds[a])) < 1e-12
+        )
     # the settings change the values (a grid that ignored them would repeat one table)
     assert not np.allclose(sub.xs("dsa", level="metric").to_numpy(), one[one["metric"] == "dsa"]["value"].to_numpy())
 

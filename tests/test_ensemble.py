@@ -22,10 +22,26 @@ ROOT = Path(__file__).resolve().parents[1]
 # muP (nuclear, clipping): seed 0 is below 0.28 at epochs 7-9 and converges at epoch 9; seed 2 dips
 #   below at epochs 7-8, rises to 0.29 at epoch 9 and ends not_converged; seed 3 diverges.
 CASES = {
-    "standard": dict(kind="standard", lr=3e-2, reg="l1", threshold=0.3, patience=1,
-                     seeds=[3, 2, 1], diverging=1, expected=["converged", "not_converged", "diverged"]),
-    "mup": dict(kind="mup", lr=0.1, reg="nuclear", threshold=0.28, patience=2,
-                seeds=[0, 2, 3], diverging=3, expected=["converged", "not_converged", "diverged"]),
+    "standard": dict(
+        kind="standard",
+        lr=3e-2,
+        reg="l1",
+        threshold=0.3,
+        patience=1,
+        seeds=[3, 2, 1],
+        diverging=1,
+        expected=["converged", "not_converged", "diverged"],
+    ),
+    "mup": dict(
+        kind="mup",
+        lr=0.1,
+        reg="nuclear",
+        threshold=0.28,
+        patience=2,
+        seeds=[0, 2, 3],
+        diverging=3,
+        expected=["converged", "not_converged", "diverged"],
+    ),
 }
 
 
@@ -33,9 +49,16 @@ def _config(case, lr=None):
     return {
         "task": {"name": "flipflop", "n_channels": 1, "T": 20},
         "model": {"kind": case["kind"], "n_units": 8},
-        "training": {"steps_per_epoch": 4, "max_epochs": 12, "batch_size": 8, "lr": lr or case["lr"],
-                     "grad_clip": 1.0, "regulariser": {"kind": case["reg"], "lambda": 1e-4},
-                     "threshold": case["threshold"], "stop_patience": case["patience"]},
+        "training": {
+            "steps_per_epoch": 4,
+            "max_epochs": 12,
+            "batch_size": 8,
+            "lr": lr or case["lr"],
+            "grad_clip": 1.0,
+            "regulariser": {"kind": case["reg"], "lambda": 1e-4},
+            "threshold": case["threshold"],
+            "stop_patience": case["patience"],
+        },
     }
 
 
@@ -44,30 +67,44 @@ def test_ensemble_matches_separate_training(tmp_path, name):
     case = CASES[name]
     seeds, bad = case["seeds"], case["diverging"]
     lines = []
-    results = train_ensemble(_config(case), seeds, [tmp_path / f"e{s}.pt" for s in seeds],
-                             [tmp_path / f"e{s}.parquet" for s in seeds], progress=lines.append,
-                             lr_overrides={bad: 1e30})
+    results = train_ensemble(
+        _config(case),
+        seeds,
+        [tmp_path / f"e{s}.pt" for s in seeds],
+        [tmp_path / f"e{s}.parquet" for s in seeds],
+        progress=lines.append,
+        lr_overrides={bad: 1e30},
+    )
     assert [r.status for r in results] == case["expected"]
     for seed, res in zip(seeds, results):
-        ref = train(_config(case, 1e30 if seed == bad else None), seed, tmp_path / f"s{seed}.pt",
-                    tmp_path / f"s{seed}.parquet")
+        ref = train(
+            _config(case, 1e30 if seed == bad else None), seed, tmp_path / f"s{seed}.pt", tmp_path / f"s{seed}.parquet"
+        )
         assert (res.status, res.epochs, res.steps) == (ref.status, ref.epochs, ref.steps), seed
         a, b = load_checkpoint(res.checkpoint_path), load_checkpoint(ref.checkpoint_path)
         assert a["status"] == b["status"] and a["seed"] == seed and a["epochs"] == b["epochs"]
         assert set(a) == set(b) and a["config"]["model"] == b["config"]["model"]
         for key in b["final_state"]:
             assert torch.equal(a["init_state"][key], b["init_state"][key]), "same initial weights"
-            torch.testing.assert_close(a["final_state"][key], b["final_state"][key], rtol=1e-4, atol=1e-5,
-                                       equal_nan=True, msg=lambda m: f"seed {seed} {key}: {m}")
+            torch.testing.assert_close(
+                a["final_state"][key],
+                b["final_state"][key],
+                rtol=1e-4,
+                atol=1e-5,
+                equal_nan=True,
+                msg=lambda m: f"seed {seed} {key}: {m}",
+            )
         la, lb = read_parquet(res.log_path), read_parquet(ref.log_path)
         assert list(la.columns) == list(lb.columns)
         assert la["epoch"].tolist() == lb["epoch"].tolist() and la["steps"].tolist() == lb["steps"].tolist()
         assert la["lr"].tolist() == lb["lr"].tolist()
-        torch.testing.assert_close(torch.tensor(la["loss"].values), torch.tensor(lb["loss"].values),
-                                   rtol=1e-4, atol=1e-6, equal_nan=True)
+        torch.testing.assert_close(
+            torch.tensor(la["loss"].values), torch.tensor(lb["loss"].values), rtol=1e-4, atol=1e-6, equal_nan=True
+        )
     # one progress row per member-epoch, tagged with the member's seed
     assert sorted((r["seed"], r["epoch"]) for r in lines) == sorted(
-        (s, e) for s, r in zip(seeds, results) for e in range(1, r.epochs + 1))
+        (s, e) for s, r in zip(seeds, results) for e in range(1, r.epochs + 1)
+    )
 
 
 def test_compiled_step_traces_to_the_same_training(tmp_path):
@@ -77,9 +114,14 @@ def test_compiled_step_traces_to_the_same_training(tmp_path):
     seeds = case["seeds"]
     runs = {}
     for mode in (False, "eager"):
-        runs[mode] = train_ensemble(_config(case), seeds, [tmp_path / f"{mode}{s}.pt" for s in seeds],
-                                    [tmp_path / f"{mode}{s}.parquet" for s in seeds],
-                                    lr_overrides={case["diverging"]: 1e30}, compile=mode)
+        runs[mode] = train_ensemble(
+            _config(case),
+            seeds,
+            [tmp_path / f"{mode}{s}.pt" for s in seeds],
+            [tmp_path / f"{mode}{s}.parquet" for s in seeds],
+            lr_overrides={case["diverging"]: 1e30},
+            compile=mode,
+        )
     assert [r.status for r in runs["eager"]] == case["expected"]
     for a, b in zip(runs[False][:2], runs["eager"][:2]):
         sa, sb = load_checkpoint(a.checkpoint_path)["final_state"], load_checkpoint(b.checkpoint_path)["final_state"]
@@ -94,9 +136,14 @@ def test_batches_drawn_in_worker_processes_give_identical_networks(tmp_path):
     seeds = case["seeds"]
     runs = {}
     for workers in (0, 1):
-        runs[workers] = train_ensemble(_config(case), seeds, [tmp_path / f"{workers}_{s}.pt" for s in seeds],
-                                       [tmp_path / f"{workers}_{s}.parquet" for s in seeds],
-                                       lr_overrides={case["diverging"]: 1e30}, loader_workers=workers)
+        runs[workers] = train_ensemble(
+            _config(case),
+            seeds,
+            [tmp_path / f"{workers}_{s}.pt" for s in seeds],
+            [tmp_path / f"{workers}_{s}.parquet" for s in seeds],
+            lr_overrides={case["diverging"]: 1e30},
+            loader_workers=workers,
+        )
     assert [r.status for r in runs[1]] == case["expected"]
     for a, b in zip(runs[0][:2], runs[1][:2]):
         sa, sb = load_checkpoint(a.checkpoint_path)["final_state"], load_checkpoint(b.checkpoint_path)["final_state"]
@@ -158,7 +205,8 @@ def test_stacked_forward_and_gradients_match_single_models(kind, fused, n):
         for key, p in m.named_parameters():
             torch.testing.assert_close(stacked.p(key).grad[k], p.grad, rtol=1e-4, atol=1e-6)
         assert {k2: v.shape for k2, v in stacked.member_state(k).items()} == {
-            k2: v.shape for k2, v in m.state_dict().items()}
+            k2: v.shape for k2, v in m.state_dict().items()
+        }
 
 
 def test_ensemble_size():
@@ -175,12 +223,20 @@ def test_ensemble_job_script_writes_every_member_and_epoch_lines(tmp_path):
     cfg = _config(CASES["standard"])
     cfg["training"]["max_epochs"] = 2
     seeds = [5, 6]
-    out = types.SimpleNamespace(checkpoints=[str(tmp_path / f"seed{s}.pt") for s in seeds],
-                                logs=[str(tmp_path / f"seed{s}.log.parquet") for s in seeds])
+    out = types.SimpleNamespace(
+        checkpoints=[str(tmp_path / f"seed{s}.pt") for s in seeds],
+        logs=[str(tmp_path / f"seed{s}.log.parquet") for s in seeds],
+    )
     log = tmp_path / "job.log"
-    smk = types.SimpleNamespace(scriptdir=str(ROOT / "rules" / "scripts"), log=[str(log)], threads=1,
-                                rule="train_ensemble", wildcards={}, output=out,
-                                params=types.SimpleNamespace(config=cfg, seeds=seeds))
+    smk = types.SimpleNamespace(
+        scriptdir=str(ROOT / "rules" / "scripts"),
+        log=[str(log)],
+        threads=1,
+        rule="train_ensemble",
+        wildcards={},
+        output=out,
+        params=types.SimpleNamespace(config=cfg, seeds=seeds),
+    )
     runpy.run_path(str(ROOT / "rules" / "scripts" / "train.py"), init_globals={"snakemake": smk})
     text = log.read_text()
     for s in seeds:

@@ -60,7 +60,12 @@ def _extract(tmp_path, path, evaluation=EVAL):
     out = tmp_path / "out"
     out.mkdir(exist_ok=True)
     row = trajectories(
-        path, "c0", 0, PROBE, OOD, FL,
+        path,
+        "c0",
+        0,
+        PROBE,
+        OOD,
+        FL,
         out_network=out / "network.parquet",
         out_trajectories=out / "trajectories.parquet",
         out_weights=out / "weights.parquet",

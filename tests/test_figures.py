@@ -56,14 +56,37 @@ def _summary_row(exp, factor, task, parameter, level, i):
     conv = 1 if cond == SPARSE else K
     value = np.nan if conv < 2 else 0.2 + 0.1 * i
     return dict(
-        experiment=exp, factor=factor, task=task, level=float(level), condition=cond, parameter=parameter,
-        n_seeds=K, n_converged=conv, n_excluded=K - conv, n_diverged=0, n_not_converged=K - conv,
-        behavior_sd=value, behavior_sd_lo=value - 0.05, behavior_sd_hi=value + 0.05, ood_mse_mean=1.0,
-        dsa_mean=value, dsa_lo=value - 0.02, dsa_hi=value + 0.02, dsa_null_mean=0.05 + 0.01 * i,
-        weight_mean=5 * value, weight_lo=4.5 * value, weight_hi=5.5 * value, weight_per_n2_mean=value / level**2 if level else value,
-        weight_per_n2_lo=np.nan, weight_per_n2_hi=np.nan, weight_unaligned_mean=9.0,
-        weight_change_mean=1 + i, weight_change_se=0.1, weight_change_rel_mean=0.1 * (i + 1),
-        kernel_alignment_mean=0.9 - 0.1 * i, kernel_alignment_se=0.02,
+        experiment=exp,
+        factor=factor,
+        task=task,
+        level=float(level),
+        condition=cond,
+        parameter=parameter,
+        n_seeds=K,
+        n_converged=conv,
+        n_excluded=K - conv,
+        n_diverged=0,
+        n_not_converged=K - conv,
+        behavior_sd=value,
+        behavior_sd_lo=value - 0.05,
+        behavior_sd_hi=value + 0.05,
+        ood_mse_mean=1.0,
+        dsa_mean=value,
+        dsa_lo=value - 0.02,
+        dsa_hi=value + 0.02,
+        dsa_null_mean=0.05 + 0.01 * i,
+        weight_mean=5 * value,
+        weight_lo=4.5 * value,
+        weight_hi=5.5 * value,
+        weight_per_n2_mean=value / level**2 if level else value,
+        weight_per_n2_lo=np.nan,
+        weight_per_n2_hi=np.nan,
+        weight_unaligned_mean=9.0,
+        weight_change_mean=1 + i,
+        weight_change_se=0.1,
+        weight_change_rel_mean=0.1 * (i + 1),
+        kernel_alignment_mean=0.9 - 0.1 * i,
+        kernel_alignment_se=0.02,
         svcca_mean=svcca_value(exp, task, i) if conv >= 2 else np.nan,
         svcca_lo=svcca_value(exp, task, i) - 0.03 if conv >= 2 else np.nan,
         svcca_hi=svcca_value(exp, task, i) + 0.04 if conv >= 2 else np.nan,
@@ -87,26 +110,63 @@ def make_data() -> dict[str, pd.DataFrame]:
                     pairs.append(dict(condition=row["condition"], seed_a=a, seed_b=a, metric="dsa_null", value=0.01))
                     for b in seeds:
                         if a < b:
-                            pairs.append(dict(condition=row["condition"], seed_a=a, seed_b=b, metric="dsa", value=D[a, b]))
+                            pairs.append(
+                                dict(condition=row["condition"], seed_a=a, seed_b=b, metric="dsa", value=D[a, b])
+                            )
     window = range(12, 16)
-    for cond, seed, conv in (("complexity-flipflop-1", 0, False), ("complexity-flipflop-1", 1, True), ("complexity-sine-2", 0, False)):
+    for cond, seed, conv in (
+        ("complexity-flipflop-1", 0, False),
+        ("complexity-flipflop-1", 1, True),
+        ("complexity-sine-2", 0, False),
+    ):
         for t in range(20):
-            trial.append(dict(condition=cond, seed=seed, converged=conv, time=t, channel=0, kind="input", value=float(t == 3)))
+            trial.append(
+                dict(condition=cond, seed=seed, converged=conv, time=t, channel=0, kind="input", value=float(t == 3))
+            )
             for kind, v in (("target", np.sin(t / 3)), ("output", np.sin(t / 3) + 0.05), ("mask", float(t in window))):
                 trial.append(dict(condition=cond, seed=seed, converged=conv, time=t, channel=0, kind=kind, value=v))
     for c in ("complexity-flipflop-1", "complexity-sine-2"):
         for s in range(2):
             for e in range(1, 6):
-                logs.append(dict(condition=c, seed=s, epoch=e, steps=128 * e, loss=10.0 ** (-e / 2), lr=1e-3, elapsed_s=e))
+                logs.append(
+                    dict(condition=c, seed=s, epoch=e, steps=128 * e, loss=10.0 ** (-e / 2), lr=1e-3, elapsed_s=e)
+                )
     effects = []
-    cells = [("behavior", "behavior_sd"), ("dynamics", "dsa"), ("weights", "weight_aligned_per_n2"), ("weights", "weight_scale_free")]
+    cells = [
+        ("behavior", "behavior_sd"),
+        ("dynamics", "dsa"),
+        ("weights", "weight_aligned_per_n2"),
+        ("weights", "weight_scale_free"),
+    ]
     for measure, metric in cells:
         for task, verdict, observed in (("flipflop", "agree", "up"), ("sine", "insufficient", "inconclusive")):
-            effects.append(dict(experiment="complexity", factor="channels", task=task, measure=measure, metric=metric,
-                                networks="5, 5, 5", ratio=1.5, ratio_lo=1.1, ratio_hi=2.0, rho=0.5, rho_lo=0.1, rho_hi=0.9,
-                                observed=observed, paper="up", verdict=verdict))
-    return dict(summary=pd.DataFrame(summary), meta=pd.DataFrame(meta), pairwise=pd.DataFrame(pairs),
-                trial=pd.DataFrame(trial), logs=pd.DataFrame(logs), effects=pd.DataFrame(effects))
+            effects.append(
+                dict(
+                    experiment="complexity",
+                    factor="channels",
+                    task=task,
+                    measure=measure,
+                    metric=metric,
+                    networks="5, 5, 5",
+                    ratio=1.5,
+                    ratio_lo=1.1,
+                    ratio_hi=2.0,
+                    rho=0.5,
+                    rho_lo=0.1,
+                    rho_hi=0.9,
+                    observed=observed,
+                    paper="up",
+                    verdict=verdict,
+                )
+            )
+    return dict(
+        summary=pd.DataFrame(summary),
+        meta=pd.DataFrame(meta),
+        pairwise=pd.DataFrame(pairs),
+        trial=pd.DataFrame(trial),
+        logs=pd.DataFrame(logs),
+        effects=pd.DataFrame(effects),
+    )
 
 
 @pytest.fixture(scope="module")
@@ -188,8 +248,19 @@ def test_figures_from_the_real_summary_schema(tmp_path):
         c = f"ff{lv}"
         meta.append(dict(experiment="complexity", factor="channels", task="flipflop", level=float(lv), condition=c))
         for s in range(3):
-            nets.append(dict(condition=c, seed=s, status="converged", converged=True, ood_mse=rng.uniform(),
-                             weight_change=1.0, weight_change_rel=0.1, kernel_alignment=0.9, n_units=64))
+            nets.append(
+                dict(
+                    condition=c,
+                    seed=s,
+                    status="converged",
+                    converged=True,
+                    ood_mse=rng.uniform(),
+                    weight_change=1.0,
+                    weight_change_rel=0.1,
+                    kernel_alignment=0.9,
+                    n_units=64,
+                )
+            )
             for b in range(s + 1, 3):
                 pairs.append(dict(condition=c, seed_a=s, seed_b=b, metric="dsa", value=rng.uniform()))
                 pairs.append(dict(condition=c, seed_a=s, seed_b=b, metric="weight_aligned", value=rng.uniform()))
@@ -341,15 +412,19 @@ def test_log_and_binary_factors_get_ticks_at_their_levels(data, tmp_path, captur
 
 def test_example_trial_picks_converged_networks():
     trial = pd.DataFrame(
-        [dict(condition=c, seed=s, converged=v, time=0, channel=0, kind="input", value=0.0)
-         for c, s, v in (("a", 0, False), ("a", 2, True), ("a", 1, True), ("b", 0, False), ("b", 3, False))]
+        [
+            dict(condition=c, seed=s, converged=v, time=0, channel=0, kind="input", value=0.0)
+            for c, s, v in (("a", 0, False), ("a", 2, True), ("a", 1, True), ("b", 0, False), ("b", 3, False))
+        ]
     )
     shown, dropped = pick_converged(trial)
     assert shown == [("a", 1, True)]
     assert dropped == ["b (seeds 0, 3 did not converge)"]
     # convergence from the networks table when the trial has none
     bare = trial.drop(columns="converged")
-    nets = pd.DataFrame(dict(condition=["a", "a", "a", "b", "b"], seed=[0, 1, 2, 0, 3], converged=[True, False, True, False, True]))
+    nets = pd.DataFrame(
+        dict(condition=["a", "a", "a", "b", "b"], seed=[0, 1, 2, 0, 3], converged=[True, False, True, False, True])
+    )
     shown, dropped = pick_converged(bare, nets)
     assert shown == [("a", 0, True), ("b", 3, True)] and dropped == []
     # nothing records convergence: shown, marked unknown
@@ -384,7 +459,9 @@ def test_example_trial_figure(data, tmp_path, captured):
 def test_effects_grid_columns_and_words(data, tmp_path, captured):
     FIGURES["effects"](data["effects"], tmp_path / "a.png", tmp_path / "a.pdf")
     # the older table layout (level_of_degeneracy, no metric, rho only) still draws
-    old = data["effects"].rename(columns={"measure": "level_of_degeneracy"}).drop(columns=["metric", "ratio", "networks"])
+    old = (
+        data["effects"].rename(columns={"measure": "level_of_degeneracy"}).drop(columns=["metric", "ratio", "networks"])
+    )
     old = old.drop_duplicates(["task", "level_of_degeneracy"])
     FIGURES["effects"](old, tmp_path / "b.png", tmp_path / "b.pdf")
     new, legacy = captured
@@ -399,7 +476,10 @@ def test_effects_grid_columns_and_words(data, tmp_path, captured):
     texts = [t.get_text() for t in ax.texts]
     assert len(texts) == 8 and not any("?" in t for t in texts)
     assert "observed up, paper up\nhighest/lowest 1.50 [1.10, 2.00]\nnetworks per level: 5, 5, 5" in texts
-    assert "observed unclear, paper up\nhighest/lowest 1.50 [1.10, 2.00]\nnetworks per level: 5, 5, 5\ninsufficient" in texts
+    assert (
+        "observed unclear, paper up\nhighest/lowest 1.50 [1.10, 2.00]\nnetworks per level: 5, 5, 5\ninsufficient"
+        in texts
+    )
     legend = [t.get_text() for t in ax.get_legend().get_texts()]
     assert "agree (4)" in legend and "insufficient (4)" in legend
     legacy_texts = [t.get_text() for t in legacy.get_axes()[0].texts]
@@ -413,12 +493,20 @@ def test_example_trial_without_convergence_does_not_claim_it(data, tmp_path, cap
     (fig,) = captured
     assert fig._suptitle.get_text().startswith("Example trial per condition (convergence not recorded")
     titles = [ax.get_title() for ax in fig.get_axes()[:2]]
-    assert titles == ["complexity-flipflop-1\n(seed 0, convergence not recorded)", "complexity-sine-2\n(seed 0, convergence not recorded)"]
+    assert titles == [
+        "complexity-flipflop-1\n(seed 0, convergence not recorded)",
+        "complexity-sine-2\n(seed 0, convergence not recorded)",
+    ]
     assert not any(ax.patches for ax in fig.get_axes())  # no mask recorded: nothing shaded
     assert "(loss mask not recorded)" in [t.get_text() for t in fig.legends[0].get_texts()]
     # with the networks table, the non-converged flip-flop seed 0 gives way to seed 1
-    nets = pd.DataFrame(dict(condition=["complexity-flipflop-1"] * 2 + ["complexity-sine-2"], seed=[0, 1, 0],
-                             converged=[False, True, False]))
+    nets = pd.DataFrame(
+        dict(
+            condition=["complexity-flipflop-1"] * 2 + ["complexity-sine-2"],
+            seed=[0, 1, 0],
+            converged=[False, True, False],
+        )
+    )
     FIGURES["example_trial"](bare, tmp_path / "b.png", tmp_path / "b.pdf", networks=nets)
     assert captured[1].get_axes()[0].get_title() == "complexity-flipflop-1\n(seed 1, converged)"
     assert len(captured[1].get_axes()) == 2
@@ -448,7 +536,11 @@ def test_svcca_figure_one_panel_per_experiment_reads_back_the_planted_values(dat
                     expected.add((round(float(lv), 6), svcca_value(exp, task, i)))
         assert set(plotted) == expected, exp
         # error bars span the planted interval: lo = value - 0.03, hi = value + 0.04
-        spans = {round(float(np.ptp(seg[:, 1])), 6) for c in ax.collections for seg in getattr(c, "get_segments", lambda: [])()}
+        spans = {
+            round(float(np.ptp(seg[:, 1])), 6)
+            for c in ax.collections
+            for seg in getattr(c, "get_segments", lambda: [])()
+        }
         assert 0.07 in spans
     complexity = axes[0]
     assert "sine at 2 channels: 1 of 5 networks converged" in complexity.get_xlabel().replace("\n", " ")
@@ -466,8 +558,11 @@ def test_effects_grid_shows_the_new_rows_with_their_own_words(tmp_path, captured
     from degeneracy.stats import effects_table
     from degeneracy.stats.synthetic import synthetic_study
 
-    exps = (("complexity", "channels", "flipflop"), ("gamma", "gamma", "sine"),
-            ("auxiliary", "auxiliary", "delayed_discrimination"))
+    exps = (
+        ("complexity", "channels", "flipflop"),
+        ("gamma", "gamma", "sine"),
+        ("auxiliary", "auxiliary", "delayed_discrimination"),
+    )
     meta, nets, pairs = synthetic_study(np.random.default_rng(0), n_seeds=6, experiments=exps, extras=True)
     eff = effects_table(meta, nets, pairs, n_boot=100, seed=0)
     FIGURES["effects"](eff, tmp_path / "a.png", tmp_path / "a.pdf")
@@ -475,8 +570,13 @@ def test_effects_grid_shows_the_new_rows_with_their_own_words(tmp_path, captured
     ax = fig.get_axes()[0]
     labels = [t.get_text() for t in ax.get_xticklabels()]
     assert labels == [
-        "behavior degeneracy", "dynamics degeneracy", "weight degeneracy", "representational degeneracy",
-        "feature learning\n(kernel_alignment)", "feature learning\n(weight_change_rel)", "mean OOD loss",
+        "behavior degeneracy",
+        "dynamics degeneracy",
+        "weight degeneracy",
+        "representational degeneracy",
+        "feature learning\n(kernel_alignment)",
+        "feature learning\n(weight_change_rel)",
+        "mean OOD loss",
         "line-attractor-like\nfixed points",
     ]
     texts = [t.get_text() for t in ax.texts]

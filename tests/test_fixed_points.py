@@ -156,7 +156,12 @@ def test_classify_planted_eigenvalues():
         ]
     )
     assert list(classify_eigenvalues(ev, line_tol=0.05)) == [
-        "line_attractor_like", "line_attractor_like", "stable", "stable", "saddle", "saddle",
+        "line_attractor_like",
+        "line_attractor_like",
+        "stable",
+        "stable",
+        "saddle",
+        "saddle",
     ]
     assert classify_eigenvalues(ev[:1], line_tol=0.005)[0] == "stable"
 

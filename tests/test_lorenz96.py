@@ -26,8 +26,9 @@ def _rhs_loop(x, F):
 
 
 def _scipy(x0, F, t_eval):
-    sol = solve_ivp(lambda t, x: _rhs_loop(x, F), (0.0, t_eval[-1]), x0, t_eval=t_eval,
-                    method="DOP853", rtol=1e-9, atol=1e-9)
+    sol = solve_ivp(
+        lambda t, x: _rhs_loop(x, F), (0.0, t_eval[-1]), x0, t_eval=t_eval, method="DOP853", rtol=1e-9, atol=1e-9
+    )
     return sol.y.T
 
 
@@ -36,7 +37,9 @@ def test_rhs_matches_the_equation_written_out():
     ref = np.stack([_rhs_loop(v, 8.0) for v in x.numpy()])
     assert np.allclose(lorenz96_rhs(x, 8.0).numpy(), ref, atol=1e-12)
     # x_i = F for all i is an equilibrium
-    assert torch.allclose(lorenz96_rhs(torch.full((1, 5), 3.5, dtype=torch.float64), 3.5), torch.zeros(1, 5, dtype=torch.float64))
+    assert torch.allclose(
+        lorenz96_rhs(torch.full((1, 5), 3.5, dtype=torch.float64), 3.5), torch.zeros(1, 5, dtype=torch.float64)
+    )
 
 
 @pytest.mark.parametrize("n_vars", [5, 9])

@@ -82,8 +82,15 @@ def test_cli_end_to_end_on_checkpoints(trained, tmp_path):
     out = tmp_path / "out"
     rc = main(["measure", str(trained / "ckpt"), "--inputs", str(trained / "inputs.npz"), "--out", str(out), *FAST])
     assert rc == 0
-    for f in ("networks.parquet", "pairwise.parquet", "distances.parquet", "summary.parquet", "report.md",
-              "mds_dsa.png", "distances.png"):
+    for f in (
+        "networks.parquet",
+        "pairwise.parquet",
+        "distances.parquet",
+        "summary.parquet",
+        "report.md",
+        "mds_dsa.png",
+        "distances.png",
+    ):
         assert (out / f).stat().st_size > 0, f
     nets = pd.read_parquet(out / "networks.parquet")
     assert nets["name"].tolist() == ["net0", "net1", "net2", "net3"]
@@ -102,7 +109,9 @@ def test_cli_end_to_end_on_checkpoints(trained, tmp_path):
 
     pairs = pd.read_parquet(out / "pairwise.parquet")
     assert list(pairs.columns) == ["condition", "seed_a", "seed_b", "metric", "value"]
-    assert {"dsa", "dsa_null", "svcca", "weight_aligned", "weight_aligned_per_n2", "weight_unaligned"} <= set(pairs["metric"])
+    assert {"dsa", "dsa_null", "svcca", "weight_aligned", "weight_aligned_per_n2", "weight_unaligned"} <= set(
+        pairs["metric"]
+    )
     assert (pairs.loc[pairs["metric"] == "dsa", "value"].between(0, 2)).all()
     summary = pd.read_parquet(out / "summary.parquet")
     assert summary["condition"].tolist() == ["all"]  # no group labels: one group
@@ -135,7 +144,9 @@ def test_ordered_groups_give_summary_and_effects(trained, tmp_path):
 
 
 def test_help_documents_the_formats():
-    r = subprocess.run([sys.executable, "-m", "degeneracy", "measure", "--help"], capture_output=True, text=True, check=True)
+    r = subprocess.run(
+        [sys.executable, "-m", "degeneracy", "measure", "--help"], capture_output=True, text=True, check=True
+    )
     for word in ("trajectories", "ood_loss", "W0", "group", "state_dict", "--weight-key", "--inputs", "glob"):
         assert word in r.stdout, word
 
@@ -186,8 +197,21 @@ def test_different_widths_dsa_and_svcca_but_no_weights(tmp_path):
     # asked for explicitly, weights are refused with the widths named
     err = tmp_path / "err.txt"
     with open(err, "w") as fh:
-        r = subprocess.run([sys.executable, "-m", "degeneracy", "measure", str(tmp_path), "--metrics", "weights",
-                            "--out", str(tmp_path / "o")], stderr=fh, text=True)
+        r = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "degeneracy",
+                "measure",
+                str(tmp_path),
+                "--metrics",
+                "weights",
+                "--out",
+                str(tmp_path / "o"),
+            ],
+            stderr=fh,
+            text=True,
+        )
     assert r.returncode == 2
     text = err.read_text()
     assert "different widths" in text and "w1 (9 units)" in text and "Traceback" not in text
@@ -197,7 +221,9 @@ def test_checkpoint_with_named_weight_and_companion_npz(tmp_path):
     rng = np.random.default_rng(2)
     for i in range(2):
         net = _random_net(rng, n=7)
-        torch.save({"model": {"core.J": torch.as_tensor(net["W"]), "out.weight": torch.zeros(1, 7)}}, tmp_path / f"m{i}.pt")
+        torch.save(
+            {"model": {"core.J": torch.as_tensor(net["W"]), "out.weight": torch.zeros(1, 7)}}, tmp_path / f"m{i}.pt"
+        )
         np.savez(tmp_path / f"m{i}.npz", trajectories=net["trajectories"], group="x")
     from degeneracy.measure.formats import load_networks
 
@@ -241,7 +267,10 @@ def _bad_cases(tmp_path: Path):
     cases["inf"] = (save("inf.npz", W=inf_W, trajectories=net["trajectories"]), "NaN or inf")
     cases["missing_W"] = (save("noW.npz", trajectories=net["trajectories"]), "missing key 'W'")
     cases["missing_traj"] = (save("notraj.npz", W=net["W"]), "missing key 'trajectories'")
-    cases["ood_length"] = (save("ood.npz", W=net["W"], trajectories=net["trajectories"], ood_loss=np.ones(5)), "one value per trial")
+    cases["ood_length"] = (
+        save("ood.npz", W=net["W"], trajectories=net["trajectories"], ood_loss=np.ones(5)),
+        "one value per trial",
+    )
     (tmp_path / "garbage.npz").write_bytes(b"this is not a zip file")
     cases["unreadable_npz"] = (tmp_path / "garbage.npz", "not a readable .npz")
     (tmp_path / "garbage.pt").write_bytes(b"\x00\x01 not a checkpoint")
@@ -291,6 +320,9 @@ def test_dsa_settings_checked_against_the_data(tmp_path, no_heavy_work, capsys):
     good = _good(tmp_path)  # 25 time steps, 5 units
     assert main(["measure", *map(str, good), "--dsa-n-delays", "30", "--out", str(tmp_path / "o")]) == 2
     assert "too few for --dsa-n-delays 30" in capsys.readouterr().err
-    assert main(["measure", *map(str, good), "--dsa-rank", "60", "--dsa-n-delays", "10", "--out", str(tmp_path / "o")]) == 2
+    assert (
+        main(["measure", *map(str, good), "--dsa-rank", "60", "--dsa-n-delays", "10", "--out", str(tmp_path / "o")])
+        == 2
+    )
     err = capsys.readouterr().err
     assert str(good[0]) in err and "exceeds n_delays x units" in err

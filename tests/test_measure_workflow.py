@@ -80,15 +80,28 @@ def test_external_target_runs_and_reruns_only_on_change(tmp_path):
         np.savez(data / f"net{i}.npz", **_net(rng), group=["a", "b"][i % 2])
     config = yaml.safe_load((REPO / "configs" / "test.yaml").read_text())
     config["external"] = {
-        "mine": {"networks": "data/*.npz", "levels": ["a", "b"], "n_boot": 50, "weight_restarts": 1,
-                 "dsa": {"rank": 4, "n_delays": 3}},
+        "mine": {
+            "networks": "data/*.npz",
+            "levels": ["a", "b"],
+            "n_boot": 50,
+            "weight_restarts": 1,
+            "dsa": {"rank": 4, "n_delays": 3},
+        },
     }
     cfg = d / "ext.yaml"
     cfg.write_text(yaml.safe_dump(config))
     _snakemake(d, "external", "--cores", "1", "--configfile", str(cfg))
     out = d / "results" / "external" / "mine"
-    for f in ("networks.parquet", "pairwise.parquet", "distances.parquet", "summary.parquet", "effects.parquet",
-              "report.md", "mds_dsa.png", "distances.png"):
+    for f in (
+        "networks.parquet",
+        "pairwise.parquet",
+        "distances.parquet",
+        "summary.parquet",
+        "effects.parquet",
+        "report.md",
+        "mds_dsa.png",
+        "distances.png",
+    ):
         assert (out / f).exists(), f
     assert pd.read_parquet(out / "summary.parquet")["condition"].tolist() == ["a", "b"]
     assert (d / "results" / "external" / "logs" / "mine.log").read_text().strip().endswith("s")

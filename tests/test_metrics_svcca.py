@@ -37,7 +37,9 @@ def test_planted_principal_angles():
     u = U[:, 1:]  # orthonormal and orthogonal to the constant vector (already centred)
     t1, t2 = 0.3, 1.1
     X = np.sqrt(n) * u[:, :2]
-    Y = np.sqrt(n) * np.column_stack([np.cos(t1) * u[:, 0] + np.sin(t1) * u[:, 2], np.cos(t2) * u[:, 1] + np.sin(t2) * u[:, 3]])
+    Y = np.sqrt(n) * np.column_stack(
+        [np.cos(t1) * u[:, 0] + np.sin(t1) * u[:, 2], np.cos(t2) * u[:, 1] + np.sin(t2) * u[:, 3]]
+    )
     expected = 1.0 - (np.cos(t1) + np.cos(t2)) / 2.0
     assert svcca_distance(X, Y) == pytest.approx(expected, abs=1e-12)
 
@@ -142,7 +144,9 @@ def test_pipeline_stage_writes_converged_pairs(tmp_path):
     nets, trajs = [], []
     for seed, a in acts.items():
         npath, tpath = tmp_path / f"net{seed}.parquet", tmp_path / f"traj{seed}.parquet"
-        pd.DataFrame({"condition": ["c"], "seed": [seed], "status": ["converged"], "converged": [seed != 3]}).to_parquet(npath)
+        pd.DataFrame(
+            {"condition": ["c"], "seed": [seed], "status": ["converged"], "converged": [seed != 3]}
+        ).to_parquet(npath)
         df = pd.DataFrame(a, columns=[f"h{i}" for i in range(n)])
         df.insert(0, "time", np.tile(np.arange(time), trials))
         df.insert(0, "trial", np.repeat(np.arange(trials), time))

@@ -58,9 +58,7 @@ def test_faq_matches_scipy_quadratic_assignment(case):
     # scipy checks a given P0 to allclose precision: scale the random starts that far
     starts = [np.full((n, n), 1.0 / n)] + [_random_doubly_stochastic(n, rng, tol=1e-12) for _ in range(3)]
     for P0, maxiter in zip(starts, [30, 30, 10, 3]):
-        ref = quadratic_assignment(
-            A, B, method="faq", options={"P0": P0, "maximize": True, "maxiter": maxiter}
-        )
+        ref = quadratic_assignment(A, B, method="faq", options={"P0": P0, "maximize": True, "maxiter": maxiter})
         perm, nit = faq(A, B, P0, maxiter=maxiter)
         assert np.array_equal(perm, ref.col_ind)
         assert nit == ref.nit

@@ -51,11 +51,15 @@ def test_mup_leaky_update_by_hand():
 def test_small_gamma_remedy_zero_readout():
     x = torch.randn(8, 20, 1)
     for gamma in (1e-3, 1.0):
-        m = build_model({"kind": "mup", "n_units": 64, "gamma": gamma, "tau": 0.1, "readout_init": "zero"}, 1, 1, seed=0)
+        m = build_model(
+            {"kind": "mup", "n_units": 64, "gamma": gamma, "tau": 0.1, "readout_init": "zero"}, 1, 1, seed=0
+        )
         assert torch.all(m(x)[0] == 0), "zero readout: initial output 0 at every gamma"
     scales = []
     for gamma in (1e-2, 1.0):
-        m = build_model({"kind": "mup", "n_units": 64, "gamma": gamma, "tau": 0.1, "readout_init": "normal"}, 1, 1, seed=0)
+        m = build_model(
+            {"kind": "mup", "n_units": 64, "gamma": gamma, "tau": 0.1, "readout_init": "normal"}, 1, 1, seed=0
+        )
         scales.append(m(x)[0].pow(2).mean().sqrt().item())
     assert scales[0] > 50 * scales[1], "without the remedy the initial output grows as 1/gamma"
 

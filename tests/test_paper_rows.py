@@ -33,14 +33,20 @@ NEW = [
 ]
 PLANTED = {
     "effects": {"representations": 1 / 3.0},
-    "mean_effects": {"weight_change_rel": 3.0, "kernel_alignment": 1 / 3.0, "ood_mse": 3.0, "n_line_attractor_like": 3.0},
+    "mean_effects": {
+        "weight_change_rel": 3.0,
+        "kernel_alignment": 1 / 3.0,
+        "ood_mse": 3.0,
+        "n_line_attractor_like": 3.0,
+    },
 }
 
 
 def study(seed=0, n_seeds=10, planted=True, levels=(1.0, 2.0, 3.0), experiments=EXPS):
     kw = PLANTED if planted else {}
-    return synthetic_study(np.random.default_rng(seed), n_seeds=n_seeds, levels=levels, experiments=experiments,
-                           extras=True, **kw)
+    return synthetic_study(
+        np.random.default_rng(seed), n_seeds=n_seeds, levels=levels, experiments=experiments, extras=True, **kw
+    )
 
 
 def new_rows(df):
@@ -85,9 +91,11 @@ def test_each_new_row_is_called_in_the_planted_direction():
     assert "states no direction" in g["reason"]
     assert set(df["verdict"]) <= set(VERDICTS)
     # planted ratios (3 or 1/3), estimated
-    for key, planted in ((("complexity", "feature_learning", "weight_change_rel"), 3.0),
-                         (("auxiliary", "fixed_points", "n_line_attractor_like"), 3.0),
-                         (("complexity", "representations", "svcca"), 1 / 3.0)):
+    for key, planted in (
+        (("complexity", "feature_learning", "weight_change_rel"), 3.0),
+        (("auxiliary", "fixed_points", "n_line_attractor_like"), 3.0),
+        (("complexity", "representations", "svcca"), 1 / 3.0),
+    ):
         assert r.loc[key, "ratio"] == pytest.approx(planted, rel=0.35)
         assert r.loc[key, "ratio_lo"] < r.loc[key, "ratio"] < r.loc[key, "ratio_hi"]
 
@@ -111,19 +119,27 @@ def test_row_values_against_means_computed_here():
     df = effects_table(meta, nets, pairs, n_boot=200, seed=0)
     r = new_rows(df)
     conv = nets[nets["converged"]]
-    means = conv.groupby("condition")[["weight_change_rel", "kernel_alignment", "ood_mse", "n_line_attractor_like"]].mean()
+    means = conv.groupby("condition")[
+        ["weight_change_rel", "kernel_alignment", "ood_mse", "n_line_attractor_like"]
+    ].mean()
     hi, lo = "complexity-flipflop-2", "complexity-flipflop-0"
     for metric in ("weight_change_rel", "kernel_alignment"):
         row = r.loc[("complexity", "feature_learning", metric)]
         assert row["degeneracy_lowest"] == pytest.approx(means.loc[lo, metric])
         assert row["ratio"] == pytest.approx(means.loc[hi, metric] / means.loc[lo, metric])
     assert r.loc[("gamma", "ood_loss", "ood_mse_mean"), "ratio"] == pytest.approx(
-        means.loc["gamma-sine-2", "ood_mse"] / means.loc["gamma-sine-0", "ood_mse"])
+        means.loc["gamma-sine-2", "ood_mse"] / means.loc["gamma-sine-0", "ood_mse"]
+    )
     assert r.loc[("auxiliary", "fixed_points", "n_line_attractor_like"), "ratio"] == pytest.approx(
         means.loc["auxiliary-delayed_discrimination-2", "n_line_attractor_like"]
-        / means.loc["auxiliary-delayed_discrimination-0", "n_line_attractor_like"])
+        / means.loc["auxiliary-delayed_discrimination-0", "n_line_attractor_like"]
+    )
     sv = pairs[pairs["metric"] == "svcca"]
-    mean_pairs = sv[~((sv["condition"] == hi) & ((sv["seed_a"] == 0) | (sv["seed_b"] == 0)))].groupby("condition")["value"].mean()
+    mean_pairs = (
+        sv[~((sv["condition"] == hi) & ((sv["seed_a"] == 0) | (sv["seed_b"] == 0)))]
+        .groupby("condition")["value"]
+        .mean()
+    )
     assert r.loc[("complexity", "representations", "svcca"), "ratio"] == pytest.approx(mean_pairs[hi] / mean_pairs[lo])
     assert r.loc[("complexity", "feature_learning", "weight_change_rel"), "networks"] == "1: 6/6, 2: 6/6, 3: 5/6"
     # Holm over the whole table, new rows included
@@ -145,8 +161,13 @@ def test_paper_directions_of_the_new_rows():
 
 def test_rows_appear_only_where_their_data_are():
     meta, nets, pairs = study(seed=1, n_seeds=5)
-    bare = effects_table(meta, nets[["condition", "seed", "status", "converged", "ood_mse", "n_units"]],
-                         pairs[pairs["metric"] != "svcca"], n_boot=100, seed=0)
+    bare = effects_table(
+        meta,
+        nets[["condition", "seed", "status", "converged", "ood_mse", "n_units"]],
+        pairs[pairs["metric"] != "svcca"],
+        n_boot=100,
+        seed=0,
+    )
     assert set(bare["measure"]) == {"behavior", "dynamics", "weights", "ood_loss"}  # gamma: ood_mse always there
     full = effects_table(meta, nets, pairs, n_boot=100, seed=0)
     per_exp = full.groupby("experiment")["measure"].apply(set).to_dict()
@@ -178,21 +199,41 @@ def test_markdown_and_pipeline_read_fixed_point_files(tmp_path):
     paths = []
     for row in nets[nets["n_line_attractor_like"].notna()].itertuples(index=False):
         n = float(row.n_line_attractor_like)
-        f = pd.DataFrame([{"condition": row.condition, "seed": row.seed, "n_fixed_points": 10, "n_stable": 5,
-                           "n_saddle": 2, "n_line_attractor_like": n, "frac_line_attractor_like": n / 10}])
+        f = pd.DataFrame(
+            [
+                {
+                    "condition": row.condition,
+                    "seed": row.seed,
+                    "n_fixed_points": 10,
+                    "n_stable": 5,
+                    "n_saddle": 2,
+                    "n_line_attractor_like": n,
+                    "frac_line_attractor_like": n / 10,
+                }
+            ]
+        )
         paths.append(tmp_path / f"fp_{row.condition}_{row.seed}.parquet")
         f.to_parquet(paths[-1])
     bare = nets.drop(columns=fp_cols)
     joined = attach_fixed_points(bare, paths)
     assert len(joined) == len(bare)
     aux = joined["condition"].str.startswith("auxiliary")
-    assert joined.loc[aux, "n_line_attractor_like"].notna().all() and joined.loc[~aux, "n_line_attractor_like"].isna().all()
+    assert (
+        joined.loc[aux, "n_line_attractor_like"].notna().all()
+        and joined.loc[~aux, "n_line_attractor_like"].isna().all()
+    )
     assert attach_fixed_points(bare, []) is bare
     for name, df in (("meta", meta), ("networks", bare), ("pairwise", pairs)):
         df.to_parquet(tmp_path / f"{name}.parquet")
     settings = {"n_boot": 200, "seed": 0}
-    args = (tmp_path / "meta.parquet", tmp_path / "networks.parquet", tmp_path / "pairwise.parquet", settings,
-            tmp_path / "e.parquet", tmp_path / "e.md")
+    args = (
+        tmp_path / "meta.parquet",
+        tmp_path / "networks.parquet",
+        tmp_path / "pairwise.parquet",
+        settings,
+        tmp_path / "e.parquet",
+        tmp_path / "e.md",
+    )
     without = effects(*args)
     assert "fixed_points" not in set(without["measure"])
     df = effects(*args, fixed_point_paths=paths)
@@ -203,7 +244,11 @@ def test_markdown_and_pipeline_read_fixed_point_files(tmp_path):
     assert a["ratio"] == pytest.approx(b["ratio"]) and a["p_value"] == pytest.approx(b["p_value"])
     md = (tmp_path / "e.md").read_text()
     assert md == effects_markdown(df) + ("" if effects_markdown(df).endswith("\n") else "\n")
-    for measure, metric in (("representations", "svcca"), ("feature_learning", "kernel_alignment"),
-                            ("ood_loss", "ood_mse_mean"), ("fixed_points", "n_line_attractor_like")):
+    for measure, metric in (
+        ("representations", "svcca"),
+        ("feature_learning", "kernel_alignment"),
+        ("ood_loss", "ood_mse_mean"),
+        ("fixed_points", "n_line_attractor_like"),
+    ):
         assert f"| {measure} | {metric} |" in md
     assert "no paper direction: 1" in md

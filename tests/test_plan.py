@@ -58,8 +58,16 @@ def test_stage_table_sums_planted_benchmarks(tmp_path):
     row = bench[bench["path"] == "train/c1/seed1.tsv"].iloc[0]
     assert (row.stage, row.condition, row.seed, row.s, row.cpu_time) == ("train", "c1", 1, 30.0, 15.0)
     table = stage_table(bench).set_index("stage")
-    assert list(table.index) == ["train", "extract", "dsa_fit", "pairwise_dsa", "pairwise_weights",
-                                 "aggregation", "figures", "total"]
+    assert list(table.index) == [
+        "train",
+        "extract",
+        "dsa_fit",
+        "pairwise_dsa",
+        "pairwise_weights",
+        "aggregation",
+        "figures",
+        "total",
+    ]
     assert table.loc["train", "jobs"] == 2 and table.loc["train", "total_s"] == 40.0
     assert table.loc["train", "mean_s"] == 20.0 and table.loc["train", "max_s"] == 30.0
     assert table.loc["aggregation", "total_s"] == 4.0
@@ -69,15 +77,24 @@ def test_stage_table_sums_planted_benchmarks(tmp_path):
 
 
 def test_pilot_overlay_scales_every_epoch_budget():
-    config = {"study": "paper", "training": {"max_epochs": 1000},
-              "tasks": {"sine": {"training": {"max_epochs": 300}}, "flipflop": {"training": {"lr": 1e-3}}},
-              "experiments": {"gamma": {"settings": {"training": {"max_epochs": 50, "lr": 0.05}}},
-                              "width": {"settings": {"training": {"lr": 0.05}}}}}
+    config = {
+        "study": "paper",
+        "training": {"max_epochs": 1000},
+        "tasks": {"sine": {"training": {"max_epochs": 300}}, "flipflop": {"training": {"lr": 1e-3}}},
+        "experiments": {
+            "gamma": {"settings": {"training": {"max_epochs": 50, "lr": 0.05}}},
+            "width": {"settings": {"training": {"lr": 0.05}}},
+        },
+    }
     overlay = pilot_overlay(config, 3, budget_scale=0.1, suffix="pilot", only=["gamma"])
-    assert overlay == {"study": "paper-pilot", "seeds": 3, "only": ["gamma"],
-                       "training": {"max_epochs": 100},
-                       "tasks": {"sine": {"training": {"max_epochs": 30}}},
-                       "experiments": {"gamma": {"settings": {"training": {"max_epochs": 5}}}}}
+    assert overlay == {
+        "study": "paper-pilot",
+        "seeds": 3,
+        "only": ["gamma"],
+        "training": {"max_epochs": 100},
+        "tasks": {"sine": {"training": {"max_epochs": 30}}},
+        "experiments": {"gamma": {"settings": {"training": {"max_epochs": 5}}}},
+    }
     # full budget: only the name and the seeds change; no budget key at all
     assert pilot_overlay({"study": "x"}, 2) == {"study": "x-pilot", "seeds": 2}
     # a global budget left to the library default (1,000 epochs) is scaled too
@@ -87,12 +104,25 @@ def test_pilot_overlay_scales_every_epoch_budget():
 def test_condition_table_flags_and_projection_on_planted_pilot(tmp_path):
     full = checked_study(yaml.safe_load(TEST_CONFIG.read_text()))
     a, b = L1_CONDITIONS
-    networks = pd.DataFrame({
-        "condition": [a, a, b, b], "seed": [0, 1, 0, 1],
-        "status": ["converged", "converged", "not_converged", "not_converged"],
-        "converged": [True, True, False, False], "steps": [40, 60, 100, 100], "epochs": [2, 3, 5, 5]})
-    pairwise = pd.DataFrame({"condition": [a, a, a], "seed_a": [0, 1, 0], "seed_b": [0, 1, 1],
-                             "metric": ["dsa_null", "dsa_null", "dsa"], "value": [0.5, 0.7, 0.4]})
+    networks = pd.DataFrame(
+        {
+            "condition": [a, a, b, b],
+            "seed": [0, 1, 0, 1],
+            "status": ["converged", "converged", "not_converged", "not_converged"],
+            "converged": [True, True, False, False],
+            "steps": [40, 60, 100, 100],
+            "epochs": [2, 3, 5, 5],
+        }
+    )
+    pairwise = pd.DataFrame(
+        {
+            "condition": [a, a, a],
+            "seed_a": [0, 1, 0],
+            "seed_b": [0, 1, 1],
+            "metric": ["dsa_null", "dsa_null", "dsa"],
+            "value": [0.5, 0.7, 0.4],
+        }
+    )
     for cid in (a, b):
         for seed, secs in ((0, 10.0), (1, 30.0)):
             _tsv(tmp_path / f"benchmarks/train/{cid}/seed{seed}.tsv", secs)
@@ -107,10 +137,12 @@ def test_condition_table_flags_and_projection_on_planted_pilot(tmp_path):
 
     # planted runs: a converged at its measured time; b ran out of a 5-epoch pilot budget,
     # 4 s start-up + 16 s of training: at 50 epochs 4 + 16 x 10 = 164 s
-    runs = pd.DataFrame({"condition": [a, a, b, b], "seed": [0, 1, 0, 1],
-                         "full_s": [10.0, 30.0, 164.0, 164.0]})
-    costs = {"dsa_fit": StageCost(2.0, {a: 1.0}), "pairwise_dsa": StageCost(1.0, {a: 0.5}),
-             "pairwise_weights": StageCost(0.0, {a: 3.0})}
+    runs = pd.DataFrame({"condition": [a, a, b, b], "seed": [0, 1, 0, 1], "full_s": [10.0, 30.0, 164.0, 164.0]})
+    costs = {
+        "dsa_fit": StageCost(2.0, {a: 1.0}),
+        "pairwise_dsa": StageCost(1.0, {a: 0.5}),
+        "pairwise_weights": StageCost(0.0, {a: 3.0}),
+    }
     resources = rule_resources(REPO)
     proj = project(full, table.reset_index(), runs, bench, costs, resources)
     pc = proj.per_condition.set_index("condition")
@@ -141,9 +173,28 @@ def test_full_budget_seconds_by_hand():
 
 def _plan(workdir: Path, config: Path, *extra: str) -> subprocess.CompletedProcess:
     env = dict(os.environ, PYTHONPATH=str(workdir / "src"))
-    return subprocess.run([sys.executable, "-m", "degeneracy", "plan", str(config), "--only", "l1",
-                           "--cores", "2", "--workdir", str(workdir), *extra],
-                          cwd=workdir, env=env, capture_output=True, text=True, timeout=900, check=False)
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "degeneracy",
+            "plan",
+            str(config),
+            "--only",
+            "l1",
+            "--cores",
+            "2",
+            "--workdir",
+            str(workdir),
+            *extra,
+        ],
+        cwd=workdir,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
 
 
 @pytest.fixture(scope="module")

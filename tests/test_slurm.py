@@ -58,15 +58,31 @@ CORE_RULES = {
 # --------------------------------------------------------------------------- the rules' numbers
 
 
+_RULE = re.compile(
+    # a rule's header (at any indentation: rules may sit inside an `if` or a `for`) and its body,
+    # the lines indented deeper than the header (blank lines included)
+    r"^(?P<indent>[ \t]*)rule(?: (?P<name>\w+))?:[ \t]*\n(?P<body>(?:(?P=indent)[ \t]+\S.*\n|[ \t]*\n)*)",
+    re.M,
+)
+
+
+def _name_pattern(m: re.Match) -> str:
+    """Regex of the rule's name: its literal name, or for ``rule:`` with ``name: f"x_{...}"``
+    the f-string with each replacement field matching any text."""
+    if m.group("name"):
+        return re.escape(m.group("name"))
+    named = re.search(r"^\s+name:\s*\n?\s*f?[\"']([^\"']+)[\"']", m.group("body"), re.M)
+    assert named, f"an anonymous rule without a name: {m.group(0)[:200]}"
+    return ".+".join(re.escape(part) for part in re.split(r"\{[^}]*\}", named.group(1)))
+
+
 def _rules_as_written() -> dict[str, dict[str, int]]:
-    """threads, mem_mb and runtime written literally in each rule of rules/*.smk (rules that
-    state none of them, such as ``all``, are left out)."""
+    """threads, mem_mb and runtime written literally in each rule of rules/*.smk, by a regex of
+    the rule's name (rules that state none of them, such as ``all``, are left out)."""
     out: dict[str, dict[str, int]] = {}
     for path in sorted((REPO / "rules").glob("*.smk")):
-        text = path.read_text()
-        # a rule's body: the indented (or blank) lines after its header
-        for m in re.finditer(r"^rule (\w+):\n((?:[ \t]+\S.*\n|[ \t]*\n)*)", text, re.M):
-            body = m.group(2)
+        for m in _RULE.finditer(path.read_text()):
+            body = m.group("body")
             found = {}
             threads = re.search(r"^\s+threads:\s*(\d+)\s*$", body, re.M)
             if threads:
@@ -75,30 +91,59 @@ def _rules_as_written() -> dict[str, dict[str, int]]:
                 value = re.search(rf"^\s+{key}\s*=\s*(\d+)\s*,?\s*$", body, re.M)
                 if value:
                     found[key] = int(value.group(1))
+            name = _name_pattern(m)
             if found:
                 assert set(found) == set(JOB_SIZE), (
-                    f"rule {m.group(1)} ({path.name}) states {sorted(found)}: each rule states "
+                    f"rule {name} ({path.name}) states {sorted(found)}: each rule states "
                     f"all of {JOB_SIZE} as literal numbers"
                 )
-                assert m.group(1) not in out, f"rule {m.group(1)} defined twice"
-                out[m.group(1)] = found
+                assert name not in out, f"rule {name} defined twice"
+                out[name] = found
+    return out
+
+
+def _local_rules() -> set[str]:
+    """Rules named in a ``localrules:`` directive of rules/*.smk (or the Snakefile)."""
+    out: set[str] = set()
+    for path in [*sorted((REPO / "rules").glob("*.smk")), REPO / "Snakefile"]:
+        for m in re.finditer(r"^localrules:((?:[ \t]*\w+,?)*[ \t]*\n(?:[ \t]+\w+,?[ \t]*\n)*)", path.read_text(), re.M):
+            out.update(re.findall(r"\w+", m.group(1)))
     return out
 
 
 RULES = _rules_as_written()
+LOCAL_RULES = _local_rules()
+
+
+def _written(rule: str) -> dict[str, int]:
+    """The numbers written in the rule that a job named ``rule`` comes from."""
+    matches = [size for pattern, size in RULES.items() if re.fullmatch(pattern, rule)]
+    assert len(matches) == 1, f"job {rule}: {len(matches)} rules state its numbers"
+    return matches[0]
 
 
 def test_rule_parser_reads_a_planted_rule(tmp_path, monkeypatch):
-    """The parser above on a rule file whose numbers are known (and one that misses one)."""
+    """The parsers above on rule files whose numbers are known (and one that misses one)."""
     rules = tmp_path / "rules"
     rules.mkdir()
+    (tmp_path / "Snakefile").write_text("localrules: top\n")
     (rules / "a.smk").write_text(
+        "localrules:\n    planted,\n    other,\n\n\n"
         "rule planted:\n    output:\n        'x',\n    threads: 3\n\n    resources:\n"
         "        mem_mb=1234,\n        runtime=56,\n    shell:\n        'touch x'\n\n\n"
-        "rule bare:\n    input:\n        'x',\n"
+        "rule bare:\n    input:\n        'x',\n\n"
+        "if not BLOCKS:\n\n    rule inner:\n        threads: 1\n        resources:\n"
+        "            mem_mb=7,\n            runtime=8,\n\n"
+        "for b in BLOCKS:\n\n    rule:\n        name:\n            f\"block_{len(R)}\"\n"
+        "        threads: 2\n        resources:\n            mem_mb=9,\n            runtime=10,\n"
     )
     monkeypatch.setattr(sys.modules[__name__], "REPO", tmp_path)
-    assert _rules_as_written() == {"planted": {"threads": 3, "mem_mb": 1234, "runtime": 56}}
+    assert _rules_as_written() == {
+        "planted": {"threads": 3, "mem_mb": 1234, "runtime": 56},
+        "inner": {"threads": 1, "mem_mb": 7, "runtime": 8},
+        "block_.+": {"threads": 2, "mem_mb": 9, "runtime": 10},
+    }
+    assert _local_rules() == {"planted", "other", "top"}
     (rules / "b.smk").write_text("rule partial:\n    threads: 2\n    resources:\n        mem_mb=10,\n")
     with pytest.raises(AssertionError, match="partial"):
         _rules_as_written()
@@ -106,6 +151,7 @@ def test_rule_parser_reads_a_planted_rule(tmp_path, monkeypatch):
 
 def test_every_job_rule_states_its_numbers():
     assert CORE_RULES <= set(RULES), f"rules without threads/mem_mb/runtime: {CORE_RULES - set(RULES)}"
+    assert {"meta", "networks", "summary", "effects", "figure"} <= LOCAL_RULES
     for rule, size in RULES.items():
         assert size["threads"] >= 1 and size["mem_mb"] > 0 and size["runtime"] > 0, rule
 
@@ -195,8 +241,11 @@ def dry_runs(tmp_path_factory) -> dict[str, list[dict]]:
         # a job's threads are capped at --cores (1 when not given); the SLURM profiles set 16
         cores = ["--cores", "16"] if name == "none" else []
         proc = _snakemake(wd, "-n", *cores, "--workflow-profile", name, "--configfile", "configs/test.yaml", env=_env())
-        out[name] = _dry_run_jobs(proc.stdout + proc.stderr)
-        assert out[name], f"no job parsed from the dry run with {name}"
+        text = proc.stdout + proc.stderr
+        out[name] = _dry_run_jobs(text)
+        # the parser saw every job that the dry run counts (its last "Job stats" table)
+        total = int(re.findall(r"^total\s+(\d+)\s*$", text, re.M)[-1])
+        assert len(out[name]) == total, (name, len(out[name]), total)
     return out
 
 
@@ -211,8 +260,7 @@ def test_dry_run_resolves_the_numbers_written_in_the_rules(dry_runs, profile):
     jobs = [j for j in dry_runs[profile] if j["rule"] != "all"]
     assert CORE_RULES <= {j["rule"] for j in jobs}
     for job in jobs:
-        assert job["rule"] in RULES, f"job {job['rule']} has numbers that no rule file states"
-        assert _size(job) == RULES[job["rule"]], (profile, job["rule"], job["wildcards"])
+        assert _size(job) == _written(job["rule"]), (profile, job["rule"], job["wildcards"])
 
 
 def test_profile_and_no_profile_agree_job_by_job(dry_runs):
@@ -220,7 +268,9 @@ def test_profile_and_no_profile_agree_job_by_job(dry_runs):
         return sorted((j["rule"], sorted(j["wildcards"].items()), sorted(_size(j).items())) for j in jobs if j["rule"] != "all")
 
     plain = sizes(dry_runs["none"])
-    assert len(plain) == 64  # 14 train + 14 extract + 7 dsa_fit + 14 pairwise + 1 example_trial + 7 figures + 7 aggregation
+    # 14 train + 14 extract + 7 x (dsa_fit + 2 pairwise) + example_trial + 7 figures + 7 aggregation,
+    # and whatever rules the study adds
+    assert len(plain) >= 64
     assert sizes(dry_runs["profiles/slurm"]) == plain
     assert sizes(dry_runs["profiles/slurm-gpu"]) == plain
 
@@ -379,8 +429,7 @@ def test_run_through_slurm_plugin_against_fake_slurm(tmp_path):
         f"{out}/summary/complexity.parquet",
         f"{out}/figures/fig3.png",
     ]
-    _snakemake(
-        wd,
+    args = [
         "--workflow-profile", "profiles/slurm",
         "--configfile", str(config.relative_to(wd)),
         "--slurm-init-seconds-before-status-checks", "1",
@@ -389,10 +438,17 @@ def test_run_through_slurm_plugin_against_fake_slurm(tmp_path):
         "--local-cores", "1",
         # two submissions of 2 networks each (the profile has 4): they run side by side here
         "--group-components", "network=2",
-        "--",
-        *targets,
-        env=env,
-    )
+    ]
+    # what the same command would submit: group components, and every other job that is not local
+    dry = _snakemake(wd, "-n", *args, "--", *targets, env=env)
+    planned = _dry_run_jobs(dry.stdout + dry.stderr)
+    planned_groups = {j["group_no"] for j in planned if j["group"]}
+    planned_jobs: dict[str, int] = {}
+    for j in planned:
+        if not j["group"] and j["rule"] not in LOCAL_RULES | {"all"}:
+            planned_jobs[f"rule_{j['rule']}"] = planned_jobs.get(f"rule_{j['rule']}", 0) + 1
+    assert {j["rule"] for j in planned if j["group"]} == {"train", "extract"}
+    _snakemake(wd, *args, "--", *targets, env=env)
     for t in targets:
         assert (wd / t).exists(), t
     assert sorted(p.name for p in (wd / "results").iterdir()) == ["slurm_test"]
@@ -419,27 +475,30 @@ def test_run_through_slurm_plugin_against_fake_slurm(tmp_path):
     # 4 networks (train + extract each) in group components of 2: two submissions, each asking
     # for the largest member's cpus and memory (members run one after another) and the sum of
     # the members' runtimes, all as written in the rules; never the sum of everything
-    train, extract = RULES["train"], RULES["extract"]
+    train, extract = _written("train"), _written("extract")
     groups = by_kind.pop("network")
-    assert len(groups) == 2
+    assert len(groups) == len(planned_groups) == 2
     for g in groups:
         assert g["--cpus-per-task"] == str(max(train["threads"], extract["threads"]))
         assert g["--mem"] == str(max(train["mem_mb"], extract["mem_mb"]))
         assert g["-t"] == str(2 * (train["runtime"] + extract["runtime"]))
         assert g["--wrap"].count("train:") == 2 and g["--wrap"].count("extract:") == 2
-    # per-rule submissions, one per condition, with the rule's own numbers
-    assert sorted(by_kind) == ["rule_dsa_fit", "rule_pairwise_dsa", "rule_pairwise_weights"]
+    # per-rule submissions, as many as the dry run planned (one per condition for the metrics),
+    # each with the rule's own numbers
+    assert {k: len(v) for k, v in by_kind.items()} == planned_jobs
+    for rule in ("dsa_fit", "pairwise_dsa", "pairwise_weights"):
+        assert len(by_kind[f"rule_{rule}"]) == 2, rule
     for rule, submissions in by_kind.items():
-        size = RULES[rule.removeprefix("rule_")]
-        assert len(submissions) == 2, rule
+        size = _written(rule.removeprefix("rule_"))
         for o in submissions:
             assert o["--cpus-per-task"] == str(size["threads"]), rule
             assert o["--mem"] == str(size["mem_mb"]) and o["-t"] == str(size["runtime"]), rule
-    # aggregation and figures ran locally: never submitted
+    # aggregation and figures ran locally (localrules): never submitted
     submitted = " ".join(c["options"]["--comment"] for c in sbatch)
-    for rule in ("meta", "networks", "pairwise_all", "summary", "effects", "figure"):
+    assert {"meta", "networks", "pairwise_all", "summary", "effects", "figure"} <= LOCAL_RULES
+    for rule in LOCAL_RULES:
         assert f"rule_{rule}_" not in submitted and not submitted.endswith(f"rule_{rule}")
     # the plugin asked for job states and ran the jobs' steps through srun
     assert any(c["cmd"] in ("sacct", "squeue") for c in calls)
     assert any(c["cmd"] == "srun" for c in calls)
-    assert len(sbatch) == 2 + 2 + 2 + 2  # groups + dsa_fit + pairwise_dsa + pairwise_weights
+    assert len(sbatch) == len(planned_groups) + sum(planned_jobs.values())

@@ -28,9 +28,7 @@ from degeneracy.stats import (
 
 def pairs_frame(k, mean, sd, rng, seeds=None):
     seeds = list(range(k)) if seeds is None else seeds
-    rows = [
-        (a, b, rng.normal(mean, sd)) for i, a in enumerate(seeds) for b in seeds[i + 1 :]
-    ]
+    rows = [(a, b, rng.normal(mean, sd)) for i, a in enumerate(seeds) for b in seeds[i + 1 :]]
     return pd.DataFrame(rows, columns=["seed_a", "seed_b", "value"])
 
 
@@ -162,7 +160,9 @@ def test_paired_replicates_follow_the_shared_draws():
     np.testing.assert_allclose(paired_pairwise_replicates(m, draws), [2.0, 1.0, np.nan, 3.0])
     v = np.array([1.0, 2.0, np.nan])
     # row 0: 1, 2 (NaN dropped); row 1: 1, 1, 2; row 2: all NaN; row 3: 2 only
-    np.testing.assert_allclose(paired_sd_replicates(v, draws), [np.std([1, 2], ddof=1), np.std([1, 1, 2], ddof=1), np.nan, np.nan])
+    np.testing.assert_allclose(
+        paired_sd_replicates(v, draws), [np.std([1, 2], ddof=1), np.std([1, 1, 2], ddof=1), np.nan, np.nan]
+    )
     np.testing.assert_allclose(paired_mean_replicates(v, draws), [1.5, 4 / 3, np.nan, 2.0])
     d = paired_draws(5, 100, 0)
     assert d.shape == (100, 5) and d.min() >= 0 and d.max() <= 4

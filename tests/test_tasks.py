@@ -1,6 +1,5 @@
 """Task generators checked against independent step-by-step computations."""
 
-import math
 
 import numpy as np
 import pytest

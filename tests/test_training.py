@@ -14,7 +14,16 @@ from degeneracy.config import ConfigError, resolve_config
 from degeneracy.io import CorruptFileError, load_checkpoint, read_parquet
 from degeneracy.models import model_from_checkpoint
 from degeneracy.tasks import make_task, probe_batch
-from degeneracy.training import StopRule, format_progress, line_logger, l1_penalty, masked_mse, nuclear_penalty, regulariser_penalty, train
+from degeneracy.training import (
+    StopRule,
+    format_progress,
+    line_logger,
+    l1_penalty,
+    masked_mse,
+    nuclear_penalty,
+    regulariser_penalty,
+    train,
+)
 from degeneracy.training import loop as training_loop
 
 TINY = {
@@ -173,15 +182,37 @@ def test_corrupt_checkpoint_names_file(tmp_path):
 
 
 def test_cli_trains_one_network(tmp_path):
-    cmd = [sys.executable, "-m", "degeneracy", "train", "--task", "sine", "--n-units", "8",
-           "--set", "task.T=20", "--set", "training.max_epochs=1", "--set", "training.steps_per_epoch=2",
-           "--seed", "4", "--out-dir", str(tmp_path), "--progress"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "degeneracy",
+        "train",
+        "--task",
+        "sine",
+        "--n-units",
+        "8",
+        "--set",
+        "task.T=20",
+        "--set",
+        "training.max_epochs=1",
+        "--set",
+        "training.steps_per_epoch=2",
+        "--seed",
+        "4",
+        "--out-dir",
+        str(tmp_path),
+        "--progress",
+    ]
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert "epoch    1" in out.stderr and "not_converged" in out.stdout
     assert load_checkpoint(tmp_path / "seed4.pt")["config"]["task"]["name"] == "sine"
-    bad = subprocess.run([sys.executable, "-m", "degeneracy", "train", "--task", "sinus", "--out-dir", str(tmp_path)],
-                         capture_output=True, text=True, timeout=120)
+    bad = subprocess.run(
+        [sys.executable, "-m", "degeneracy", "train", "--task", "sinus", "--out-dir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert bad.returncode == 2 and "valid tasks" in bad.stderr and "Traceback" not in bad.stderr
 
 
@@ -200,7 +231,10 @@ def test_training_job_writes_one_line_per_epoch_to_its_log(tmp_path):
     root = Path(__file__).resolve().parents[1]
     log = tmp_path / "logs" / "seed2.log"
     smk = types.SimpleNamespace(
-        scriptdir=str(root / "rules" / "scripts"), log=[str(log)], threads=1, rule="train",
+        scriptdir=str(root / "rules" / "scripts"),
+        log=[str(log)],
+        threads=1,
+        rule="train",
         wildcards=_Wildcards(condition="c", seed="2"),
         output=types.SimpleNamespace(checkpoint=str(tmp_path / "seed2.pt"), log=str(tmp_path / "seed2.log.parquet")),
         params=types.SimpleNamespace(config=TINY),

@@ -32,8 +32,9 @@ def _run(n_tables: int, n_seeds: int, effects: dict[str, float], seed0: int, mea
     frames = []
     for i in range(n_tables):
         rng = np.random.default_rng(seed0 + i)
-        meta, nets, pairs = synthetic_study(rng, n_seeds=n_seeds, effects=effects, experiments=EXPERIMENTS,
-                                            extras=True, mean_effects=mean_effects)
+        meta, nets, pairs = synthetic_study(
+            rng, n_seeds=n_seeds, effects=effects, experiments=EXPERIMENTS, extras=True, mean_effects=mean_effects
+        )
         frames.append(effects_table(meta, nets, pairs, n_boot=400, seed=i, min_networks=3))
     return pd.concat(frames, ignore_index=True)
 
@@ -42,8 +43,15 @@ def _run(n_tables: int, n_seeds: int, effects: dict[str, float], seed0: int, mea
 def test_no_effect_tables_call_at_most_5_percent_of_cells(n_seeds):
     df = _run(120, n_seeds, {}, seed0=1000 * n_seeds)
     assert len(df) == 120 * CELLS
-    assert set(df["measure"]) == {"behavior", "dynamics", "weights", "representations", "feature_learning",
-                                  "ood_loss", "fixed_points"}
+    assert set(df["measure"]) == {
+        "behavior",
+        "dynamics",
+        "weights",
+        "representations",
+        "feature_learning",
+        "ood_loss",
+        "fixed_points",
+    }
     called = df["significant"].fillna(False).astype(bool)
     assert called.mean() <= 0.05, df.loc[called, ["measure", "ratio", "p_value", "p_adjusted"]]
     # the per-cell test itself is close to its nominal level (the plain percentile bootstrap with
@@ -55,13 +63,25 @@ def test_no_effect_tables_call_at_most_5_percent_of_cells(n_seeds):
 
 
 def test_planted_effect_is_called_in_its_direction():
-    df = _run(20, 10, {"behavior": 3.0, "dynamics": 1 / 3.0, "weights": 3.0, "representations": 1 / 3.0}, seed0=7,
-              mean_effects={"weight_change_rel": 3.0, "kernel_alignment": 1 / 3.0, "n_line_attractor_like": 3.0})
+    df = _run(
+        20,
+        10,
+        {"behavior": 3.0, "dynamics": 1 / 3.0, "weights": 3.0, "representations": 1 / 3.0},
+        seed0=7,
+        mean_effects={"weight_change_rel": 3.0, "kernel_alignment": 1 / 3.0, "n_line_attractor_like": 3.0},
+    )
     planted = df[df["metric"] != "ood_mse_mean"]  # mean OOD loss: no effect planted
     called = planted[planted["significant"].fillna(False).astype(bool)]
     assert len(called) >= 0.8 * len(planted)
-    expected = {"ood_mse": "up", "dsa": "down", "weight_aligned": "up", "svcca": "down", "weight_change_rel": "up",
-                "kernel_alignment": "down", "n_line_attractor_like": "up"}
+    expected = {
+        "ood_mse": "up",
+        "dsa": "down",
+        "weight_aligned": "up",
+        "svcca": "down",
+        "weight_change_rel": "up",
+        "kernel_alignment": "down",
+        "n_line_attractor_like": "up",
+    }
     assert (called["observed"] == called["metric"].map(expected)).all()
     assert not df.loc[df["metric"] == "ood_mse_mean", "significant"].astype(bool).any()
     dyn = df[df["measure"] == "dynamics"]

@@ -16,8 +16,9 @@ STRONG = {"behavior": 3.0, "dynamics": 3.0, "weights": 3.0}
 
 
 def study(effects=STRONG, n_seeds=8, experiments=EXP, seed=0, levels=(1.0, 2.0, 3.0)):
-    return synthetic_study(np.random.default_rng(seed), n_seeds=n_seeds, effects=effects, experiments=experiments,
-                           levels=levels)
+    return synthetic_study(
+        np.random.default_rng(seed), n_seeds=n_seeds, effects=effects, experiments=experiments, levels=levels
+    )
 
 
 def cells(df):
@@ -194,12 +195,26 @@ def test_pipeline_effects_reads_the_aggregate_settings_and_grid_files(tmp_path):
         g.to_parquet(paths[-1])
     settings = {"n_boot": 200, "seed": 0, "min_networks": 9, "min_levels": 2}
     assert aggregate_settings(settings)["correction"] == "holm" and aggregate_settings(None)["min_networks"] == 3
-    df = effects(tmp_path / "meta.parquet", tmp_path / "networks.parquet", tmp_path / "pairwise.parquet", settings,
-                 tmp_path / "e.parquet", tmp_path / "e.md", dsa_grid_paths=paths)
+    df = effects(
+        tmp_path / "meta.parquet",
+        tmp_path / "networks.parquet",
+        tmp_path / "pairwise.parquet",
+        settings,
+        tmp_path / "e.parquet",
+        tmp_path / "e.md",
+        dsa_grid_paths=paths,
+    )
     assert (df["verdict"] == "insufficient").all()  # 8 networks < min_networks 9
     settings["min_networks"] = 3
-    df = effects(tmp_path / "meta.parquet", tmp_path / "networks.parquet", tmp_path / "pairwise.parquet", settings,
-                 tmp_path / "e.parquet", tmp_path / "e.md", dsa_grid_paths=paths)
+    df = effects(
+        tmp_path / "meta.parquet",
+        tmp_path / "networks.parquet",
+        tmp_path / "pairwise.parquet",
+        settings,
+        tmp_path / "e.parquet",
+        tmp_path / "e.md",
+        dsa_grid_paths=paths,
+    )
     assert cells(df).loc["dynamics", "robust_settings"] == "5/6"
     assert pd.read_parquet(tmp_path / "e.parquet")["verdict"].tolist() == df["verdict"].tolist()
     assert "not robust to DSA settings (5/6)" in (tmp_path / "e.md").read_text()

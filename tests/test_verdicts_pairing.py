@@ -18,8 +18,11 @@ def _widths(pairing: float, paired: bool, n_studies: int = 8) -> dict[str, float
     out: dict[str, list[float]] = {}
     for i in range(n_studies):
         meta, nets, pairs = synthetic_study(
-            np.random.default_rng(i), n_seeds=8, effects={"behavior": 1.5, "dynamics": 1.5, "weights": 1.5},
-            experiments=EXP, pairing=pairing,
+            np.random.default_rng(i),
+            n_seeds=8,
+            effects={"behavior": 1.5, "dynamics": 1.5, "weights": 1.5},
+            experiments=EXP,
+            pairing=pairing,
         )
         df = effects_table(meta, nets, pairs, n_boot=600, seed=i, paired=paired)
         for r in df.itertuples():

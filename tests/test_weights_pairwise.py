@@ -52,8 +52,14 @@ def test_stored_values_are_the_documented_call(tmp_path):
     stored = read_parquet(out)
     pd.testing.assert_frame_equal(stored, df, check_dtype=False)
     assert list(stored.columns) == ["condition", "seed_a", "seed_b", "metric", "value"]
-    metrics = {"weight_aligned", "weight_aligned_per_n2", "weight_unaligned", "weight_scale_free",
-               "weight_gap", "weight_aligned_init"}
+    metrics = {
+        "weight_aligned",
+        "weight_aligned_per_n2",
+        "weight_unaligned",
+        "weight_scale_free",
+        "weight_gap",
+        "weight_aligned_init",
+    }
     assert set(stored["metric"]) == metrics
     pairs = {(2, 7), (2, 9), (7, 9)}  # converged seeds only, seed_a < seed_b
     assert set(zip(stored["seed_a"], stored["seed_b"])) == pairs
@@ -75,7 +81,9 @@ def test_stored_values_are_the_documented_call(tmp_path):
         assert _value(stored, "weight_aligned_init", a, b) == r0["aligned"]
         assert _value(stored, "weight_aligned", a, b) <= _value(stored, "weight_unaligned", a, b)
     # two worker processes store the same values
-    df2 = pairwise_weights("c", [n[0] for n in nets], [n[1] for n in nets], SETTINGS, tmp_path / "p2.parquet", threads=2)
+    df2 = pairwise_weights(
+        "c", [n[0] for n in nets], [n[1] for n in nets], SETTINGS, tmp_path / "p2.parquet", threads=2
+    )
     pd.testing.assert_frame_equal(df2, df, check_dtype=False)
 
 
@@ -87,7 +95,11 @@ def test_no_init_column_no_init_rows_and_activity_start(tmp_path):
     # with trajectories FAQ also starts from the activity matching: the stored value is the
     # documented call with ``activity=``
     dfa = pairwise_weights(
-        "c", [n[0] for n in nets], [n[1] for n in nets], SETTINGS, tmp_path / "pa.parquet",
+        "c",
+        [n[0] for n in nets],
+        [n[1] for n in nets],
+        SETTINGS,
+        tmp_path / "pa.parquet",
         trajectory_paths=[n[2] for n in nets],
     )
     from degeneracy.pipeline.extract import read_trajectories

@@ -9,7 +9,6 @@ modified copy of the config, and compares job counts per rule.
 
 from __future__ import annotations
 
-import copy
 import re
 import subprocess
 import sys
@@ -90,8 +89,6 @@ def dry_run(workdir: Path, cfg: dict | None = None, targets: tuple[str, ...] = (
     return _job_counts(proc.stdout + proc.stderr)
 
 
-
-
 def base_config() -> dict:
     return yaml.safe_load(TEST_CONFIG.read_text())
 
@@ -143,9 +140,7 @@ def test_dry_run_job_counts_match_config(fresh):
     # the shared condition (complexity level 1 == l1 level 0) is trained once
     study = build_study(cfg)
     shared = [c for c in study.conditions.values() if len(c.experiments) > 1]
-    assert shared and counts["train"] < sum(
-        len(study.experiments[e]) * 2 for e in study.experiments
-    )
+    assert shared and counts["train"] < sum(len(study.experiments[e]) * 2 for e in study.experiments)
 
 
 def test_default_study_dry_run(fresh):
@@ -223,10 +218,21 @@ def test_full_run_outputs_and_schemas(study_dir):
     nets = _check_schema(r / "networks.parquet", SCHEMAS["network"])
     assert len(nets) == sum(len(c.seeds) for c in study.conditions.values())
     pairs = _check_schema(r / "pairwise.parquet", SCHEMAS["pairwise"])
-    assert {"dsa", "dsa_null", "weight_aligned", "svcca"} <= set(pairs["metric"]) <= {
-        "dsa", "dsa_null", "svcca", "weight_aligned", "weight_aligned_per_n2", "weight_unaligned",
-        "weight_gap", "weight_scale_free", "weight_aligned_init",
-    }
+    assert (
+        {"dsa", "dsa_null", "weight_aligned", "svcca"}
+        <= set(pairs["metric"])
+        <= {
+            "dsa",
+            "dsa_null",
+            "svcca",
+            "weight_aligned",
+            "weight_aligned_per_n2",
+            "weight_unaligned",
+            "weight_gap",
+            "weight_scale_free",
+            "weight_aligned_init",
+        }
+    )
     null = pairs[pairs["metric"] == "dsa_null"]
     assert (null["seed_a"] == null["seed_b"]).all()
     other = pairs[pairs["metric"] != "dsa_null"]
@@ -255,7 +261,9 @@ def test_full_run_outputs_and_schemas(study_dir):
     assert {"experiment", "factor", "task", "rho"} <= set(eff.columns)
     assert (r / "effects.md").stat().st_size > 0
     ex = study.figures["example_trial"]
-    trial = _check_schema(r / "extract" / ex["condition"] / f"seed{ex['seed']}" / "example_trial.parquet", SCHEMAS["example_trial"])
+    trial = _check_schema(
+        r / "extract" / ex["condition"] / f"seed{ex['seed']}" / "example_trial.parquet", SCHEMAS["example_trial"]
+    )
     assert {"input", "target", "output"} <= set(trial["kind"]) <= {"input", "target", "output", "mask"}
     for name in study.figures:
         for ext in ("png", "pdf"):
@@ -338,7 +346,6 @@ def test_editing_a_metric_module(study_dir, module, reruns, untouched):
 def test_report(study_dir):
     _snakemake(study_dir, "--configfile", str(TEST_CONFIG), "--report", "report.html")
     assert (study_dir / "report.html").stat().st_size > 10_000
-
 
 
 # ----------------------------------------------------------------------------- scoped code reruns
@@ -475,12 +482,18 @@ def test_own_task_by_import_path_runs_and_retrains_nothing_else(study_dir):
     env = {**os.environ, "PYTHONPATH": str(study_dir / "examples")}
     overlay = REPO / "configs" / "own_task.yaml"
     args = ["--configfile", str(TEST_CONFIG), str(overlay)]
-    proc = subprocess.run([sys.executable, "-m", "snakemake", "-n", *args], cwd=study_dir, env=env,
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "snakemake", "-n", *args], cwd=study_dir, env=env, capture_output=True, text=True
+    )
     counts = _job_counts(proc.stdout + proc.stderr)
     assert counts["train"] == counts["extract"] == 4, counts  # 2 levels x 2 seeds, nothing else
-    proc = subprocess.run([sys.executable, "-m", "snakemake", "--cores", "2", *args], cwd=study_dir, env=env,
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "snakemake", "--cores", "2", *args],
+        cwd=study_dir,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     summary = pd.read_parquet(study_dir / "results" / "test" / "summary" / "own.parquet")
     assert len(summary) == 2

@@ -6,7 +6,17 @@ import shutil
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-WORKFLOW_FILES = ["Snakefile", "rules", "schemas", "configs", "envs", "report", "src", "profiles", "workflow_config.yaml"]
+WORKFLOW_FILES = [
+    "Snakefile",
+    "rules",
+    "schemas",
+    "configs",
+    "envs",
+    "report",
+    "src",
+    "profiles",
+    "workflow_config.yaml",
+]
 
 
 def copy_workflow(dest: Path, source: Path = REPO) -> Path:

@@ -6,5 +6,6 @@ Library stages: :mod:`degeneracy.tasks`, :mod:`degeneracy.models`, :mod:`degener
 """
 
 __version__ = "0.1.0"
+__all__ = ["measure"]
 
 from . import measure  # noqa: E402  (callable: degeneracy.measure(networks, ...); docs/measure.md)

@@ -92,20 +92,29 @@ def _train(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``python -m degeneracy``; returns the exit code."""
-    parser = argparse.ArgumentParser(prog="python -m degeneracy", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m degeneracy", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("train", help="train one network to criterion")
     p.add_argument("--config", help="YAML file with task/model/training sections (docs/architecture.md)")
     p.add_argument("--task", help="task name: flipflop, delayed_discrimination, sine, path_integration")
     p.add_argument("--model", help="model kind: standard or mup")
     p.add_argument("--n-units", type=int, help="number of hidden units")
-    p.add_argument("--set", action="append", metavar="SECTION.KEY=VALUE",
-                   help="override one config value, e.g. training.lr=0.003 (repeatable)")
+    p.add_argument(
+        "--set",
+        action="append",
+        metavar="SECTION.KEY=VALUE",
+        help="override one config value, e.g. training.lr=0.003 (repeatable)",
+    )
     p.add_argument("--seed", type=int, default=0, help="drives initialisation and data (default 0)")
     p.add_argument("--out-dir", default="runs", help="output folder (default runs/)")
-    p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
-                   help="print one line per epoch (default: only when stderr is a terminal)")
+    p.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="print one line per epoch (default: only when stderr is a terminal)",
+    )
     p.set_defaults(func=_train)
     from .measure.cli import add_parser as add_measure_parser
 

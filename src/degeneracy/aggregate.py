@@ -141,7 +141,9 @@ def _pair_values(pairs: pd.DataFrame, metric: str) -> np.ndarray:
     return _finite(_col(sel, "value")) if len(sel) else np.empty(0)
 
 
-def _condition_row(cond: str, nets: pd.DataFrame, pairs: pd.DataFrame, n_boot: int, seed: int, min_networks: int) -> dict:
+def _condition_row(
+    cond: str, nets: pd.DataFrame, pairs: pd.DataFrame, n_boot: int, seed: int, min_networks: int
+) -> dict:
     notes: list[str] = []
     status = nets["status"].astype(str) if "status" in nets.columns else pd.Series("", index=nets.index)
     if "converged" in nets.columns:
@@ -169,7 +171,9 @@ def _condition_row(cond: str, nets: pd.DataFrame, pairs: pd.DataFrame, n_boot: i
     if n_seeds == 0:
         notes.append("no networks")
     elif n_seeds > n_conv:
-        notes.append(f"{n_seeds - n_conv} of {n_seeds} networks excluded ({n_div} diverged, {n_not} not below threshold)")
+        notes.append(
+            f"{n_seeds - n_conv} of {n_seeds} networks excluded ({n_div} diverged, {n_not} not below threshold)"
+        )
     if n_conv < int(min_networks):
         notes.append(f"insufficient: {n_conv} converged networks, fewer than min_networks = {int(min_networks)}")
     if n_conv < 2:
@@ -189,7 +193,9 @@ def _condition_row(cond: str, nets: pd.DataFrame, pairs: pd.DataFrame, n_boot: i
     if len(cpairs):
         seedset = set(seeds)
         cpairs = cpairs[cpairs["seed_a"].isin(seedset) & cpairs["seed_b"].isin(seedset)]
-    row["dsa_mean"], row["dsa_lo"], row["dsa_hi"] = _pair_stats(cpairs, "dsa", seeds, n_boot, stable_rng(seed, cond, "dsa"))
+    row["dsa_mean"], row["dsa_lo"], row["dsa_hi"] = _pair_stats(
+        cpairs, "dsa", seeds, n_boot, stable_rng(seed, cond, "dsa")
+    )
     null = cpairs[(cpairs["metric"] == "dsa_null") & (cpairs["seed_a"] == cpairs["seed_b"])] if len(cpairs) else cpairs
     row["dsa_null_mean"], row["dsa_null_lo"], row["dsa_null_hi"] = _mean_stats(
         _col(null, "value"), n_boot, stable_rng(seed, cond, "dsa_null")
@@ -277,7 +283,9 @@ def summarise(
     if meta is None or len(meta) == 0:
         return _typed(pd.DataFrame(columns=SUMMARY_COLUMNS))
     networks = networks if networks is not None else pd.DataFrame(columns=["condition", "seed", "status", "converged"])
-    pairwise = pairwise if pairwise is not None else pd.DataFrame(columns=["condition", "seed_a", "seed_b", "metric", "value"])
+    pairwise = (
+        pairwise if pairwise is not None else pd.DataFrame(columns=["condition", "seed_a", "seed_b", "metric", "value"])
+    )
     nets_by = {c: g for c, g in networks.groupby("condition", sort=False)} if len(networks) else {}
     pairs_by = {c: g for c, g in pairwise.groupby("condition", sort=False)} if len(pairwise) else {}
     empty_nets = networks.iloc[0:0]

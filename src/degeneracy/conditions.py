@@ -163,8 +163,7 @@ def _set_path(cfg: dict, dotted: str, value: Any) -> None:
     keys = dotted.split(".")
     if keys[0] not in ("task", "model", "training"):
         raise ValueError(
-            f"parameter {dotted!r} must start with task., model. or training. "
-            "(a path into the training config)"
+            f"parameter {dotted!r} must start with task., model. or training. (a path into the training config)"
         )
     node = cfg
     for key in keys[:-1]:
@@ -358,15 +357,10 @@ def build_study(config: Mapping) -> Study:
         exp_ids = set()
         for task in exp["tasks"]:
             if task not in tasks_cfg:
-                raise ValueError(
-                    f"experiment {exp_name!r} uses task {task!r}, which has no entry under tasks:"
-                )
+                raise ValueError(f"experiment {exp_name!r} uses task {task!r}, which has no entry under tasks:")
             tcfg = tasks_cfg[task]
             base_training = deep_merge(cfg.get("training", {}), tcfg.get("training", {}))
-            analysis = {
-                key: deep_merge(default, tcfg.get(key, {}))
-                for key, default in TASK_ANALYSIS_DEFAULTS.items()
-            }
+            analysis = {key: deep_merge(default, tcfg.get(key, {})) for key, default in TASK_ANALYSIS_DEFAULTS.items()}
             param = _parameter_for(exp, task, exp_name)
             for level in _levels_for(exp, task, exp_name):
                 c = {
@@ -380,10 +374,7 @@ def build_study(config: Mapping) -> Study:
                 cid = condition_id(c, _normalise({"training": copy.deepcopy(base_training)})["training"])
                 text = identity_json(c)
                 if cid in canon and canon[cid] != text:
-                    raise ValueError(
-                        f"two different settings map to condition id {cid!r}:\n"
-                        f"  {canon[cid]}\n  {text}"
-                    )
+                    raise ValueError(f"two different settings map to condition id {cid!r}:\n  {canon[cid]}\n  {text}")
                 canon[cid] = text
                 if cid not in conditions:
                     conditions[cid] = Condition(cid, task, c, [], canonical(analysis), [])
@@ -440,9 +431,7 @@ def build_study(config: Mapping) -> Study:
                     raise ValueError(f"figures.example_trial: seed {seed} is not trained for {cid}")
                 networks.append([cid, seed])
             first_cid, first_seed = networks[0]
-            figures[name] = canonical(
-                {**fcfg, "condition": first_cid, "seed": first_seed, "networks": networks}
-            )
+            figures[name] = canonical({**fcfg, "condition": first_cid, "seed": first_seed, "networks": networks})
             continue
         wanted = fcfg.get("experiments", FIGURES[name])
         present = [e for e in wanted if e in experiments]

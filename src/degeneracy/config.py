@@ -138,7 +138,9 @@ REGULARISER_PARAMS: dict[str, Param] = {
 }
 
 TRAINING_PARAMS: dict[str, Param] = {
-    "lr": Param(None, float, "Adam rate (muP: eta0, rate = gamma * eta0); null: the task's", exclusive_minimum=0, nullable=True),
+    "lr": Param(
+        None, float, "Adam rate (muP: eta0, rate = gamma * eta0); null: the task's", exclusive_minimum=0, nullable=True
+    ),
     "batch_size": Param(64, int, "trials per step", minimum=1),
     "steps_per_epoch": Param(128, int, "steps per epoch", minimum=1),
     "max_epochs": Param(1000, int, "epoch budget", minimum=1),
@@ -238,7 +240,7 @@ def schema_block() -> str:
     lines = [_BEGIN]
     for name, definition in schema_definitions().items():
         lines.append(f"  {name}:\n")
-        lines.append(f"    type: object\n    additionalProperties: false\n    properties:\n")
+        lines.append("    type: object\n    additionalProperties: false\n    properties:\n")
         for key, frag in definition["properties"].items():
             lines.append(f"      {key}: {json.dumps(frag)}\n")
     lines.append(_END)
@@ -261,5 +263,9 @@ if __name__ == "__main__":  # python -m degeneracy.config [schemas/config.schema
     import sys
     from pathlib import Path
 
-    target = sys.argv[1] if len(sys.argv) > 1 else str(Path(__file__).resolve().parents[2] / "schemas" / "config.schema.yaml")
+    target = (
+        sys.argv[1]
+        if len(sys.argv) > 1
+        else str(Path(__file__).resolve().parents[2] / "schemas" / "config.schema.yaml")
+    )
     print(f"{target}: {'rewritten' if write_schema(target) else 'up to date'}")

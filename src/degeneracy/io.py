@@ -87,15 +87,12 @@ def read_parquet(path: Path | str, columns: list[str] | None = None) -> pd.DataF
         df = pd.read_parquet(path)
     except Exception as exc:  # pyarrow raises several types for truncated files
         raise CorruptFileError(
-            f"{path}: not a readable Parquet file ({type(exc).__name__}: {exc}); "
-            f"{_regenerate_hint(path)}"
+            f"{path}: not a readable Parquet file ({type(exc).__name__}: {exc}); {_regenerate_hint(path)}"
         ) from exc
     if columns is not None:
         missing = [c for c in columns if c not in df.columns]
         if missing:
-            raise CorruptFileError(
-                f"{path}: missing columns {missing}; {_regenerate_hint(path)}"
-            )
+            raise CorruptFileError(f"{path}: missing columns {missing}; {_regenerate_hint(path)}")
     return df
 
 
@@ -114,12 +111,10 @@ def load_checkpoint(path: Path | str) -> dict:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:
         raise CorruptFileError(
-            f"{path}: not a readable checkpoint ({type(exc).__name__}: {exc}); "
-            f"{_regenerate_hint(path)}"
+            f"{path}: not a readable checkpoint ({type(exc).__name__}: {exc}); {_regenerate_hint(path)}"
         ) from exc
     if not isinstance(ckpt, dict) or any(k not in ckpt for k in REQUIRED_CHECKPOINT_KEYS):
         raise CorruptFileError(
-            f"{path}: checkpoint lacks required keys {REQUIRED_CHECKPOINT_KEYS}; "
-            f"{_regenerate_hint(path)}"
+            f"{path}: checkpoint lacks required keys {REQUIRED_CHECKPOINT_KEYS}; {_regenerate_hint(path)}"
         )
     return ckpt

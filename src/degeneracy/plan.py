@@ -88,8 +88,17 @@ def read_benchmarks(root: str | Path) -> pd.DataFrame:
         rel = path.relative_to(base)
         rule, stage, condition, seed = stage_of(rel)
         cpu = pd.to_numeric(tsv.get("cpu_time", pd.Series([math.nan])), errors="coerce").mean()
-        rows.append({"path": str(rel), "rule": rule, "stage": stage, "condition": condition, "seed": seed,
-                         "s": float(pd.to_numeric(tsv["s"], errors="coerce").mean()), "cpu_time": float(cpu)})
+        rows.append(
+            {
+                "path": str(rel),
+                "rule": rule,
+                "stage": stage,
+                "condition": condition,
+                "seed": seed,
+                "s": float(pd.to_numeric(tsv["s"], errors="coerce").mean()),
+                "cpu_time": float(cpu),
+            }
+        )
     cols = ["path", "rule", "stage", "condition", "seed", "s", "cpu_time"]
     return pd.DataFrame(rows, columns=cols)
 
@@ -109,8 +118,14 @@ def stage_table(bench: pd.DataFrame) -> pd.DataFrame:
     out = pd.DataFrame(rows, columns=["stage", "jobs", "total_s", "mean_s", "max_s"])
     total = out["total_s"].sum()
     out["share"] = out["total_s"] / total if total > 0 else math.nan
-    tot = {"stage": "total", "jobs": out["jobs"].sum(), "total_s": total,
-               "mean_s": total / max(out["jobs"].sum(), 1), "max_s": out["max_s"].max(), "share": 1.0}
+    tot = {
+        "stage": "total",
+        "jobs": out["jobs"].sum(),
+        "total_s": total,
+        "mean_s": total / max(out["jobs"].sum(), 1),
+        "max_s": out["max_s"].max(),
+        "share": 1.0,
+    }
     return pd.concat([out, pd.DataFrame([tot])], ignore_index=True)
 
 
@@ -118,7 +133,9 @@ def stage_markdown(table: pd.DataFrame) -> str:
     """:func:`stage_table` as a Markdown table (seconds, and the total also in core-hours)."""
     lines = ["| stage | jobs | total s | mean s | longest s | share |", "|---|---:|---:|---:|---:|---:|"]
     for r in table.itertuples():
-        lines.append(f"| {r.stage} | {r.jobs} | {r.total_s:.1f} | {r.mean_s:.1f} | {r.max_s:.1f} | {100 * r.share:.1f}% |")
+        lines.append(
+            f"| {r.stage} | {r.jobs} | {r.total_s:.1f} | {r.mean_s:.1f} | {r.max_s:.1f} | {100 * r.share:.1f}% |"
+        )
     return "\n".join(lines)
 
 
@@ -137,8 +154,13 @@ def _scaled(epochs: Any, scale: float) -> int:
     return max(1, round(int(epochs) * scale))
 
 
-def pilot_overlay(config: Mapping, pilot_seeds: int, budget_scale: float = 1.0, suffix: str = "pilot",
-                  only: Sequence[str] | None = None) -> dict:
+def pilot_overlay(
+    config: Mapping,
+    pilot_seeds: int,
+    budget_scale: float = 1.0,
+    suffix: str = "pilot",
+    only: Sequence[str] | None = None,
+) -> dict:
     """Overlay config for the pilot of ``config``: ``study: <study>-<suffix>``, ``seeds``, the
     optional ``only`` experiments and, when ``budget_scale`` < 1, every ``max_epochs`` the config
     sets (global ``training``, ``tasks.<t>.training``, ``experiments.<e>.settings.training``;
@@ -163,7 +185,8 @@ def pilot_overlay(config: Mapping, pilot_seeds: int, budget_scale: float = 1.0, 
             epochs = (((spec or {}).get("settings") or {}).get("training") or {}).get("max_epochs")
             if epochs is not None:
                 overlay.setdefault("experiments", {})[exp] = {
-                    "settings": {"training": {"max_epochs": _scaled(epochs, budget_scale)}}}
+                    "settings": {"training": {"max_epochs": _scaled(epochs, budget_scale)}}
+                }
     return overlay
 
 
@@ -176,14 +199,25 @@ def workflow_dir(explicit: str | Path | None = None) -> Path:
     return here if (here / "Snakefile").exists() else Path.cwd()
 
 
-def run_pilot(workdir: Path, config_path: Path, overlay_path: Path, root: str, cores: int,
-              extra: Sequence[str] = ()) -> int:
+def run_pilot(
+    workdir: Path, config_path: Path, overlay_path: Path, root: str, cores: int, extra: Sequence[str] = ()
+) -> int:
     """Run ``python -m snakemake`` in ``workdir`` on the config plus the overlay, building only
     the pilot's ``meta``, ``networks`` and ``pairwise`` tables; returns Snakemake's exit code."""
-    cmd = [sys.executable, "-m", "snakemake", "--cores", str(cores), "--keep-going",
-           "--configfile", str(config_path), str(overlay_path), "--",
-           *[f"{root}/{t}" for t in PILOT_TARGETS]]
-    cmd[cmd.index("--"):cmd.index("--")] = list(extra)
+    cmd = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "--cores",
+        str(cores),
+        "--keep-going",
+        "--configfile",
+        str(config_path),
+        str(overlay_path),
+        "--",
+        *[f"{root}/{t}" for t in PILOT_TARGETS],
+    ]
+    cmd[cmd.index("--") : cmd.index("--")] = list(extra)
     print("pilot: " + " ".join(cmd[1:]), file=sys.stderr, flush=True)
     return subprocess.call(cmd, cwd=workdir)
 
@@ -208,7 +242,9 @@ def condition_table(networks: pd.DataFrame, pairwise: pd.DataFrame, bench: pd.Da
         between = pw.loc[pw["metric"] == "dsa", "value"] if len(pw) else pd.Series(dtype=float)
         b = bench[bench["condition"] == cid]
         row = {
-            "condition": cid, "n": len(g), "n_converged": len(conv),
+            "condition": cid,
+            "n": len(g),
+            "n_converged": len(conv),
             "n_diverged": int((g["status"] == "diverged").sum()) if "status" in g else 0,
             "steps_converged": float(conv["steps"].median()) if len(conv) else math.nan,
             "steps_max": int(g["steps"].max()),
@@ -270,19 +306,33 @@ def time_scaled_stages(study, root: Path, table: pd.DataFrame, bench: pd.DataFra
             dsa = cond.analysis["dsa"]
             m = int(table.loc[table["condition"] == cid, "n_converged"].iloc[0])
             t0 = time.perf_counter()
-            dsa_fit(cid, _paths(root, cid, seeds, "network.parquet"), _paths(root, cid, seeds, "trajectories.parquet"),
-                    dsa, tmpd / "ops.parquet", tmpd / "null.parquet")
+            dsa_fit(
+                cid,
+                _paths(root, cid, seeds, "network.parquet"),
+                _paths(root, cid, seeds, "trajectories.parquet"),
+                dsa,
+                tmpd / "ops.parquet",
+                tmpd / "null.parquet",
+            )
             t1 = time.perf_counter()
             pairwise_dsa(cid, tmpd / "ops.parquet", tmpd / "null.parquet", dsa, tmpd / "dsa.parquet")
             t2 = time.perf_counter()
-            pairwise_weights(cid, _paths(root, cid, seeds, "network.parquet"), _paths(root, cid, seeds, "weights.parquet"),
-                             weights, tmpd / "w.parquet")
+            pairwise_weights(
+                cid,
+                _paths(root, cid, seeds, "network.parquet"),
+                _paths(root, cid, seeds, "weights.parquet"),
+                weights,
+                tmpd / "w.parquet",
+            )
             t3 = time.perf_counter()
             if warm:
                 continue
             pairs = m * (m - 1) // 2
-            for stage, dt, u in (("dsa_fit", t1 - t0, m), ("pairwise_dsa", t2 - t1, pairs),
-                                 ("pairwise_weights", t3 - t2, pairs)):
+            for stage, dt, u in (
+                ("dsa_fit", t1 - t0, m),
+                ("pairwise_dsa", t2 - t1, pairs),
+                ("pairwise_weights", t3 - t2, pairs),
+            ):
                 timed[stage][cid] = dt
                 units[stage][cid] = u
     out = {}
@@ -293,8 +343,9 @@ def time_scaled_stages(study, root: Path, table: pd.DataFrame, bench: pd.DataFra
         if not over:  # no condition with two converged networks: the job time as a whole
             jobs = bench[bench["stage"] == stage]
             startup = float(jobs["s"].median()) if len(jobs) else math.nan
-        out[stage] = StageCost(startup, {c: done[c] / units[stage][c] for c in done},
-                               "in-process re-timing of the pilot's own files")
+        out[stage] = StageCost(
+            startup, {c: done[c] / units[stage][c] for c in done}, "in-process re-timing of the pilot's own files"
+        )
     return out
 
 
@@ -338,8 +389,9 @@ def _lookup(per: Mapping[str, float], cid: str, task_of: Mapping[str, str]) -> t
     return (float(pd.Series(vals).median()) if vals else math.nan), True
 
 
-def full_budget_seconds(job_s: float, elapsed_s: float, epochs: int, pilot_max_epochs: int,
-                        full_max_epochs: int, status: str) -> float:
+def full_budget_seconds(
+    job_s: float, elapsed_s: float, epochs: int, pilot_max_epochs: int, full_max_epochs: int, status: str
+) -> float:
     """Projected wall seconds of one training job at the full config's epoch budget. A network
     that ran out of the pilot's epochs without converging (``status`` not_converged and
     ``epochs`` >= ``pilot_max_epochs``) trains ``full_max_epochs`` epochs at the pilot's seconds
@@ -350,8 +402,9 @@ def full_budget_seconds(job_s: float, elapsed_s: float, epochs: int, pilot_max_e
     return float(job_s)
 
 
-def train_runs(root: Path, networks: pd.DataFrame, bench: pd.DataFrame, pilot_study, full_study,
-               budget_scale: float) -> pd.DataFrame:
+def train_runs(
+    root: Path, networks: pd.DataFrame, bench: pd.DataFrame, pilot_study, full_study, budget_scale: float
+) -> pd.DataFrame:
     """One row per pilot training job: ``condition``, ``seed``, ``status``, ``s`` (job wall
     seconds), ``elapsed_s`` (training wall seconds, last line of its training log), ``epochs``,
     ``pilot_max_epochs``, ``full_max_epochs`` (the full config's budget of the condition, or the
@@ -374,15 +427,31 @@ def train_runs(root: Path, networks: pd.DataFrame, bench: pd.DataFrame, pilot_st
         fcond = full_study.conditions.get(cid)
         fmax = int(fcond.config["training"]["max_epochs"]) if fcond else round(pmax / budget_scale)
         st = str(status.get((cid, seed), "unknown"))
-        rows.append({"condition": cid, "seed": seed, "status": st, "s": job.s, "elapsed_s": elapsed,
-                     "epochs": epochs, "pilot_max_epochs": pmax, "full_max_epochs": fmax,
-                     "full_s": full_budget_seconds(job.s, elapsed, epochs, pmax, fmax, st)})
+        rows.append(
+            {
+                "condition": cid,
+                "seed": seed,
+                "status": st,
+                "s": job.s,
+                "elapsed_s": elapsed,
+                "epochs": epochs,
+                "pilot_max_epochs": pmax,
+                "full_max_epochs": fmax,
+                "full_s": full_budget_seconds(job.s, elapsed, epochs, pmax, fmax, st),
+            }
+        )
     cols = ["condition", "seed", "status", "s", "elapsed_s", "epochs", "pilot_max_epochs", "full_max_epochs", "full_s"]
     return pd.DataFrame(rows, columns=cols)
 
 
-def project(full_study, table: pd.DataFrame, runs: pd.DataFrame, bench: pd.DataFrame,
-            costs: Mapping[str, StageCost], resources: Mapping[str, Mapping[str, int]]) -> Projection:
+def project(
+    full_study,
+    table: pd.DataFrame,
+    runs: pd.DataFrame,
+    bench: pd.DataFrame,
+    costs: Mapping[str, StageCost],
+    resources: Mapping[str, Mapping[str, int]],
+) -> Projection:
     """Project the full study from the pilot. Per condition with ``n`` seeds (all assumed to
     train; an upper bound when some diverge early): train costs ``n`` x the mean of the pilot
     networks' ``full_s`` (``runs``, :func:`train_runs`: at the full epoch budget), extract ``n`` x
@@ -400,8 +469,10 @@ def project(full_study, table: pd.DataFrame, runs: pd.DataFrame, bench: pd.DataF
         net_cost["train"][cid] = float(g["full_s"].mean())
     for cid, g in bench[bench["stage"] == "extract"].groupby("condition"):
         net_cost["extract"][cid] = float(g["s"].mean())
-    threads = {st: resources.get(st, {}).get("threads", 1) for st in ("train", "extract", "dsa_fit",
-                                                                      "pairwise_dsa", "pairwise_weights")}
+    threads = {
+        st: resources.get(st, {}).get("threads", 1)
+        for st in ("train", "extract", "dsa_fit", "pairwise_dsa", "pairwise_weights")
+    }
     rows, borrowed = [], set()
     longest, longest_job = 0.0, ""
     for cid, cond in sorted(full_study.conditions.items()):
@@ -434,23 +505,35 @@ def project(full_study, table: pd.DataFrame, runs: pd.DataFrame, bench: pd.DataF
     pilot_nets = int(table["n"].sum()) if len(table) else 0
     if len(agg) and pilot_nets:
         # the concatenations read one file per network: scale their pilot time by networks
-        stage_rows.append({"stage": "aggregation", "core_hours": float(agg["s"].sum())
-                               * max(1.0, per_condition["networks"].sum() / pilot_nets) / 3600.0})
-        notes.append("aggregation: the pilot's meta/networks/pairwise jobs scaled by networks; "
-                     "summaries, effects and figures are not piloted (local jobs, seconds to minutes)")
+        stage_rows.append(
+            {
+                "stage": "aggregation",
+                "core_hours": float(agg["s"].sum()) * max(1.0, per_condition["networks"].sum() / pilot_nets) / 3600.0,
+            }
+        )
+        notes.append(
+            "aggregation: the pilot's meta/networks/pairwise jobs scaled by networks; "
+            "summaries, effects and figures are not piloted (local jobs, seconds to minutes)"
+        )
     stages = pd.DataFrame(stage_rows)
     unpiloted = sorted(set(full_study.conditions) - piloted)
     if unpiloted:
-        notes.append(f"{len(unpiloted)} of {len(full_study.conditions)} conditions not piloted: "
-                     "their cost is the median of the piloted conditions of the same task, else of all")
+        notes.append(
+            f"{len(unpiloted)} of {len(full_study.conditions)} conditions not piloted: "
+            "their cost is the median of the piloted conditions of the same task, else of all"
+        )
     elif borrowed:
-        notes.append(f"{len(borrowed)} conditions without two converged pilot networks take the "
-                     "median per-network / per-pair cost of their task")
+        notes.append(
+            f"{len(borrowed)} conditions without two converged pilot networks take the "
+            "median per-network / per-pair cost of their task"
+        )
     for st in ("dsa_fit", "pairwise_dsa", "pairwise_weights"):
         if st in costs and not costs[st].per_unit_s:
-            notes.append(f"{st}: no pilot condition had two converged networks, so its per-"
-                         f"{'network' if st == 'dsa_fit' else 'pair'} cost is unknown and only job start-up "
-                         "is counted (a lower bound)")
+            notes.append(
+                f"{st}: no pilot condition had two converged networks, so its per-"
+                f"{'network' if st == 'dsa_fit' else 'pair'} cost is unknown and only job start-up "
+                "is counted (a lower bound)"
+            )
     return Projection(per_condition, stages, longest, longest_job, notes)
 
 
@@ -483,26 +566,47 @@ def _duration(seconds: float) -> str:
     return f"{seconds / 86400:.1f} days"
 
 
-def render(config_path: str, pilot_root: str, table: pd.DataFrame, proj: Projection,
-           costs: Mapping[str, StageCost], cores: int, groups: int,
-           resources: Mapping[str, Mapping[str, int]]) -> str:
+def render(
+    config_path: str,
+    pilot_root: str,
+    table: pd.DataFrame,
+    proj: Projection,
+    costs: Mapping[str, StageCost],
+    cores: int,
+    groups: int,
+    resources: Mapping[str, Mapping[str, int]],
+) -> str:
     """The plan as Markdown: the pilot's per-condition table, the full config's projection,
     the SLURM note and the flags."""
     import pandas as pd
 
-    out = [f"# Plan for {config_path}", "", f"Pilot: `{pilot_root}/`", "",
-           "| condition | converged | steps to threshold | s/network (train) | DSA null | DSA between | flag |",
-           "|---|---:|---:|---:|---:|---:|---|"]
+    out = [
+        f"# Plan for {config_path}",
+        "",
+        f"Pilot: `{pilot_root}/`",
+        "",
+        "| condition | converged | steps to threshold | s/network (train) | DSA null | DSA between | flag |",
+        "|---|---:|---:|---:|---:|---:|---|",
+    ]
     for r in table.itertuples():
         steps = _fmt(r.steps_converged, ".0f") if r.n_converged else f"> {r.steps_max}"
-        out.append(f"| {r.condition} | {r.n_converged}/{r.n} | {steps} | "
-                   f"{_fmt(r.train_s, '.1f')} | {_fmt(r.dsa_null)} | {_fmt(r.dsa_between)} | {r.flag or 'ok'} |")
+        out.append(
+            f"| {r.condition} | {r.n_converged}/{r.n} | {steps} | "
+            f"{_fmt(r.train_s, '.1f')} | {_fmt(r.dsa_null)} | {_fmt(r.dsa_between)} | {r.flag or 'ok'} |"
+        )
     pc = proj.per_condition
     total_cs = float(pc[["train", "extract", "dsa_fit", "pairwise_dsa", "pairwise_weights"]].sum().sum())
     total_cs += float(proj.stages.loc[proj.stages["stage"] == "aggregation", "core_hours"].sum()) * 3600
-    out += ["", (f"## Projection of the full config ({len(pc)} conditions, {int(pc['networks'].sum())} networks, "
-            f"{int(pc['pairs'].sum())} pairs per metric)"), "",
-            "| stage | core-hours | start-up s/job | per unit |", "|---|---:|---:|---|"]
+    out += [
+        "",
+        (
+            f"## Projection of the full config ({len(pc)} conditions, {int(pc['networks'].sum())} networks, "
+            f"{int(pc['pairs'].sum())} pairs per metric)"
+        ),
+        "",
+        "| stage | core-hours | start-up s/job | per unit |",
+        "|---|---:|---:|---|",
+    ]
     for r in proj.stages.itertuples():
         c = costs.get(r.stage)
         unit = ""
@@ -513,28 +617,39 @@ def render(config_path: str, pilot_root: str, table: pd.DataFrame, proj: Project
             unit = "pilot's mean s per network"
         out.append(f"| {r.stage} | {r.core_hours:.3g} | {_fmt(c.startup_s, '.1f') if c else ''} | {unit} |")
     wall = max(total_cs / max(cores, 1), proj.longest_s)
-    out += [f"| total | {total_cs / 3600:.3g} | | |", "",
-            (f"Wall time at --cores {cores}: about {_duration(wall)} "
+    out += [
+        f"| total | {total_cs / 3600:.3g} | | |",
+        "",
+        (
+            f"Wall time at --cores {cores}: about {_duration(wall)} "
             f"(core-hours / {cores} = {_duration(total_cs / max(cores, 1))}; longest single job "
-            f"{_duration(proj.longest_s)}: {proj.longest_job})."), ""]
+            f"{_duration(proj.longest_s)}: {proj.longest_job})."
+        ),
+        "",
+    ]
     n_net = int(pc["networks"].sum())
     subs = -(-n_net // max(groups, 1))
     per_net = float(((pc["train"] + pc["extract"]) / pc["networks"].clip(lower=1)).max())
     th = {st: resources.get(st, {}).get("threads", 1) for st in ("dsa_fit", "pairwise_dsa", "pairwise_weights")}
     metric_s = float((pc["dsa_fit"] / th["dsa_fit"]).max()) + float(
-        max((pc["pairwise_dsa"] / th["pairwise_dsa"]).max(), (pc["pairwise_weights"] / th["pairwise_weights"]).max()))
-    out.append(f"SLURM (profiles/slurm): {2 * n_net} train + extract jobs in {subs} group submissions of "
-               f"{groups} networks (run one after another inside a submission), {3 * len(pc)} per-condition "
-               f"metric jobs (dsa_fit, pairwise_dsa, pairwise_weights); aggregation and figures run locally. "
-               f"With enough free slots: about {_duration(groups * per_net + metric_s)} "
-               f"(one submission's {groups} networks, then the longest dsa_fit and pairwise job).")
+        max((pc["pairwise_dsa"] / th["pairwise_dsa"]).max(), (pc["pairwise_weights"] / th["pairwise_weights"]).max())
+    )
+    out.append(
+        f"SLURM (profiles/slurm): {2 * n_net} train + extract jobs in {subs} group submissions of "
+        f"{groups} networks (run one after another inside a submission), {3 * len(pc)} per-condition "
+        f"metric jobs (dsa_fit, pairwise_dsa, pairwise_weights); aggregation and figures run locally. "
+        f"With enough free slots: about {_duration(groups * per_net + metric_s)} "
+        f"(one submission's {groups} networks, then the longest dsa_fit and pairwise job)."
+    )
     warn = []
     for st in ("train", "pairwise_dsa", "pairwise_weights"):
         rt = resources.get(st, {}).get("runtime")
-        per_job = (pc[st] / pc["networks"] if st == "train" else pc[st] / resources.get(st, {}).get("threads", 1))
+        per_job = pc[st] / pc["networks"] if st == "train" else pc[st] / resources.get(st, {}).get("threads", 1)
         if rt and len(per_job) and float(per_job.max()) > 60 * rt:
-            warn.append(f"projected longest {st} job {_duration(float(per_job.max()))} exceeds the rule's runtime "
-                        f"request of {rt} min (set-resources in the SLURM profile)")
+            warn.append(
+                f"projected longest {st} job {_duration(float(per_job.max()))} exceeds the rule's runtime "
+                f"request of {rt} min (set-resources in the SLURM profile)"
+            )
     out += [""] + [f"- {n}" for n in proj.notes + warn]
     flagged = table[table["flag"] != ""] if len(table) else table
     out += ["", f"## Flags ({len(flagged)})", ""]
@@ -547,12 +662,20 @@ def render(config_path: str, pilot_root: str, table: pd.DataFrame, proj: Project
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register ``plan`` on the ``python -m degeneracy`` subcommands."""
-    p = sub.add_parser("plan", help="pilot a study config and project its cost (docs/plan.md)",
-                       description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = sub.add_parser(
+        "plan",
+        help="pilot a study config and project its cost (docs/plan.md)",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("config", help="study config (YAML), e.g. configs/paper.yaml")
     p.add_argument("--pilot-seeds", type=int, default=2, help="seeds per condition in the pilot (default 2)")
-    p.add_argument("--budget-scale", type=float, default=1.0,
-                   help="multiply every max_epochs by this in the pilot (0 < x <= 1; default 1)")
+    p.add_argument(
+        "--budget-scale",
+        type=float,
+        default=1.0,
+        help="multiply every max_epochs by this in the pilot (0 < x <= 1; default 1)",
+    )
     p.add_argument("--cores", type=int, default=2, help="cores of the machine the projection is for (default 2)")
     p.add_argument("--pilot-cores", type=int, help="cores for the pilot run (default: --cores, at most this machine's)")
     p.add_argument("--study-suffix", default="pilot", help="pilot study name: <study>-<suffix> (default pilot)")
@@ -592,8 +715,11 @@ def plan_command(args: argparse.Namespace) -> int:
     rc = run_pilot(workdir, config_path, overlay_path, pilot.root, pilot_cores)
     missing = [t for t in PILOT_TARGETS if not (root / t).exists()]
     if missing:
-        print(f"error: the pilot workflow failed (exit {rc}); missing {', '.join(missing)} in {root} "
-              f"(job logs: {root}/logs/)", file=sys.stderr)
+        print(
+            f"error: the pilot workflow failed (exit {rc}); missing {', '.join(missing)} in {root} "
+            f"(job logs: {root}/logs/)",
+            file=sys.stderr,
+        )
         return 2
     networks = read_parquet(root / "networks.parquet")
     pairwise = read_parquet(root / "pairwise.parquet")
@@ -604,9 +730,11 @@ def plan_command(args: argparse.Namespace) -> int:
     runs = train_runs(root, networks, bench, pilot, full, args.budget_scale)
     proj = project(full, table, runs, bench, costs, resources)
     if (runs["full_s"] > runs["s"]).any():
-        proj.notes.append(f"{int((runs['full_s'] > runs['s']).sum())} pilot networks ran out of their "
-                          f"{args.budget_scale:g}x epoch budget: counted at the full budget's epochs "
-                          "(an upper bound: the stop rule may end them earlier)")
+        proj.notes.append(
+            f"{int((runs['full_s'] > runs['s']).sum())} pilot networks ran out of their "
+            f"{args.budget_scale:g}x epoch budget: counted at the full budget's epochs "
+            "(an upper bound: the stop rule may end them earlier)"
+        )
     text = render(str(args.config), pilot.root, table, proj, costs, args.cores, slurm_groups(workdir), resources)
     (root / "plan.md").write_text(text)
     print(text)

@@ -58,8 +58,10 @@ def _string_hint(value: Any) -> str:
     for v in values:
         if not isinstance(v, str):
             continue
-        where = ("write the number without quotes; `snakemake --config` passes nested values as "
-                 "strings, so set nested keys in a --configfile overlay or use the top-level only= / seeds=")
+        where = (
+            "write the number without quotes; `snakemake --config` passes nested values as "
+            "strings, so set nested keys in a --configfile overlay or use the top-level only= / seeds="
+        )
         try:
             int(v)
             return f" ({_show(v)} is a string: {where})"
@@ -70,8 +72,10 @@ def _string_hint(value: Any) -> str:
         except ValueError:
             continue
         if "e" in v.lower() and "." not in v.split("e")[0].split("E")[0]:
-            return (f" ({_show(v)} is a string: YAML 1.1 reads an exponent without a dot as text; "
-                    "write it with a dot and a signed exponent, e.g. 1.0e-3)")
+            return (
+                f" ({_show(v)} is a string: YAML 1.1 reads an exponent without a dot as text; "
+                "write it with a dot and a signed exponent, e.g. 1.0e-3)"
+            )
         return f" ({_show(v)} is a string: {where})"
     return ""
 
@@ -117,8 +121,13 @@ def _describe(schema: Mapping, root: Mapping) -> str:
         return f"one of {json.dumps(schema['enum'])}"
     types = schema.get("type", [])
     types = [types] if isinstance(types, str) else list(types)
-    names = {"integer": "an integer", "number": "a number", "string": "a string", "boolean": "a boolean",
-             "object": "a mapping"}
+    names = {
+        "integer": "an integer",
+        "number": "a number",
+        "string": "a string",
+        "boolean": "a boolean",
+        "object": "a mapping",
+    }
     if "array" in types:
         n = schema.get("minItems", 0)
         words = "a " + (f"list of at least {n} items" if n >= 2 else ("non-empty list" if n == 1 else "list"))
@@ -126,8 +135,12 @@ def _describe(schema: Mapping, root: Mapping) -> str:
             words += " without duplicates"
         if "items" in schema:
             items = _describe(schema["items"], root)
-            for one, many in (("an integer", "integers"), ("a number", "numbers"), ("a boolean", "booleans"),
-                              ("a string", "strings")):
+            for one, many in (
+                ("an integer", "integers"),
+                ("a number", "numbers"),
+                ("a boolean", "booleans"),
+                ("a string", "strings"),
+            ):
                 items = items.replace(one, many)
             words += f" of {items}"
         return words
@@ -409,8 +422,10 @@ def _main(argv: list[str]) -> int:  # python -m degeneracy.validation CONFIG.yam
             print(f"config error: {path} is not valid YAML: {' '.join(str(exc).split())}", file=sys.stderr)
             return 1
         study = exit_on_error(config)
-        print(f"{path}: ok ({len(study.conditions)} conditions, "
-              f"{sum(len(c.seeds) for c in study.conditions.values())} networks, outputs in {study.root}/)")
+        print(
+            f"{path}: ok ({len(study.conditions)} conditions, "
+            f"{sum(len(c.seeds) for c in study.conditions.values())} networks, outputs in {study.root}/)"
+        )
     return 0
 
 

@@ -133,9 +133,12 @@ def sbatch(argv: list[str]) -> int:
     for task in tasks:
         env = dict(os.environ)
         env.update(
-            SLURM_JOB_ID=str(jid), SLURM_JOBID=str(jid), SLURM_JOB_NAME=name,
+            SLURM_JOB_ID=str(jid),
+            SLURM_JOBID=str(jid),
+            SLURM_JOB_NAME=name,
             SLURM_CPUS_PER_TASK=opts.get("--cpus-per-task", opts.get("-c", "1")),
-            SLURM_SUBMIT_DIR=os.getcwd(), SLURM_CLUSTER_NAME="fake",
+            SLURM_SUBMIT_DIR=os.getcwd(),
+            SLURM_CLUSTER_NAME="fake",
             SLURM_JOB_PARTITION=opts.get("-p", opts.get("--partition", PARTITIONS[0])),
         )
         if "--mem" in opts:
@@ -147,8 +150,10 @@ def sbatch(argv: list[str]) -> int:
         if task is not None:
             key = f"{jid}_{task}"
             env.update(
-                SLURM_ARRAY_JOB_ID=str(jid), SLURM_ARRAY_TASK_ID=str(task),
-                SLURM_ARRAY_TASK_MIN=str(tasks[0]), SLURM_ARRAY_TASK_MAX=str(tasks[-1]),
+                SLURM_ARRAY_JOB_ID=str(jid),
+                SLURM_ARRAY_TASK_ID=str(task),
+                SLURM_ARRAY_TASK_MIN=str(tasks[0]),
+                SLURM_ARRAY_TASK_MAX=str(tasks[-1]),
                 SLURM_ARRAY_TASK_STEP="1",
             )
         if logfile:

@@ -116,7 +116,11 @@ def fig_effects(effects: pd.DataFrame, out_png: Path, out_pdf: Path) -> None:
         eff["experiment"] = ""
     keys = eff[["experiment", "factor", "task"]].drop_duplicates()
     keys = keys.assign(_o=keys["factor"].map(lambda f: order.get(f, len(order))))
-    rows = list(keys.sort_values(["_o", "experiment", "task"])[["experiment", "factor", "task"]].itertuples(index=False, name=None))
+    rows = list(
+        keys.sort_values(["_o", "experiment", "task"])[["experiment", "factor", "task"]].itertuples(
+            index=False, name=None
+        )
+    )
     cols = _columns(eff, measure)
     verdicts = list(VERDICT_COLOURS) + sorted(set(eff["verdict"].astype(str)) - set(VERDICT_COLOURS))
     colours = {v: VERDICT_COLOURS.get(v, _OTHER_COLOUR) for v in verdicts}
@@ -146,7 +150,15 @@ def fig_effects(effects: pd.DataFrame, out_png: Path, out_pdf: Path) -> None:
     shown = [k for k in verdicts if k in vc.index or k in ("agree", "disagree", "inconclusive")]
     handles = [Patch(color=colours[k], alpha=0.6, label=f"{k} ({int(vc.get(k, 0))})") for k in shown]
     ax.legend(
-        handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7, frameon=False, title="verdict (cells)"
+        handles=handles,
+        loc="upper left",
+        bbox_to_anchor=(1.01, 1.0),
+        fontsize=7,
+        frameon=False,
+        title="verdict (cells)",
     )
-    ax.set_title("Direction as the factor grows (degeneracy, feature learning, OOD loss, fixed points): observed against the paper", fontsize=9)
+    ax.set_title(
+        "Direction as the factor grows (degeneracy, feature learning, OOD loss, fixed points): observed against the paper",
+        fontsize=9,
+    )
     save(fig, out_png, out_pdf)

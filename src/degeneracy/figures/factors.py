@@ -42,7 +42,9 @@ def _counts(summary: pd.DataFrame, condition: str) -> tuple[int, int] | None:
     return int(s["n_converged"].iloc[0]), int(s["n_seeds"].iloc[0])
 
 
-def _mds_panel(ax, task: str, conds: pd.DataFrame, pairwise: pd.DataFrame | None, summary: pd.DataFrame, letter: str) -> None:
+def _mds_panel(
+    ax, task: str, conds: pd.DataFrame, pairwise: pd.DataFrame | None, summary: pd.DataFrame, letter: str
+) -> None:
     """One task: each condition's networks embedded by classical MDS of their DSA distances
     (each embedding centred on the origin), coloured by level; spread = dynamics degeneracy."""
     import matplotlib as mpl
@@ -73,19 +75,35 @@ def _mds_panel(ax, task: str, conds: pd.DataFrame, pairwise: pd.DataFrame | None
         filled += count_missing_pairs(m)
         xy = classical_mds(m, 2, missing="fill")
         n_lab = f" ({counts[0]}/{counts[1]} converged)" if counts and counts[0] < counts[1] else ""
-        ax.scatter(xy[:, 0], xy[:, 1], s=12, color=colours[float(c.level)], alpha=0.85, label=f"{tick_text(param, c.level)}{n_lab}")
+        ax.scatter(
+            xy[:, 0],
+            xy[:, 1],
+            s=12,
+            color=colours[float(c.level)],
+            alpha=0.85,
+            label=f"{tick_text(param, c.level)}{n_lab}",
+        )
     notes = []
     if filled:
         notes.append(f"{filled} missing pair(s) estimated from the embedding")
     note = wrap_note("not shown: ", dropped, width=44)
-    ax.set_xlabel("MDS 1 (DSA distance units)" + ("\n" + note if note else "") + ("\n" + "; ".join(notes) if notes else ""), fontsize=8)
+    ax.set_xlabel(
+        "MDS 1 (DSA distance units)" + ("\n" + note if note else "") + ("\n" + "; ".join(notes) if notes else ""),
+        fontsize=8,
+    )
     ax.set_ylabel("MDS 2")
     if not ax.collections:
         no_data(ax, "no condition with 2 or more\nconverged networks")
         return
     ax.set_aspect("equal", adjustable="datalim")
     ax.legend(
-        title=axis_label(factor, param), fontsize=6, title_fontsize=7, frameon=False, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0
+        title=axis_label(factor, param),
+        fontsize=6,
+        title_fontsize=7,
+        frameon=False,
+        loc="upper left",
+        bbox_to_anchor=(1.02, 1.0),
+        borderaxespad=0,
     )
 
 
@@ -97,7 +115,10 @@ def fig3(summary: pd.DataFrame, pairwise: pd.DataFrame, meta: pd.DataFrame, out_
     plt = pyplot()
     sub = select(summary, "channels", "complexity")
     mconds = select(meta, "channels", "complexity")
-    tasks = sorted(set(mconds.get("task", pd.Series(dtype=str)).astype(str)) | set(sub.get("task", pd.Series(dtype=str)).astype(str)))
+    tasks = sorted(
+        set(mconds.get("task", pd.Series(dtype=str)).astype(str))
+        | set(sub.get("task", pd.Series(dtype=str)).astype(str))
+    )
     n_top = max(1, len(tasks))
     fig = plt.figure(figsize=(max(3.6 * n_top, 11), 7.6), layout="constrained")
     top, bottom = fig.subfigures(2, 1, height_ratios=[1.0, 1.05])
@@ -119,18 +140,30 @@ def fig3(summary: pd.DataFrame, pairwise: pd.DataFrame, meta: pd.DataFrame, out_
     save(fig, out_png, out_pdf)
 
 
-def _rows_figure(rows: list[tuple[pd.DataFrame, str, dict]], metrics: tuple[str, ...], suptitle: str, out_png: Path, out_pdf: Path) -> None:
+def _rows_figure(
+    rows: list[tuple[pd.DataFrame, str, dict]], metrics: tuple[str, ...], suptitle: str, out_png: Path, out_pdf: Path
+) -> None:
     """One row per factor (frame, row title, plot_metric keyword arguments), one column per
     metric, and one legend outside on the right."""
     plt = pyplot()
     frames = [frame for frame, _, _ in rows]
     pal = task_palette(*frames)
-    fig, axes = plt.subplots(len(rows), len(metrics), figsize=(3.7 * len(metrics) + 2.2, 3.4 * len(rows)), layout="constrained", squeeze=False)
+    fig, axes = plt.subplots(
+        len(rows),
+        len(metrics),
+        figsize=(3.7 * len(metrics) + 2.2, 3.4 * len(rows)),
+        layout="constrained",
+        squeeze=False,
+    )
     extras: set[str] = set()
     letters = iter("ABCDEFGHIJKL")
     for i, (frame, row_title, kwargs) in enumerate(rows):
         for j, metric in enumerate(metrics):
-            title = f"{next(letters)}  {row_title}: {_TITLES.get(metric, metric)}" if row_title else f"{next(letters)}  {_TITLES.get(metric, metric)}"
+            title = (
+                f"{next(letters)}  {row_title}: {_TITLES.get(metric, metric)}"
+                if row_title
+                else f"{next(letters)}  {_TITLES.get(metric, metric)}"
+            )
             extras |= plot_metric(axes[i, j], frame, metric, pal, title=title, **kwargs)
     shared_legend(fig, pal, task_labels(*frames), extras)
     fig.suptitle(suptitle, fontsize=10)
@@ -151,7 +184,13 @@ def fig5(summary: pd.DataFrame, out_png: Path, out_pdf: Path) -> None:
     """Feature learning against task complexity: weight change and kernel alignment (mean +-1
     standard error over converged networks). Returns None."""
     rows = [(select(summary, "channels", "complexity"), "", {})]
-    _rows_figure(rows, ("weight_change", "kernel_alignment"), "Feature learning against task complexity (mean \u00b1 1 SE)", out_png, out_pdf)
+    _rows_figure(
+        rows,
+        ("weight_change", "kernel_alignment"),
+        "Feature learning against task complexity (mean \u00b1 1 SE)",
+        out_png,
+        out_pdf,
+    )
 
 
 def fig6(summary: pd.DataFrame, out_png: Path, out_pdf: Path) -> None:

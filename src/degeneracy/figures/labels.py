@@ -140,7 +140,9 @@ def set_level_ticks(ax, levels: Iterable[float], parameter: str | None = None, m
         scale = ax.xaxis.get_transform()
         t = np.asarray(scale.transform(lv.reshape(-1, 1)), dtype=float).ravel()
         step = np.diff(t).min() if t.size > 1 else (1.0 if ax.get_xscale() == "linear" else 0.3)
-        lims = np.asarray(scale.inverted().transform(np.array([[t[0] - step / 2], [t[-1] + step / 2]])), dtype=float).ravel()
+        lims = np.asarray(
+            scale.inverted().transform(np.array([[t[0] - step / 2], [t[-1] + step / 2]])), dtype=float
+        ).ravel()
         ax.set_xlim(lims[0], lims[1])
     elif np.all(lv == np.round(lv)):
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))

@@ -64,7 +64,9 @@ METRICS: dict[str, Metric] = {
         title="weights, scale-free",
         baseline="weight_scale_free_init_mean",
     ),
-    "behavior": Metric("behavior_sd", "behavior_sd_lo", "behavior_sd_hi", label="SD of OOD MSE over networks", title="behavior"),
+    "behavior": Metric(
+        "behavior_sd", "behavior_sd_lo", "behavior_sd_hi", label="SD of OOD MSE over networks", title="behavior"
+    ),
     "representations": Metric(
         "svcca_mean",
         "svcca_lo",
@@ -76,7 +78,10 @@ METRICS: dict[str, Metric] = {
         "weight_change_mean", se="weight_change_se", label="weight change $\\|W_T-W_0\\|_F$", title="weight change"
     ),
     "weight_change_rel": Metric(
-        "weight_change_rel_mean", se="weight_change_rel_se", label="relative weight change", title="relative weight change"
+        "weight_change_rel_mean",
+        se="weight_change_rel_se",
+        label="relative weight change",
+        title="relative weight change",
     ),
     "kernel_alignment": Metric(
         "kernel_alignment_mean",
@@ -222,7 +227,9 @@ def plot_metric(
         ok = np.isfinite(x) & np.isfinite(y)
         for r, good in zip(d.to_dict("records"), ok):
             if not good:
-                dropped.append(f"{task_name(task)} at {level_phrase(factor, params[task], r['level'])}: {why_missing(r)}")
+                dropped.append(
+                    f"{task_name(task)} at {level_phrase(factor, params[task], r['level'])}: {why_missing(r)}"
+                )
         if m.null and "dsa_null_mean" in d.columns:
             extras |= _null_band(ax, x, d, colour)
         if m.baseline and m.baseline in d.columns:
@@ -257,7 +264,9 @@ def plot_metric(
         conv, tot = num(d, "n_converged"), num(d, "n_seeds")
         for xi, yi, c, t in zip(x[ok], y[ok], conv[ok], tot[ok]):
             if np.isfinite(c) and np.isfinite(t) and c < t:
-                ax.annotate(f"{int(c)}/{int(t)}", (xi, yi), textcoords="offset points", xytext=(4, 4), fontsize=6, color=colour)
+                ax.annotate(
+                    f"{int(c)}/{int(t)}", (xi, yi), textcoords="offset points", xytext=(4, 4), fontsize=6, color=colour
+                )
                 extras.add("lost")
     ax.autoscale_view()
     if not drawn:
@@ -306,17 +315,38 @@ def shared_legend(container, palette: Mapping[str, str], labels: Mapping[str, st
     grey = "0.45"
     if "null_band" in extras:
         handles.append(
-            Patch(facecolor=grey, alpha=0.25, hatch="///", label="within-network DSA null\n(dashed: mean; shaded: 0 to mean)")
+            Patch(
+                facecolor=grey,
+                alpha=0.25,
+                hatch="///",
+                label="within-network DSA null\n(dashed: mean; shaded: 0 to mean)",
+            )
         )
     if "null_interval" in extras:
         handles.append(
-            Patch(facecolor=grey, alpha=0.25, hatch="///", label="within-network DSA null\n(dashed: mean; shaded: 95% interval)")
+            Patch(
+                facecolor=grey,
+                alpha=0.25,
+                hatch="///",
+                label="within-network DSA null\n(dashed: mean; shaded: 95% interval)",
+            )
         )
     if "baseline" in extras:
-        handles.append(Line2D([], [], color=grey, ls=":", marker="x", ms=4, label="same distance between the\ninitial matrices"))
+        handles.append(
+            Line2D([], [], color=grey, ls=":", marker="x", ms=4, label="same distance between the\ninitial matrices")
+        )
     if "insufficient" in extras:
         handles.append(
-            Line2D([], [], color=grey, marker="o", ms=4, mfc="white", ls="", label="open marker: too few networks\nfor a verdict")
+            Line2D(
+                [],
+                [],
+                color=grey,
+                marker="o",
+                ms=4,
+                mfc="white",
+                ls="",
+                label="open marker: too few networks\nfor a verdict",
+            )
         )
     if "lost" in extras:
         handles.append(Line2D([], [], ls="", label="c/n: c of n trained networks\nconverged (only where c < n)"))

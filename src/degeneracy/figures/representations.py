@@ -48,7 +48,9 @@ def fig_svcca(summary: pd.DataFrame, out_png: Path, out_pdf: Path) -> None:
     n = len(exps)
     ncols = min(4, n)
     nrows = int(np.ceil(n / ncols))
-    fig, axes = plt.subplots(nrows, ncols, figsize=(3.7 * ncols + 2.2, 3.4 * nrows), layout="constrained", squeeze=False)
+    fig, axes = plt.subplots(
+        nrows, ncols, figsize=(3.7 * ncols + 2.2, 3.4 * nrows), layout="constrained", squeeze=False
+    )
     pal = task_palette(*frames)
     extras: set[str] = set()
     letters = iter("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
@@ -59,7 +61,9 @@ def fig_svcca(summary: pd.DataFrame, out_png: Path, out_pdf: Path) -> None:
             ax.set_title(f"{next(letters)}  {e}: representations", fontsize=9, loc="left")
             no_data(ax, "no SVCCA in this summary")
             continue
-        extras |= plot_metric(ax, frame, "representations", pal, title=f"{next(letters)}  {e}: representations", xscale=scale)
+        extras |= plot_metric(
+            ax, frame, "representations", pal, title=f"{next(letters)}  {e}: representations", xscale=scale
+        )
     for ax in axes.ravel()[n:]:
         ax.set_visible(False)
     shared_legend(fig, pal, task_labels(*frames), extras)

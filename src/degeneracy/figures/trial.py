@@ -31,7 +31,9 @@ def _status_table(trial: pd.DataFrame, networks: pd.DataFrame | None) -> pd.Data
         value: object = None
         if "converged" in rows.columns and rows["converged"].notna().any():
             value = bool(flag(rows.iloc[:1], "converged")[0])
-        elif not empty(networks) and {"condition", "seed", "converged"} <= set(networks.columns) and not pd.isna(r.seed):
+        elif (
+            not empty(networks) and {"condition", "seed", "converged"} <= set(networks.columns) and not pd.isna(r.seed)
+        ):
             n = networks[(networks["condition"].astype(str) == r.condition) & (networks["seed"] == r.seed)]
             if len(n):
                 value = bool(flag(n.iloc[:1], "converged")[0])
@@ -41,7 +43,9 @@ def _status_table(trial: pd.DataFrame, networks: pd.DataFrame | None) -> pd.Data
     return keys.assign(converged=conv)
 
 
-def pick_converged(trial: pd.DataFrame, networks: pd.DataFrame | None = None) -> tuple[list[tuple[str, object, object]], list[str]]:
+def pick_converged(
+    trial: pd.DataFrame, networks: pd.DataFrame | None = None
+) -> tuple[list[tuple[str, object, object]], list[str]]:
     """Choose one network per condition of ``trial``: the lowest seed known to have converged.
 
     Convergence is read from the trial table's ``converged`` (or ``status``) column, else from
@@ -72,7 +76,7 @@ def mask_spans(time: np.ndarray, mask: np.ndarray) -> list[tuple[float, float]]:
     (each step covers [t - 0.5, t + 0.5])."""
     order = np.argsort(time)
     t, m = np.asarray(time, dtype=float)[order], np.asarray(mask, dtype=float)[order] > 0
-    spans, start = [], None
+    spans, start, prev = [], None, None
     for ti, mi in zip(t, m):
         if mi and start is None:
             start = ti
@@ -158,7 +162,15 @@ def fig_example_trial(
         if mask is not None:
             spans = mask_spans(*mask)
             if len(spans) == 1 and spans[0][0] <= mask[0].min() - 0.5 and spans[0][1] >= mask[0].max() + 0.5:
-                ax_out.text(0.01, 1.01, "loss counts every time step", transform=ax_out.transAxes, fontsize=6, color="0.3", va="bottom")
+                ax_out.text(
+                    0.01,
+                    1.01,
+                    "loss counts every time step",
+                    transform=ax_out.transAxes,
+                    fontsize=6,
+                    color="0.3",
+                    va="bottom",
+                )
             else:
                 for a, b in spans:
                     for ax in (ax_in, ax_out):

@@ -46,28 +46,60 @@ def add_parser(sub) -> argparse.ArgumentParser:
     )
     p.add_argument("networks", nargs="+", metavar="NETWORKS", help="files, folders or quoted glob patterns")
     p.add_argument("--out", required=True, metavar="DIR", help="output folder")
-    p.add_argument("--group-by", default="group", metavar="LABEL",
-                   help="key holding each network's group label (default: group); 'folder' = parent folder name")
-    p.add_argument("--levels", metavar="A,B,C", help="order of string group labels (numeric labels are ordered by value)")
+    p.add_argument(
+        "--group-by",
+        default="group",
+        metavar="LABEL",
+        help="key holding each network's group label (default: group); 'folder' = parent folder name",
+    )
+    p.add_argument(
+        "--levels", metavar="A,B,C", help="order of string group labels (numeric labels are ordered by value)"
+    )
     p.add_argument("--metrics", metavar="M,M", help="subset of dsa,weights,svcca (default: all the data allows)")
-    p.add_argument("--format", dest="fmt", choices=("auto", "npz", "torch"), default="auto",
-                   help="input format (default: by file suffix)")
-    p.add_argument("--weight-key", metavar="KEY", help="state_dict key of the recurrent weight (default: *weight_hh_l0)")
-    p.add_argument("--inputs", metavar="inputs.npz", help="inputs (key 'inputs', trials x time x n_in) to run checkpoints on")
-    p.add_argument("--nonlinearity", choices=("tanh", "relu"), default="tanh", help="of the torch.nn.RNN run on --inputs")
+    p.add_argument(
+        "--format",
+        dest="fmt",
+        choices=("auto", "npz", "torch"),
+        default="auto",
+        help="input format (default: by file suffix)",
+    )
+    p.add_argument(
+        "--weight-key", metavar="KEY", help="state_dict key of the recurrent weight (default: *weight_hh_l0)"
+    )
+    p.add_argument(
+        "--inputs", metavar="inputs.npz", help="inputs (key 'inputs', trials x time x n_in) to run checkpoints on"
+    )
+    p.add_argument(
+        "--nonlinearity", choices=("tanh", "relu"), default="tanh", help="of the torch.nn.RNN run on --inputs"
+    )
     g = p.add_argument_group("DSA (dynamics)")
     g.add_argument("--dsa-rank", type=int, default=10, metavar="R", help="rank of the operator (default 10)")
     g.add_argument("--dsa-n-delays", type=int, default=10, metavar="D", help="delay-embedding depth (default 10)")
     g.add_argument("--dsa-delay-interval", type=int, default=1, metavar="I", help="steps between delays (default 1)")
-    g.add_argument("--dsa-ridge", type=float, default=1e-8, metavar="X", help="ridge of the operator fit (default 1e-8)")
-    g.add_argument("--dsa-mode", choices=("euclidean", "angular", "wasserstein"), default="euclidean",
-                   help="distance between operators (default euclidean)")
+    g.add_argument(
+        "--dsa-ridge", type=float, default=1e-8, metavar="X", help="ridge of the operator fit (default 1e-8)"
+    )
+    g.add_argument(
+        "--dsa-mode",
+        choices=("euclidean", "angular", "wasserstein"),
+        default="euclidean",
+        help="distance between operators (default euclidean)",
+    )
     g.add_argument("--no-dsa-null", dest="dsa_null", action="store_false", help="skip the per-network noise floor")
-    p.add_argument("--weight-restarts", type=int, default=8, metavar="N", help="FAQ restarts per weight pair (default 8)")
-    p.add_argument("--svcca-variance", type=float, default=0.99, metavar="F",
-                   help="fraction of variance kept before CCA (default 0.99)")
+    p.add_argument(
+        "--weight-restarts", type=int, default=8, metavar="N", help="FAQ restarts per weight pair (default 8)"
+    )
+    p.add_argument(
+        "--svcca-variance",
+        type=float,
+        default=0.99,
+        metavar="F",
+        help="fraction of variance kept before CCA (default 0.99)",
+    )
     p.add_argument("--n-boot", type=int, default=1000, metavar="N", help="bootstrap replicates (default 1000)")
-    p.add_argument("--min-levels", type=int, default=2, metavar="N", help="groups needed for a trend verdict (default 2)")
+    p.add_argument(
+        "--min-levels", type=int, default=2, metavar="N", help="groups needed for a trend verdict (default 2)"
+    )
     p.add_argument("--seed", type=int, default=0, help="seed of the optimisers and the bootstrap (default 0)")
     p.add_argument("--threads", type=int, default=1, help="torch threads and weight-distance workers (default 1)")
     p.add_argument("--no-figures", dest="figures", action="store_false", help="write tables and report only")
@@ -119,5 +151,7 @@ def run(args: argparse.Namespace) -> int:
     except MeasureInputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    print(f"{len(res.networks)} networks, metrics {', '.join(res.settings['metrics']) or 'none'}; report: {Path(args.out) / 'report.md'}")
+    print(
+        f"{len(res.networks)} networks, metrics {', '.join(res.settings['metrics']) or 'none'}; report: {Path(args.out) / 'report.md'}"
+    )
     return 0

@@ -99,7 +99,9 @@ def _group_levels(groups: list[str], levels: Sequence[str] | None) -> tuple[list
 def _check_dsa(nets: list[Network], rank: int, n_delays: int, delay_interval: int) -> None:
     """Fail before any fitting when the DSA settings do not fit some network's data."""
     if min(rank, n_delays, delay_interval) < 1:
-        raise MeasureInputError(f"DSA settings must be >= 1 (rank {rank}, n_delays {n_delays}, delay interval {delay_interval})")
+        raise MeasureInputError(
+            f"DSA settings must be >= 1 (rank {rank}, n_delays {n_delays}, delay interval {delay_interval})"
+        )
     for n in nets:
         K, T, N = n.trajectories.shape
         Tp = T - (n_delays - 1) * delay_interval
@@ -113,7 +115,9 @@ def _check_dsa(nets: list[Network], rank: int, n_delays: int, delay_interval: in
                 f"{n.path}: --dsa-rank {rank} exceeds n_delays x units = {n_delays} x {N} = {N * n_delays}; lower the rank"
             )
         if rank > K * Tp:
-            raise MeasureInputError(f"{n.path}: --dsa-rank {rank} exceeds the {K * Tp} delay-embedded samples; lower the rank")
+            raise MeasureInputError(
+                f"{n.path}: --dsa-rank {rank} exceeds the {K * Tp} delay-embedded samples; lower the rank"
+            )
 
 
 def _networks_table(nets: list[Network], groups: list[str]) -> pd.DataFrame:
@@ -149,7 +153,14 @@ def _networks_table(nets: list[Network], groups: list[str]) -> pd.DataFrame:
                 "n_time": T,
             }
         )
-    types = {**NETWORK_COLUMNS, "name": "string", "path": "string", "group": "string", "n_trials": "int64", "n_time": "int64"}
+    types = {
+        **NETWORK_COLUMNS,
+        "name": "string",
+        "path": "string",
+        "group": "string",
+        "n_trials": "int64",
+        "n_time": "int64",
+    }
     df = pd.DataFrame(rows)
     fill = {"int64": -1, "float64": math.nan, "bool": False, "string": ""}
     for col, dtype in types.items():  # study columns with no meaning here (e.g. training stats)
@@ -352,8 +363,7 @@ def measure(
             widths = {nets[i].name: nets[i].n_units for i in range(k) if groups[i] == g}
             if len(set(widths.values())) > 1:
                 bad.append(f"group {g!r}: " + ", ".join(f"{n} ({w} units)" for n, w in widths.items()))
-        msg = ("weights: networks of different widths cannot be compared by a permutation of units; "
-               + "; ".join(bad))
+        msg = "weights: networks of different widths cannot be compared by a permutation of units; " + "; ".join(bad)
         if bad and explicit:
             raise MeasureInputError(msg)
         if bad:
@@ -365,8 +375,9 @@ def measure(
     if "svcca" in chosen:
         samples = {n.name: n.trajectories.shape[0] * n.trajectories.shape[1] for n in nets}
         if len(set(samples.values())) > 1:
-            msg = ("svcca: compares activity on the same probe samples, but trials x time differ: "
-                   + ", ".join(f"{n} ({s})" for n, s in samples.items()))
+            msg = "svcca: compares activity on the same probe samples, but trials x time differ: " + ", ".join(
+                f"{n} ({s})" for n, s in samples.items()
+            )
             if explicit:
                 raise MeasureInputError(msg)
             notes.append(msg + " -- SVCCA skipped")
@@ -392,7 +403,12 @@ def measure(
     if "dsa" in todo:
         from degeneracy.metrics import dsa as dsa_mod
 
-        kw = dict(n_delays=int(dsa_n_delays), delay_interval=int(dsa_delay_interval), rank=int(dsa_rank), ridge=float(dsa_ridge))
+        kw = dict(
+            n_delays=int(dsa_n_delays),
+            delay_interval=int(dsa_delay_interval),
+            rank=int(dsa_rank),
+            ridge=float(dsa_ridge),
+        )
         fits = []
         for i, n in enumerate(nets):
             fits.append(dsa_mod.fit_operator(n.trajectories, **kw))
@@ -447,12 +463,24 @@ def measure(
         effects = _effects(meta, net_df, pairwise, int(n_boot), int(seed), int(min_levels))
         say(f"effects: trend across {len(order)} ordered groups")
     elif len(order) >= 2:
-        notes.append("effects: group labels are not numbers; give their order (--levels a,b,c) for a trend across groups")
+        notes.append(
+            "effects: group labels are not numbers; give their order (--levels a,b,c) for a trend across groups"
+        )
     settings = {
-        "group_by": group_by, "levels": order, "ordered": lv is not None, "metrics": todo,
-        "dsa": {"rank": int(dsa_rank), "n_delays": int(dsa_n_delays), "delay_interval": int(dsa_delay_interval),
-                "ridge": float(dsa_ridge), "mode": dsa_mode, "null": bool(dsa_null)},
-        "weights": {"n_restarts": int(weight_restarts)}, "svcca": {"variance": float(svcca_variance)},
+        "group_by": group_by,
+        "levels": order,
+        "ordered": lv is not None,
+        "metrics": todo,
+        "dsa": {
+            "rank": int(dsa_rank),
+            "n_delays": int(dsa_n_delays),
+            "delay_interval": int(dsa_delay_interval),
+            "ridge": float(dsa_ridge),
+            "mode": dsa_mode,
+            "null": bool(dsa_null),
+        },
+        "weights": {"n_restarts": int(weight_restarts)},
+        "svcca": {"variance": float(svcca_variance)},
         "aggregate": {"n_boot": int(n_boot), "seed": int(seed), "min_levels": int(min_levels)},
     }
     full = {m: matrices[m] for m in matrices}

@@ -187,7 +187,9 @@ def _extras(path: Path, data: dict, W: np.ndarray, traj: np.ndarray, group_key: 
     ood = _array(source, data, "ood_loss", (0, 1), required=False)
     if ood is not None:
         if ood.ndim == 1 and ood.size not in (1, traj.shape[0]):
-            raise _fail(source, f"ood_loss must be a scalar or one value per trial ({traj.shape[0]}), got {ood.size} values")
+            raise _fail(
+                source, f"ood_loss must be a scalar or one value per trial ({traj.shape[0]}), got {ood.size} values"
+            )
         out["ood_loss"] = float(ood.mean())
     W0 = _array(source, data, "W0", (2,), required=False)
     if W0 is not None and W0.shape != W.shape:
@@ -233,7 +235,9 @@ def _flatten(obj: Any, prefix: str = "") -> dict[str, Any]:
     return out
 
 
-def _run_rnn(path: Path, tensors: dict, key: str, inputs: np.ndarray, inputs_path: Path, nonlinearity: str) -> np.ndarray:
+def _run_rnn(
+    path: Path, tensors: dict, key: str, inputs: np.ndarray, inputs_path: Path, nonlinearity: str
+) -> np.ndarray:
     """Hidden states (trials, time, n) of the torch.nn.RNN whose layer-0 weights sit beside ``key``."""
     import torch
 
@@ -295,7 +299,9 @@ def load_torch(
         cands = [k for k in tensors if k.endswith("weight_hh_l0")]
         if len(cands) != 1:
             found = "no key ending in 'weight_hh_l0'" if not cands else f"several recurrent weights {cands}"
-            raise _fail(path, f"{found}; name the recurrent weight with --weight-key (keys: {', '.join(sorted(tensors))})")
+            raise _fail(
+                path, f"{found}; name the recurrent weight with --weight-key (keys: {', '.join(sorted(tensors))})"
+            )
         weight_key = cands[0]
     elif weight_key not in tensors:
         raise _fail(path, f"missing key {weight_key!r} (--weight-key); keys present: {', '.join(sorted(tensors))}")

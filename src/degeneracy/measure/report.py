@@ -74,7 +74,9 @@ def fig_mds(D: np.ndarray, groups: list[str], order: list[str], path: str | Path
         col = _colours(order)
         for g in order:
             idx = [i for i, x in enumerate(groups) if x == g]
-            ax.scatter(X[idx, 0], X[idx, 1], color=col[g], label=f"{g} (n={len(idx)})", s=28, edgecolor="k", linewidth=0.4)
+            ax.scatter(
+                X[idx, 0], X[idx, 1], color=col[g], label=f"{g} (n={len(idx)})", s=28, edgecolor="k", linewidth=0.4
+            )
         ax.legend(fontsize=7, frameon=False, loc="best")
         ax.set_xlabel("MDS 1")
         ax.set_ylabel("MDS 2")
@@ -84,14 +86,19 @@ def fig_mds(D: np.ndarray, groups: list[str], order: list[str], path: str | Path
 
 
 def fig_heatmaps(
-    matrices: dict[str, np.ndarray], groups: list[str], order: list[str], path: str | Path, names: list[str] | None = None
+    matrices: dict[str, np.ndarray],
+    groups: list[str],
+    order: list[str],
+    path: str | Path,
+    names: list[str] | None = None,
 ) -> None:
     """One heatmap per distance metric (networks sorted by group, group borders drawn); PNG."""
     plt = _plt()
     shown = [m for m in ("dsa", "svcca", "weight_aligned") if m in matrices]
     perm = sorted(range(len(groups)), key=lambda i: (order.index(groups[i]), i))
-    fig, axes = plt.subplots(1, max(1, len(shown)), figsize=(4.2 * max(1, len(shown)), 3.6), squeeze=False,
-                             layout="constrained")
+    fig, axes = plt.subplots(
+        1, max(1, len(shown)), figsize=(4.2 * max(1, len(shown)), 3.6), squeeze=False, layout="constrained"
+    )
     labels = [names[i] for i in perm] if names is not None and len(perm) <= 24 else None
     if not shown:
         axes[0, 0].text(0.5, 0.5, "no distances computed", ha="center", va="center")
@@ -156,7 +163,11 @@ def report_markdown(result: "MeasureResult", figures: list[str]) -> str:
         "|---|---|---|---|---|---|---|",
     ]
     for r in result.summary.itertuples(index=False):
-        beh = f"{_fmt(r.behavior_sd)} [{_fmt(r.behavior_sd_lo)}, {_fmt(r.behavior_sd_hi)}]" if math.isfinite(r.behavior_sd) else "-"
+        beh = (
+            f"{_fmt(r.behavior_sd)} [{_fmt(r.behavior_sd_lo)}, {_fmt(r.behavior_sd_hi)}]"
+            if math.isfinite(r.behavior_sd)
+            else "-"
+        )
         lines.append(
             f"| {r.condition} | {r.n_converged} | {beh} | {_interval(r, 'dsa')} | {_fmt(r.dsa_null_mean)} | "
             f"{_interval(r, 'weight')} | {_interval(r, 'svcca')} |"
@@ -215,7 +226,9 @@ def write_outputs(result: "MeasureResult", out: str | Path, figures: bool = True
             fig_mds(result.matrices["dsa"], groups, order, out / "mds_dsa.png")
             figs.append("mds_dsa.png")
         if result.matrices:
-            fig_heatmaps(result.matrices, groups, order, out / "distances.png", result.networks["name"].astype(str).tolist())
+            fig_heatmaps(
+                result.matrices, groups, order, out / "distances.png", result.networks["name"].astype(str).tolist()
+            )
             figs.append("distances.png")
         written += [out / f for f in figs]
     written.append(atomic_write_text(report_markdown(result, figs), out / "report.md"))

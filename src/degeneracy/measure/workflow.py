@@ -71,9 +71,20 @@ def schema_fragment() -> dict[str, Any]:
                 "oneOf": [{"type": "string"}, {"type": "array", "minItems": 1, "items": {"type": "string"}}],
             },
             "format": {"type": "string", "enum": ["auto", "npz", "torch"]},
-            "group_by": {"description": "key of each network's group label; 'folder' = parent folder", "type": "string"},
-            "levels": {"description": "order of string group labels", "type": "array", "items": {"type": ["string", "number"]}},
-            "metrics": {"type": "array", "uniqueItems": True, "items": {"type": "string", "enum": ["dsa", "weights", "svcca"]}},
+            "group_by": {
+                "description": "key of each network's group label; 'folder' = parent folder",
+                "type": "string",
+            },
+            "levels": {
+                "description": "order of string group labels",
+                "type": "array",
+                "items": {"type": ["string", "number"]},
+            },
+            "metrics": {
+                "type": "array",
+                "uniqueItems": True,
+                "items": {"type": "string", "enum": ["dsa", "weights", "svcca"]},
+            },
             "weight_key": {"type": "string"},
             "inputs": {"description": ".npz with 'inputs' to run checkpoints on", "type": "string"},
             "nonlinearity": {"type": "string", "enum": ["tanh", "relu"]},

@@ -70,7 +70,9 @@ def kernel_alignment(K0, KT) -> float:
     return float(num / den) if den > 0 else float("nan")
 
 
-def network_kernel_alignment(model0: torch.nn.Module, modelT: torch.nn.Module, x: torch.Tensor, max_outputs: int = 512) -> float:
+def network_kernel_alignment(
+    model0: torch.nn.Module, modelT: torch.nn.Module, x: torch.Tensor, max_outputs: int = 512
+) -> float:
     """Kernel alignment between the recurrent-weight tangent kernels of an initial and a trained
     network (same architecture) on probe inputs ``x`` (dimensionless, in [-1, 1]).
 

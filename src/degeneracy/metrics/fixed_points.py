@@ -302,7 +302,12 @@ def fixed_points_from_checkpoint(
         _, hidden = model(x)
     h0 = initial_states_from_trajectories(hidden, n_init, noise, seed=int(probe["seed"]))
     fp = find_fixed_points(
-        model, 0.0 if x_const is None else x_const, h0,
-        q_tol=q_tol, dedup_tol=dedup_tol, line_tol=line_tol, max_iter=max_iter,
+        model,
+        0.0 if x_const is None else x_const,
+        h0,
+        q_tol=q_tol,
+        dedup_tol=dedup_tol,
+        line_tol=line_tol,
+        max_iter=max_iter,
     )
     return pd.DataFrame([fixed_point_summary(fp)]).astype(SUMMARY_COLUMNS)

@@ -411,10 +411,11 @@ def pairwise_weight_distances(
             raise ValueError(f"got {len(activities)} activities for {k} matrices")
         acts = [np.asarray(h, dtype=np.float64) for h in activities]
     search = dict(
-        n_restarts=int(n_restarts), restart_maxiter=int(restart_maxiter), n_polish=int(n_polish),
+        n_restarts=int(n_restarts),
+        restart_maxiter=int(restart_maxiter),
+        n_polish=int(n_polish),
         tabu_iters=int(tabu_iters),
     )
-    n = M[0].shape[0]
     pairs = [(i, j) for i in range(k) for j in range(i + 1, k)]
     if n_jobs is None:
         n_jobs = min(2, os.cpu_count() or 1)

@@ -26,7 +26,7 @@ import importlib.util
 from functools import lru_cache
 from pathlib import Path
 
-__all__ = ["REGISTRIES", "module_files", "job_files", "code_hash"]
+__all__ = ["REGISTRIES", "job_files", "code_hash"]
 
 PACKAGE = "degeneracy"
 #: Registry packages: package -> the kind of name that selects one of its entry modules.

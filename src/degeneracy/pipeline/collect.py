@@ -148,8 +148,12 @@ def summary(
     s = aggregate_settings(settings)
     nets = attach_fixed_points(concat(network_paths, "networks"), fixed_point_paths)
     df = summarise(
-        meta_table(meta_rows), nets, concat(pairwise_paths, "pairwise"),
-        n_boot=int(s["n_boot"]), seed=int(s["seed"]), min_networks=int(s["min_networks"]),
+        meta_table(meta_rows),
+        nets,
+        concat(pairwise_paths, "pairwise"),
+        n_boot=int(s["n_boot"]),
+        seed=int(s["seed"]),
+        min_networks=int(s["min_networks"]),
     )
     atomic_write_parquet(df, out)
     return df
@@ -181,10 +185,16 @@ def effects(
     grids = [read_parquet(p) for p in dsa_grid_paths]
     grids = [g for g in grids if len(g)]
     df = effects_table(
-        read_parquet(meta_path), attach_fixed_points(read_parquet(networks_path), fixed_point_paths),
+        read_parquet(meta_path),
+        attach_fixed_points(read_parquet(networks_path), fixed_point_paths),
         read_parquet(pairwise_path),
-        n_boot=int(s["n_boot"]), seed=int(s["seed"]), ci=float(s["ci"]), min_levels=int(s["min_levels"]),
-        min_networks=int(s["min_networks"]), alpha=float(s["alpha"]), correction=str(s["correction"]),
+        n_boot=int(s["n_boot"]),
+        seed=int(s["seed"]),
+        ci=float(s["ci"]),
+        min_levels=int(s["min_levels"]),
+        min_networks=int(s["min_networks"]),
+        alpha=float(s["alpha"]),
+        correction=str(s["correction"]),
         dsa_grid=pd.concat(grids, ignore_index=True) if grids else None,
     )
     atomic_write_parquet(df, out_parquet)

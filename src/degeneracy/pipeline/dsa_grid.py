@@ -21,7 +21,6 @@ import math
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-import numpy as np
 import pandas as pd
 
 __all__ = ["GRID_COLUMNS", "DEFAULT_GRID", "grid_settings", "dsa_grid"]
@@ -75,22 +74,35 @@ def grid_settings(
     half = (K // 2, T, N)
     # largest interval whose window leaves 2 embedded time points
     max_interval = (T - 2) // (n_delays - 1) if n_delays > 1 else None
+
     def near_one_first(scales):  # a duplicate keeps the label of the multiplier nearest 1
         return sorted((float(m) for m in scales), key=lambda m: (abs(math.log(m)) if m > 0 else math.inf, m))
 
     for key, scales in grid.items():
         if not scales or any(not (math.isfinite(float(m)) and float(m) > 0) for m in scales):
-            raise ValueError(f"DSA grid: {key} multipliers must be a non-empty list of finite numbers > 0; got {scales}")
+            raise ValueError(
+                f"DSA grid: {key} multipliers must be a non-empty list of finite numbers > 0; got {scales}"
+            )
     out, seen = [], set()
     for mi in near_one_first(grid.get("delay_interval", (1.0,))):
         interval = _scaled(int(dsa["delay_interval"]), mi)
         if max_interval is not None and interval > max_interval:
             if max_interval < 1:
-                log.warning("DSA grid: n_delays=%d leaves no valid delay interval for %d time steps; "
-                            "interval x%g skipped", n_delays, T, mi)
+                log.warning(
+                    "DSA grid: n_delays=%d leaves no valid delay interval for %d time steps; interval x%g skipped",
+                    n_delays,
+                    T,
+                    mi,
+                )
                 continue
-            log.info("DSA grid: delay interval %d (x%g) clipped to %d (window of %d delays in %d steps)",
-                     interval, mi, max_interval, n_delays, T)
+            log.info(
+                "DSA grid: delay interval %d (x%g) clipped to %d (window of %d delays in %d steps)",
+                interval,
+                mi,
+                max_interval,
+                n_delays,
+                T,
+            )
             interval = max_interval
         if n_delays == 1:
             interval = 1  # no delays: the interval has no effect
@@ -104,12 +116,20 @@ def grid_settings(
                 log.warning("DSA grid: no valid rank at delay interval %d; skipped", interval)
                 continue
             if (rank, interval) in seen:
-                log.info("DSA grid: rank x%g, interval x%g gives rank %d, interval %d again; skipped",
-                         mr, mi, rank, interval)
+                log.info(
+                    "DSA grid: rank x%g, interval x%g gives rank %d, interval %d again; skipped", mr, mi, rank, interval
+                )
                 continue
             seen.add((rank, interval))
-            out.append({"rank": rank, "delay_interval": interval, "n_delays": n_delays,
-                        "rank_scale": float(mr), "interval_scale": float(mi)})
+            out.append(
+                {
+                    "rank": rank,
+                    "delay_interval": interval,
+                    "n_delays": n_delays,
+                    "rank_scale": float(mr),
+                    "interval_scale": float(mi),
+                }
+            )
     return sorted(out, key=lambda s: (s["interval_scale"], s["rank_scale"]))
 
 

@@ -290,7 +290,9 @@ def dsa_fit(
         ii, jj = np.meshgrid(np.arange(A.shape[0]), np.arange(A.shape[1]), indexing="ij")
         frames.append(pd.DataFrame({"seed": seed, "matrix": "A", "i": ii.ravel(), "j": jj.ravel(), "value": A.ravel()}))
         sv = np.asarray(fit.singular_values, dtype=np.float64).ravel()
-        frames.append(pd.DataFrame({"seed": seed, "matrix": "singular_values", "i": np.arange(sv.size), "j": 0, "value": sv}))
+        frames.append(
+            pd.DataFrame({"seed": seed, "matrix": "singular_values", "i": np.arange(sv.size), "j": 0, "value": sv})
+        )
         null = _float(dsa_mod.dsa_null(traj, seed=int(dsa.get("seed", 0)) + seed, **kw))
         nulls.append({"condition": condition, "seed": seed, "value": null})
     ops = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame({c: [] for c in OPERATOR_COLUMNS})
@@ -331,11 +333,27 @@ def example_trial(
         t, c = np.meshgrid(np.arange(a.shape[0]), np.arange(a.shape[1]), indexing="ij")
         weight = np.full(a.size, np.nan) if kind == "input" else m.ravel()
         frames.append(
-            pd.DataFrame({"condition": condition, "seed": int(ckpt["seed"]), "time": t.ravel(), "channel": c.ravel(),
-                          "kind": kind, "value": a.ravel(), "mask": weight})
+            pd.DataFrame(
+                {
+                    "condition": condition,
+                    "seed": int(ckpt["seed"]),
+                    "time": t.ravel(),
+                    "channel": c.ravel(),
+                    "kind": kind,
+                    "value": a.ravel(),
+                    "mask": weight,
+                }
+            )
         )
     df = pd.concat(frames, ignore_index=True).astype(
-        {"condition": "string", "seed": "int64", "time": "int64", "channel": "int64", "kind": "string",
-         "value": "float64", "mask": "float64"}
+        {
+            "condition": "string",
+            "seed": "int64",
+            "time": "int64",
+            "channel": "int64",
+            "kind": "string",
+            "value": "float64",
+            "mask": "float64",
+        }
     )
     atomic_write_parquet(df, out)

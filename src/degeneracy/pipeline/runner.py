@@ -41,7 +41,9 @@ def job(snakemake):
             print(f"done in {time.time() - t0:.1f} s", flush=True)
     if failure is not None:
         # one line on the workflow's console (the traceback is in the job's log)
-        print(f"rule {snakemake.rule} {dict(snakemake.wildcards)} failed: {failure} (traceback: {log})",
-              file=console, flush=True)
+        print(
+            f"rule {snakemake.rule} {dict(snakemake.wildcards)} failed: {failure} (traceback: {log})",
+            file=console,
+            flush=True,
+        )
         raise SystemExit(1)
-

@@ -33,7 +33,7 @@ per-condition value is the mean over converged networks and the ratio is mean at
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Iterable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -134,7 +134,14 @@ def paper_direction(factor: str, measure: str, metric: str) -> str | None:
 DEFAULT_SETTINGS: dict[str, Any] = dict(_GLOBAL_DEFAULTS["aggregate"])  # one home: degeneracy.conditions
 
 #: Every value the ``verdict`` column takes.
-VERDICTS: tuple[str, ...] = ("agree", "disagree", "inconclusive", "below noise floor", "insufficient", "no paper direction")
+VERDICTS: tuple[str, ...] = (
+    "agree",
+    "disagree",
+    "inconclusive",
+    "below noise floor",
+    "insufficient",
+    "no paper direction",
+)
 
 EFFECT_COLUMNS: dict[str, str] = {
     "experiment": "string",
@@ -302,7 +309,9 @@ class _Group:
         self._conv_rows = {}
         for c in conditions:
             rows = nets[nets["condition"] == c]
-            self._conv_rows[c] = rows[rows["seed"].astype(int).isin(self.converged[c]).to_numpy()] if len(rows) else rows
+            self._conv_rows[c] = (
+                rows[rows["seed"].astype(int).isin(self.converged[c]).to_numpy()] if len(rows) else rows
+            )
         pw = pairwise[pairwise["condition"].isin(conditions)] if len(pairwise) else pairwise
         self.pairs = {c: g for c, g in pw.groupby("condition", sort=False)} if len(pw) else {}
         self.empty_pairs = pairwise.iloc[0:0] if pairwise is not None else pd.DataFrame()
@@ -525,7 +534,10 @@ def _cell(
         row["init_ratio"] = float(_ratio(np.array(ip[-1]), np.array(ip[0])))
         row["init_ratio_lo"], row["init_ratio_hi"] = percentile_interval(_ratio(ir[:, -1], ir[:, 0]), ci)
         gaps = [group.gap_max(c) for c in group.conditions]
-        lv_gap = [max((g for g, x in zip(gaps, group.levels) if x == lv and np.isfinite(g)), default=np.nan) for lv in group.unique_levels]
+        lv_gap = [
+            max((g for g, x in zip(gaps, group.levels) if x == lv and np.isfinite(g)), default=np.nan)
+            for lv in group.unique_levels
+        ]
         row["gap_max"] = float(np.nanmax(gaps)) if np.isfinite(gaps).any() else float("nan")
         if np.isfinite(row["ratio"]) and np.isfinite([lv_gap[0], lv_gap[-1]]).all():
             row["beyond_gap"] = bool(abs(row["ratio"] - 1.0) > lv_gap[0] + lv_gap[-1])
@@ -620,8 +632,11 @@ def _finish(rows: list[dict[str, Any]], s: Mapping[str, Any]) -> None:
         paper = r["paper"] or None
         if paper == "unknown":
             r["verdict"] = "no paper direction"
-            notes.insert(0, "the paper states no direction for this quantity" + (
-                "" if sig else f"; no trend at {alpha:g} after {name} (adjusted p = {q:.3g})"))
+            notes.insert(
+                0,
+                "the paper states no direction for this quantity"
+                + ("" if sig else f"; no trend at {alpha:g} after {name} (adjusted p = {q:.3g})"),
+            )
         elif not sig:
             r["verdict"] = "inconclusive"
             notes.insert(0, f"no trend at {alpha:g} after {name} over {n_tests} cells (adjusted p = {q:.3g})")
@@ -666,16 +681,42 @@ def effects_table(
     """
     if correction not in CORRECTIONS:
         raise ValueError(f"correction={correction!r} is invalid; choose one of {sorted(CORRECTIONS)}")
-    s = dict(n_boot=int(n_boot), seed=int(seed), ci=float(ci), min_levels=int(min_levels),
-             min_networks=int(min_networks), alpha=float(alpha), correction=correction)
+    s = dict(
+        n_boot=int(n_boot),
+        seed=int(seed),
+        ci=float(ci),
+        min_levels=int(min_levels),
+        min_networks=int(min_networks),
+        alpha=float(alpha),
+        correction=correction,
+    )
     if meta is None or len(meta) == 0:
         return _typed(pd.DataFrame(columns=list(EFFECT_COLUMNS)))
-    networks = networks if networks is not None and len(networks) else pd.DataFrame(
-        {"condition": pd.Series(dtype=str), "seed": pd.Series(dtype="int64"), "converged": pd.Series(dtype=bool),
-         "ood_mse": pd.Series(dtype=float)})
-    pairwise = pairwise if pairwise is not None and len(pairwise) else pd.DataFrame(
-        {"condition": pd.Series(dtype=str), "seed_a": pd.Series(dtype="int64"), "seed_b": pd.Series(dtype="int64"),
-         "metric": pd.Series(dtype=str), "value": pd.Series(dtype=float)})
+    networks = (
+        networks
+        if networks is not None and len(networks)
+        else pd.DataFrame(
+            {
+                "condition": pd.Series(dtype=str),
+                "seed": pd.Series(dtype="int64"),
+                "converged": pd.Series(dtype=bool),
+                "ood_mse": pd.Series(dtype=float),
+            }
+        )
+    )
+    pairwise = (
+        pairwise
+        if pairwise is not None and len(pairwise)
+        else pd.DataFrame(
+            {
+                "condition": pd.Series(dtype=str),
+                "seed_a": pd.Series(dtype="int64"),
+                "seed_b": pd.Series(dtype="int64"),
+                "metric": pd.Series(dtype=str),
+                "value": pd.Series(dtype=float),
+            }
+        )
+    )
     rows: list[dict[str, Any]] = []
     for (experiment, factor, task), g in meta.groupby(["experiment", "factor", "task"], sort=True):
         g = g.sort_values(["level", "condition"])
@@ -691,9 +732,20 @@ def effects_table(
         for measure, metric in cell_metrics(str(factor), networks, conditions, pairwise):
             row = {"experiment": str(experiment), "factor": str(factor), "task": str(task)}
             if k == 0:
-                row.update(measure=measure, level_of_degeneracy=measure, metric=metric, levels="", networks="",
-                           n_conditions=len(conditions), n_levels=0, sufficient=False, observed="not tested",
-                           verdict="insufficient", reason="no networks", paper=paper_direction(str(factor), measure, metric) or "")
+                row.update(
+                    measure=measure,
+                    level_of_degeneracy=measure,
+                    metric=metric,
+                    levels="",
+                    networks="",
+                    n_conditions=len(conditions),
+                    n_levels=0,
+                    sufficient=False,
+                    observed="not tested",
+                    verdict="insufficient",
+                    reason="no networks",
+                    paper=paper_direction(str(factor), measure, metric) or "",
+                )
             else:
                 row.update(_cell(group, measure, metric, str(factor), draws, s, dsa_grid))
             rows.append(row)

@@ -48,12 +48,20 @@ def _checks(r) -> str:
         if pd.isna(r.robust):
             parts.append(f"DSA grid: {r.robust_settings}")
         else:
-            parts.append(f"robust to DSA settings ({r.robust_settings})" if bool(r.robust) else f"not robust to DSA settings ({r.robust_settings})")
+            parts.append(
+                f"robust to DSA settings ({r.robust_settings})"
+                if bool(r.robust)
+                else f"not robust to DSA settings ({r.robust_settings})"
+            )
     if r.measure == "weights":
         if np.isfinite(float(r.init_ratio)):
-            parts.append(f"initial matrices {float(r.init_ratio):.2f} [{_num(r.init_ratio_lo)}, {_num(r.init_ratio_hi)}]")
+            parts.append(
+                f"initial matrices {float(r.init_ratio):.2f} [{_num(r.init_ratio_lo)}, {_num(r.init_ratio_hi)}]"
+            )
         if not pd.isna(r.beyond_gap):
-            parts.append(("beyond" if bool(r.beyond_gap) else "within") + f" alignment gap (max {float(r.gap_max):.2%})")
+            parts.append(
+                ("beyond" if bool(r.beyond_gap) else "within") + f" alignment gap (max {float(r.gap_max):.2%})"
+            )
     if str(r.reason):
         parts.append(str(r.reason))
     return "; ".join(parts).replace("|", "/") or "none"

@@ -26,7 +26,12 @@ import pandas as pd
 __all__ = ["MEAN_BASE", "synthetic_study"]
 
 #: Per-network columns planted with ``extras=True`` and their mean at the lowest level.
-MEAN_BASE: dict[str, float] = {"weight_change_rel": 0.5, "kernel_alignment": 0.6, "ood_mse": 1.0, "n_line_attractor_like": 3.0}
+MEAN_BASE: dict[str, float] = {
+    "weight_change_rel": 0.5,
+    "kernel_alignment": 0.6,
+    "ood_mse": 1.0,
+    "n_line_attractor_like": 3.0,
+}
 
 
 def synthetic_study(
@@ -85,7 +90,11 @@ def synthetic_study(
                 ood = cols.pop("ood_mse") * (1.0 + 0.2 * pos["behavior"][:, 0])
             for s in range(n_seeds):
                 extra = {c: float(v[s]) for c, v in cols.items()}
-                nets.append(dict(condition=cond, seed=s, status="converged", converged=True, ood_mse=ood[s], n_units=64, **extra))
+                nets.append(
+                    dict(
+                        condition=cond, seed=s, status="converged", converged=True, ood_mse=ood[s], n_units=64, **extra
+                    )
+                )
             dyn = np.linalg.norm(pos["dynamics"][:, None] - pos["dynamics"][None], axis=-1)
             wts = np.linalg.norm(pos["weights"][:, None] - pos["weights"][None], axis=-1)
             null_scale = null_fraction * effects["dynamics"] ** frac[i]

@@ -51,8 +51,7 @@ def task_class(name: str) -> type[Task]:
             module = importlib.import_module(module_name)
         except ImportError as exc:
             raise TaskConfigError(
-                f"task {name!r}: cannot import module {module_name!r} ({exc}); "
-                "put it on PYTHONPATH or install it"
+                f"task {name!r}: cannot import module {module_name!r} ({exc}); put it on PYTHONPATH or install it"
             ) from None
         cls = getattr(module, attr, None)
         if not (isinstance(cls, type) and issubclass(cls, Task)):
@@ -60,9 +59,7 @@ def task_class(name: str) -> type[Task]:
                 f"task {name!r}: {attr!r} in {module_name!r} is not a subclass of degeneracy.tasks.Task"
             )
         return cls
-    raise TaskConfigError(
-        f"unknown task {name!r}; valid tasks: {sorted(TASKS)} or an import path 'module:Class'"
-    )
+    raise TaskConfigError(f"unknown task {name!r}; valid tasks: {sorted(TASKS)} or an import path 'module:Class'")
 
 
 def task_knobs(name: str) -> dict[str, Any]:

@@ -23,9 +23,7 @@ class DelayedDiscrimination(Task):
     name = "delayed_discrimination"
     threshold = 1e-2
     default_lr = 1e-3
-    ood_description = (
-        "delays d ~ U{delay_max+1..2 delay_max}: every OOD delay is longer than any training delay"
-    )
+    ood_description = "delays d ~ U{delay_max+1..2 delay_max}: every OOD delay is longer than any training delay"
 
     n_channels: int = knob(1, kind=int, minimum=1, doc="independent comparisons")
     delay_min: int = knob(5, kind=int, minimum=0, doc="shortest training delay (steps)")
@@ -43,8 +41,7 @@ class DelayedDiscrimination(Task):
     def check(self) -> None:
         if self.delay_min > self.delay_max:
             raise self.error(
-                f"delay range delay_min={self.delay_min} > delay_max={self.delay_max}; "
-                "allowed: delay_min <= delay_max"
+                f"delay range delay_min={self.delay_min} > delay_max={self.delay_max}; allowed: delay_min <= delay_max"
             )
         if not (self.f_low < self.f_high and self.min_gap < self.f_high - self.f_low):
             raise self.error(

@@ -46,7 +46,9 @@ def lorenz96_rhs(x: torch.Tensor, forcing: float) -> torch.Tensor:
     return (torch.roll(x, -1, -1) - torch.roll(x, 2, -1)) * torch.roll(x, 1, -1) - x + forcing
 
 
-def rk4_integrate(x0: torch.Tensor, forcing: float, dt: float, n_samples: int, max_step: float = MAX_STEP) -> torch.Tensor:
+def rk4_integrate(
+    x0: torch.Tensor, forcing: float, dt: float, n_samples: int, max_step: float = MAX_STEP
+) -> torch.Tensor:
     """Classical fourth-order Runge-Kutta from ``x0`` (batch, n), vectorised over the batch.
 
     Each sampling interval ``dt`` (model time units) is split into ceil(dt / max_step) equal RK4

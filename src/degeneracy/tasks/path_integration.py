@@ -35,9 +35,7 @@ class PathIntegration(Task):
 
     def check(self) -> None:
         if not self.speed_max < self.box:
-            raise self.error(
-                f"box={self.box}, speed_max={self.speed_max} are invalid; allowed: speed_max < box"
-            )
+            raise self.error(f"box={self.box}, speed_max={self.speed_max} are invalid; allowed: speed_max < box")
 
     def n_steps(self, ood: bool = False) -> int:
         return self.T * (2 if ood else 1)
@@ -81,7 +79,9 @@ class PathIntegration(Task):
             if D == 2:
                 u = torch.stack([torch.cos(theta), torch.sin(theta)], dim=-1)
             else:
-                u = torch.stack([torch.cos(phi) * torch.cos(theta), torch.cos(phi) * torch.sin(theta), torch.sin(phi)], dim=-1)
+                u = torch.stack(
+                    [torch.cos(phi) * torch.cos(theta), torch.cos(phi) * torch.sin(theta), torch.sin(phi)], dim=-1
+                )
             pos = pos + speed[:, t].unsqueeze(-1) * u
             hi, lo = pos > L, pos < -L
             pos = torch.where(hi, 2 * L - pos, torch.where(lo, -2 * L - pos, pos))

@@ -30,6 +30,7 @@ from .stacked import StackedRNN
 from .stacked_adam import StackedAdam
 from .stopping import StopRule
 
+
 def ensemble_size(setting: str | int, device: str, compiled: bool, n_seeds: int) -> int:
     """How many seeds of a condition one job trains together (1 = separate training).
 
@@ -46,8 +47,9 @@ def ensemble_size(setting: str | int, device: str, compiled: bool, n_seeds: int)
     return max(1, min(setting, n_seeds))
 
 
-def member_losses(model: StackedRNN, x: torch.Tensor, y: torch.Tensor, mask: torch.Tensor, reg_kind: str,
-                  reg_lambda: float) -> tuple[torch.Tensor, torch.Tensor]:
+def member_losses(
+    model: StackedRNN, x: torch.Tensor, y: torch.Tensor, mask: torch.Tensor, reg_kind: str, reg_lambda: float
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-member task MSE and MSE + regulariser penalty, both (K,), on stacked batches (K, B, T, .)."""
     y_hat = model(x)
     dims = tuple(range(1, y.dim()))
@@ -67,8 +69,15 @@ def clip_members(grads: list[torch.Tensor], max_norm: float) -> list[torch.Tenso
 class _Member:
     """Book-keeping of one member: its seed, data stream, schedule, stop rule and log rows."""
 
-    def __init__(self, cfg: dict[str, Any], seed: int, lr: float, init_state: dict[str, torch.Tensor],
-                 checkpoint_path: Path | str, log_path: Path | str) -> None:
+    def __init__(
+        self,
+        cfg: dict[str, Any],
+        seed: int,
+        lr: float,
+        init_state: dict[str, torch.Tensor],
+        checkpoint_path: Path | str,
+        log_path: Path | str,
+    ) -> None:
         tcfg = cfg["training"]
         self.seed, self.init_state = int(seed), init_state
         self.checkpoint_path, self.log_path = checkpoint_path, log_path
@@ -137,8 +146,9 @@ def train_ensemble(
     with contextlib.ExitStack() as stack:
         prefetch = None
         if loader_workers > 0:  # started before anything touches the GPU
-            prefetch = stack.enter_context(BatchPrefetcher(
-                task, tcfg["batch_size"], [s + _DATA_STREAM for s in seeds], loader_workers))
+            prefetch = stack.enter_context(
+                BatchPrefetcher(task, tcfg["batch_size"], [s + _DATA_STREAM for s in seeds], loader_workers)
+            )
         stacked = StackedRNN.from_models(models, fused=not compile).to(device)
         opt = StackedAdam(list(stacked.parameters()), [m.lr for m in members])
         return _run(cfg, task, members, models[0], stacked, opt, losses, device, prefetch, progress)
@@ -151,9 +161,18 @@ def _n_cpus() -> int:
         return os.cpu_count() or 1
 
 
-def _run(cfg: dict[str, Any], task: Any, members: list[_Member], template: torch.nn.Module, stacked: StackedRNN,
-         opt: StackedAdam, losses: Callable, device: torch.device, prefetch: BatchPrefetcher | None,
-         progress: Callable[[dict[str, Any]], None] | None) -> list[TrainResult]:
+def _run(
+    cfg: dict[str, Any],
+    task: Any,
+    members: list[_Member],
+    template: torch.nn.Module,
+    stacked: StackedRNN,
+    opt: StackedAdam,
+    losses: Callable,
+    device: torch.device,
+    prefetch: BatchPrefetcher | None,
+    progress: Callable[[dict[str, Any]], None] | None,
+) -> list[TrainResult]:
     """The epoch loop of :func:`train_ensemble`; ``template`` is a single model used to write states."""
     tcfg = cfg["training"]
     reg = tcfg["regulariser"]
@@ -216,8 +235,19 @@ def _run(cfg: dict[str, Any], task: Any, members: list[_Member], template: torch
             if mb.status is None:
                 continue
             template.load_state_dict(stopped[i][0] if i in stopped else stacked.member_state(live.index(i)))
-            results[i] = write_outputs(cfg, mb.seed, mb.status, mb.init_state, _state(template), task, mb.rows,
-                                       mb.steps, mb.loss_mean, mb.checkpoint_path, mb.log_path)
+            results[i] = write_outputs(
+                cfg,
+                mb.seed,
+                mb.status,
+                mb.init_state,
+                _state(template),
+                task,
+                mb.rows,
+                mb.steps,
+                mb.loss_mean,
+                mb.checkpoint_path,
+                mb.log_path,
+            )
             finished.append(i)
         keep = [k for k, i in enumerate(live) if i not in finished]
         if not keep:

@@ -158,8 +158,9 @@ def train(
         if stop.update(loss_mean):
             status = "converged"
             break
-    return write_outputs(cfg, seed, status, init_state, _state(model), task, rows, steps, loss_mean,
-                         checkpoint_path, log_path)
+    return write_outputs(
+        cfg, seed, status, init_state, _state(model), task, rows, steps, loss_mean, checkpoint_path, log_path
+    )
 
 
 def write_outputs(

@@ -18,8 +18,17 @@ import torch
 _POLL_S = 2e-4
 
 
-def _worker(task: Any, batch_size: int, data_seeds: list[int], mine: list[int], buffers: list[torch.Tensor],
-            produced: Any, consumed: Any, stop: Any, index: int) -> None:
+def _worker(
+    task: Any,
+    batch_size: int,
+    data_seeds: list[int],
+    mine: list[int],
+    buffers: list[torch.Tensor],
+    produced: Any,
+    consumed: Any,
+    stop: Any,
+    index: int,
+) -> None:
     torch.set_num_threads(1)
     gens = {k: torch.Generator().manual_seed(data_seeds[k]) for k in mine}
     depth = buffers[0].shape[0]
@@ -57,9 +66,21 @@ class BatchPrefetcher:
         self.stop = ctx.Event()
         self.step, self.depth = 0, depth
         self.procs = [
-            ctx.Process(target=_worker, daemon=True,
-                        args=(task, batch_size, list(data_seeds), list(range(w, K, workers)), self.buffers,
-                              self.produced, self.consumed, self.stop, w))
+            ctx.Process(
+                target=_worker,
+                daemon=True,
+                args=(
+                    task,
+                    batch_size,
+                    list(data_seeds),
+                    list(range(w, K, workers)),
+                    self.buffers,
+                    self.produced,
+                    self.consumed,
+                    self.stop,
+                    w,
+                ),
+            )
             for w in range(workers)
         ]
         for p in self.procs:

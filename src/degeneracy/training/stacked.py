@@ -57,8 +57,9 @@ class _StandardRecurrence(torch.autograd.Function):
         grad_W = None
         if ctx.needs_input_grad[1]:
             # dW_k = sum_t dz_t^T h_{t-1}
-            grad_W = torch.bmm(dZ[:, 1:].reshape(K, (T - 1) * B, n).transpose(1, 2),
-                               H[:, :-1].reshape(K, (T - 1) * B, n))
+            grad_W = torch.bmm(
+                dZ[:, 1:].reshape(K, (T - 1) * B, n).transpose(1, 2), H[:, :-1].reshape(K, (T - 1) * B, n)
+            )
         return dZ, grad_W
 
 
@@ -101,8 +102,9 @@ class _LeakyRecurrence(torch.autograd.Function):
         grad_J = None
         if ctx.needs_input_grad[1]:
             # dJ_k = c * sum_t delta_t^T phi_{t-1}; phi_{-1} = 0
-            grad_J = c * torch.bmm(D[:, 1:].reshape(K, (T - 1) * B, n).transpose(1, 2),
-                                   Phi[:, :-1].reshape(K, (T - 1) * B, n))
+            grad_J = c * torch.bmm(
+                D[:, 1:].reshape(K, (T - 1) * B, n).transpose(1, 2), Phi[:, :-1].reshape(K, (T - 1) * B, n)
+            )
         return D, grad_J, None, None
 
 
@@ -114,8 +116,15 @@ class StackedRNN(nn.Module):
     ``recurrent_matrix()`` is the (K, n, n) matrix each single model's ``recurrent_matrix()`` returns.
     """
 
-    def __init__(self, kind: str, params: dict[str, torch.Tensor], n_units: int, gamma: float = 1.0,
-                 tau: float = 0.1, fused: bool = True) -> None:
+    def __init__(
+        self,
+        kind: str,
+        params: dict[str, torch.Tensor],
+        n_units: int,
+        gamma: float = 1.0,
+        tau: float = 0.1,
+        fused: bool = True,
+    ) -> None:
         super().__init__()
         if kind not in ("standard", "mup"):
             raise ValueError(f"model kind {kind!r} is invalid; choose 'standard' or 'mup'")
@@ -158,11 +167,23 @@ class StackedRNN(nn.Module):
         """x (K, B, T, in) -> outputs (K, B, T, out)."""
         if self.kind == "standard":
             return _standard_forward(
-                x, *(self.p(k) for k in ("rnn.weight_ih_l0", "rnn.weight_hh_l0", "rnn.bias_ih_l0", "rnn.bias_hh_l0",
-                                         "readout.weight", "readout.bias")), fused=self.fused
+                x,
+                *(
+                    self.p(k)
+                    for k in (
+                        "rnn.weight_ih_l0",
+                        "rnn.weight_hh_l0",
+                        "rnn.bias_ih_l0",
+                        "rnn.bias_hh_l0",
+                        "readout.weight",
+                        "readout.bias",
+                    )
+                ),
+                fused=self.fused,
             )
-        return _mup_forward(x, self.p("J"), self.p("U"), self.p("W_out"), self.n_units, self.gamma, self.tau,
-                            fused=self.fused)
+        return _mup_forward(
+            x, self.p("J"), self.p("U"), self.p("W_out"), self.n_units, self.gamma, self.tau, fused=self.fused
+        )
 
 
 def _bmm_time_major(x: torch.Tensor, W: torch.Tensor) -> torch.Tensor:
@@ -201,6 +222,11 @@ def _mup_forward(x, J, U, W_out, n_units: int, gamma: float, tau: float, fused: 
         rates = _LeakyRecurrence.apply(u, J, a, c)
     else:
         Jt = J.transpose(1, 2)
-        rates = torch.tanh(_loop(lambda t, h: torch.baddbmm(torch.add(u[:, t], h, alpha=a), torch.tanh(h), Jt,
-                                                             alpha=c), u[:, 0], x.shape[2]))
+        rates = torch.tanh(
+            _loop(
+                lambda t, h: torch.baddbmm(torch.add(u[:, t], h, alpha=a), torch.tanh(h), Jt, alpha=c),
+                u[:, 0],
+                x.shape[2],
+            )
+        )
     return _readout(rates, W_out) / (gamma * n_units)

@@ -16,8 +16,9 @@ class StackedAdam:
     moments), so a member can be paused. :meth:`keep` drops members from the state.
     """
 
-    def __init__(self, params: list[torch.Tensor], lrs: list[float], betas: tuple[float, float] = (0.9, 0.999),
-                 eps: float = 1e-8) -> None:
+    def __init__(
+        self, params: list[torch.Tensor], lrs: list[float], betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8
+    ) -> None:
         self.params = list(params)
         self.lrs = [float(v) for v in lrs]
         self.steps = [0] * len(self.lrs)
