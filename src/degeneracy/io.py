@@ -2,8 +2,10 @@
 
 Every writer writes a temporary file in the destination folder and renames it into place
 (``os.replace`` is atomic on POSIX), so an interrupted job never leaves a truncated file under
-the final name. Every reader turns a missing or unreadable file into :class:`CorruptFileError`,
-whose message names the file and says how to regenerate it.
+the final name, and the file gets the permissions a plain ``open()`` would give (0644 under the
+usual umask 022), so a group folder on a cluster can share the outputs. Every reader turns a
+missing file into :class:`MissingFileError` and an unreadable one into :class:`CorruptFileError`;
+the message names the file and says what to do (for a workflow output: how to make it again).
 """
 
 from __future__ import annotations
@@ -30,11 +32,36 @@ class CorruptFileError(RuntimeError):
     """A pipeline file is missing, truncated or unreadable."""
 
 
+class MissingFileError(CorruptFileError, FileNotFoundError):
+    """A pipeline file does not exist (a :class:`CorruptFileError` and a FileNotFoundError)."""
+
+
+def _in_workflow(path: Path) -> bool:
+    return "results" in Path(path).parts
+
+
 def _regenerate_hint(path: Path) -> str:
-    return (
-        f"delete it and regenerate it, e.g. `rm '{path}' && snakemake --cores 2 '{path}'` "
-        "(Snakemake recreates it and everything downstream)"
-    )
+    """What to do about an unreadable file: a workflow output is deleted and made again."""
+    if _in_workflow(path):
+        return (
+            f"delete it and make it again: `rm '{path}' && snakemake --cores 2 '{path}'` "
+            "(Snakemake also re-runs what depends on it)"
+        )
+    return "re-create it with the code that wrote it"
+
+
+def _missing(path: Path, what: str) -> MissingFileError:
+    if _in_workflow(path):
+        hint = f"if it is an output of this workflow, `snakemake --cores 2 '{path}'` makes it and what it needs"
+    else:
+        hint = "check the path"
+    return MissingFileError(f"{path}: no such {what}; {hint}")
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def _atomic_write(path: Path | str, write: Callable[[str], None]) -> Path:
@@ -44,6 +71,7 @@ def _atomic_write(path: Path | str, write: Callable[[str], None]) -> Path:
     os.close(fd)
     try:
         write(tmp)
+        os.chmod(tmp, 0o666 & ~_umask())  # as a plain open() would: group/others per umask
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
@@ -82,7 +110,7 @@ def read_parquet(path: Path | str, columns: list[str] | None = None) -> pd.DataF
     missing, truncated or lacks one of ``columns``."""
     path = Path(path)
     if not path.exists():
-        raise CorruptFileError(f"{path}: file is missing; {_regenerate_hint(path)}")
+        raise _missing(path, "file")
     try:
         df = pd.read_parquet(path)
     except Exception as exc:  # pyarrow raises several types for truncated files
@@ -106,7 +134,7 @@ def load_checkpoint(path: Path | str) -> dict:
 
     path = Path(path)
     if not path.exists():
-        raise CorruptFileError(f"{path}: checkpoint is missing; {_regenerate_hint(path)}")
+        raise _missing(path, "checkpoint")
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:
