@@ -115,9 +115,18 @@ def _checkpoint(tmp_path: Path, n_units: int = 5) -> Path:
     final = {k: v.detach().clone() for k, v in init.items()}
     final["J"] = final["J"] + 0.1 * torch.ones_like(final["J"])
     ckpt = {
-        "config": cfg, "seed": 7, "status": "converged", "init_state": init, "final_state": final,
-        "n_inputs": task.n_inputs, "n_outputs": task.n_outputs, "epochs": 2, "steps": 4,
-        "final_loss": 0.5, "threshold": cfg["training"]["threshold"], "versions": {},
+        "config": cfg,
+        "seed": 7,
+        "status": "converged",
+        "init_state": init,
+        "final_state": final,
+        "n_inputs": task.n_inputs,
+        "n_outputs": task.n_outputs,
+        "epochs": 2,
+        "steps": 4,
+        "final_loss": 0.5,
+        "threshold": cfg["training"]["threshold"],
+        "versions": {},
     }
     path = tmp_path / "seed7.pt"
     torch.save(ckpt, path)
@@ -137,13 +146,22 @@ def written(tmp_path_factory) -> dict[str, dict[str, str]]:
     tmp = tmp_path_factory.mktemp("schemas")
     ckpt = _checkpoint(tmp)
     extract.trajectories(
-        ckpt, "c0", 7, PROBE, {"n_trials": 4, "seed": 2000}, {"n_trials": 2, "max_outputs": 8},
-        out_network=tmp / "network.parquet", out_trajectories=tmp / "trajectories.parquet",
-        out_weights=tmp / "weights.parquet", evaluation={"n_trials": 4, "seed": 3000},
+        ckpt,
+        "c0",
+        7,
+        PROBE,
+        {"n_trials": 4, "seed": 2000},
+        {"n_trials": 2, "max_outputs": 8},
+        out_network=tmp / "network.parquet",
+        out_trajectories=tmp / "trajectories.parquet",
+        out_weights=tmp / "weights.parquet",
+        evaluation={"n_trials": 4, "seed": 3000},
     )
     extract.example_trial(ckpt, "c0", PROBE, tmp / "example_trial.parquet")
-    read = {n: {c: str(t) for c, t in pd.read_parquet(tmp / f"{n}.parquet").dtypes.items()}
-            for n in ("network", "trajectories", "weights", "example_trial")}
+    read = {
+        n: {c: str(t) for c, t in pd.read_parquet(tmp / f"{n}.parquet").dtypes.items()}
+        for n in ("network", "trajectories", "weights", "example_trial")
+    }
     assert read["network"] == dict(extract.NETWORK_COLUMNS)
     assert read["weights"] == dict(extract.WEIGHT_COLUMNS)
 
@@ -215,11 +233,15 @@ def test_trajectory_columns_are_one_per_unit(written):
 def test_schema_check_can_fail():
     documented = [("a", "int64"), ("b", "string")]
     assert schema_mismatch(documented, {"a": "int64", "b": "string"}) == ""
-    assert "written but not documented: ['c']" in schema_mismatch(documented, {"a": "int64", "b": "string", "c": "bool"})
+    assert "written but not documented: ['c']" in schema_mismatch(
+        documented, {"a": "int64", "b": "string", "c": "bool"}
+    )
     assert "documented but not written: ['b']" in schema_mismatch(documented, {"a": "int64"})
     assert "b string / str" in schema_mismatch(documented, {"a": "int64", "b": "str"})
     assert "order" in schema_mismatch(documented, {"b": "string", "a": "int64"})
-    page = "## `x.parquet`, `x.md` and `y.parquet`\n\ntext\n\n" + HEADER + "\n|---|---|---|\n| a | int64 | m |\n\n## z\n"
+    page = (
+        "## `x.parquet`, `x.md` and `y.parquet`\n\ntext\n\n" + HEADER + "\n|---|---|---|\n| a | int64 | m |\n\n## z\n"
+    )
     assert column_tables(page) == {"x.parquet": [("a", "int64")], "y.parquet": [("a", "int64")]}
 
 
@@ -233,7 +255,12 @@ def _constants() -> dict[str, str]:
 
 def _normalise(path: str) -> str:
     path = path.replace("{{", "{").replace("}}", "}")
-    for old, new in (("{_cid}", "{condition}"), ("{_block}", "{block}"), ("{external}", "{name}"), ("{e}", "{experiment}")):
+    for old, new in (
+        ("{_cid}", "{condition}"),
+        ("{_block}", "{block}"),
+        ("{external}", "{name}"),
+        ("{e}", "{experiment}"),
+    ):
         path = path.replace(old, new)
     return path.removeprefix("{OUT}/")
 
@@ -253,7 +280,7 @@ def rule_files() -> dict[str, dict[str, list[str]]]:
                 continue
             indent = len(m.group(1))
             body = []
-            for nxt in lines[i + 1:]:
+            for nxt in lines[i + 1 :]:
                 if nxt.strip() and len(nxt) - len(nxt.lstrip()) <= indent:
                     break
                 body.append(nxt)
@@ -274,7 +301,11 @@ def rule_files() -> dict[str, dict[str, list[str]]]:
             files: dict[str, list[str]] = {}
             for key, chunk in sections.items():
                 text = "\n".join(chunk)
-                found = [s for s in re.findall(r'f?"([^"]*)"', text) if s.startswith(("{OUT}/", "{EXTERNAL_OUT}", "results/"))]
+                found = [
+                    s
+                    for s in re.findall(r'f?"([^"]*)"', text)
+                    if s.startswith(("{OUT}/", "{EXTERNAL_OUT}", "results/"))
+                ]
                 found += [consts[c] for c in re.findall(r"\b[A-Z][A-Z_]+\b", text) if c in consts]
                 paths = []
                 for s in found:
@@ -296,8 +327,16 @@ def _section(text: str, start: str) -> str:
 def test_rules_are_read_from_the_rule_files():
     """The reader finds the rules and their files (so the checks below are not vacuous)."""
     rules = rule_files()
-    assert {"train", "train_ensemble_<k>", "extract", "dsa_fit", "pairwise_dsa", "summary", "figure",
-            "measure_external"} <= set(rules)
+    assert {
+        "train",
+        "train_ensemble_<k>",
+        "extract",
+        "dsa_fit",
+        "pairwise_dsa",
+        "summary",
+        "figure",
+        "measure_external",
+    } <= set(rules)
     assert rules["train"]["output"] == ["train/{condition}/seed{seed}.log.parquet", "train/{condition}/seed{seed}.pt"]
     assert rules["train_ensemble_<k>"]["log"] == ["logs/train/{condition}/block{block}.log"]
     assert rules["effects"]["output"] == ["effects.md", "effects.parquet"]
@@ -327,7 +366,9 @@ def test_log_and_benchmark_table_matches_the_rules():
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
         if len(cells) == 3 and cells[1].startswith("`") and cells[0] != "rule":
             table[cells[0].replace("&lt;", "<").replace("&gt;", ">")] = (
-                "logs/" + cells[1].strip("`"), "benchmarks/" + cells[2].strip("`"))
+                "logs/" + cells[1].strip("`"),
+                "benchmarks/" + cells[2].strip("`"),
+            )
     expected = {}
     for rule, files in rule_files().items():
         if rule == "measure_external":  # outside the study folder: named in its own section
