@@ -266,7 +266,9 @@ def test_truncated_parquet_names_file_and_fix(resumed):
     assert proc.returncode != 0
     console = proc.stdout + proc.stderr
     line = next(ln for ln in console.splitlines() if "failed: CorruptFileError" in ln)
-    assert rel in line and "regenerate" in line and "rule dsa_fit" in line
+    assert rel in line and "rule dsa_fit" in line
+    # the advice: delete the file and make it again, with the commands spelt out for this file
+    assert "delete it and make it again" in line and f"rm '{rel}' && snakemake --cores 2 '{rel}'" in line
     log = (d / OUT / "logs" / "dsa_fit" / f"{OK}.log").read_text()
     assert "CorruptFileError" in log and rel in log
     # the documented fix: delete it and let snakemake regenerate it
@@ -281,7 +283,9 @@ def test_truncated_checkpoint_names_file(resumed):
     proc = _snakemake(d, "--cores", "1", f"{OUT}/extract/{OK}/seed0/network.parquet", check=False)
     assert proc.returncode != 0
     line = next(ln for ln in (proc.stdout + proc.stderr).splitlines() if "failed: CorruptFileError" in ln)
-    assert f"{OUT}/train/{OK}/seed0.pt" in line and "regenerate" in line
+    rel = f"{OUT}/train/{OK}/seed0.pt"
+    assert rel in line and "not a readable checkpoint" in line
+    assert "delete it and make it again" in line and f"rm '{rel}'" in line
     assert "rule extract" in line
 
 
@@ -290,10 +294,18 @@ def test_library_readers_raise_corrupt_file_error(tmp_path):
 
     p = atomic_write_parquet(pd.DataFrame({"a": [1, 2, 3]}), tmp_path / "t.parquet")
     p.write_bytes(p.read_bytes()[:-20])
-    with pytest.raises(CorruptFileError, match="t.parquet.*regenerate"):
+    # outside a workflow's results/: re-create it; inside: delete it and let Snakemake make it
+    with pytest.raises(CorruptFileError, match="t.parquet: not a readable Parquet file.*re-create it"):
         read_parquet(p)
-    with pytest.raises(CorruptFileError, match="missing"):
+    q = atomic_write_parquet(pd.DataFrame({"a": [1]}), tmp_path / "results" / "s" / "u.parquet")
+    q.write_bytes(q.read_bytes()[:-20])
+    with pytest.raises(CorruptFileError, match="u.parquet: not a readable.*delete it and make it again"):
+        read_parquet(q)
+    with pytest.raises(CorruptFileError, match=r"missing columns \['b'\]"):
+        read_parquet(atomic_write_parquet(pd.DataFrame({"a": [1]}), tmp_path / "v.parquet"), columns=["a", "b"])
+    with pytest.raises(CorruptFileError, match="none.pt: no such checkpoint") as missing:
         load_checkpoint(tmp_path / "none.pt")
+    assert isinstance(missing.value, FileNotFoundError)  # a missing file is also FileNotFoundError
     (tmp_path / "bad.pt").write_bytes(b"PK\x03\x04garbage")
     with pytest.raises(CorruptFileError, match="bad.pt"):
         load_checkpoint(tmp_path / "bad.pt")
