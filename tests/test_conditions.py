@@ -151,7 +151,9 @@ def test_collisions_and_errors():
 
 def test_figures_enabled_by_experiments():
     study = build_study(_cfg())
-    assert {"fig3", "fig5", "fig6", "fig7", "fig8", "effects", "training_curves", "example_trial"} == set(study.figures)
+    assert {"fig3", "fig5", "fig6", "fig7", "fig8", "svcca", "effects", "training_curves", "example_trial"} == set(
+        study.figures
+    )
     assert study.figures["fig8"]["experiments"] == ["l1"]
     cfg = _cfg()
     cfg["figures"] = {"fig3": {"enabled": False}, "example_trial": {"experiment": "gamma", "level": 0.1, "seed": 1}}
@@ -252,7 +254,16 @@ def test_every_task_lives_in_the_module_of_its_name():
 def test_default_study_config_expands():
     cfg = yaml.safe_load((REPO / "workflow_config.yaml").read_text())
     study = build_study(cfg)
-    assert set(study.experiments) == {"complexity", "memory", "auxiliary", "gamma", "width", "l1", "nuclear"}
+    assert set(study.experiments) == {
+        "complexity",
+        "memory",
+        "auxiliary",
+        "gamma",
+        "gamma_flipflop",
+        "width",
+        "l1",
+        "nuclear",
+    }
     assert set(study.figures) >= {"fig3", "fig4", "fig5", "fig6", "fig7", "fig8", "effects"}
 
 

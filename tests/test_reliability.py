@@ -50,14 +50,22 @@ RELIABILITY_CONFIG = {
     "experiments": {
         # "complexity" so that fig5 shows it; lr 1e30 diverges
         "complexity": {
-            "factor": "channels", "tasks": ["flipflop"], "parameter": "training.lr",
-            "levels": [1.0e-2, 1.0e30], "seeds": 2, "model": {"kind": "standard", "n_units": 8},
+            "factor": "channels",
+            "tasks": ["flipflop"],
+            "parameter": "training.lr",
+            "levels": [1.0e-2, 1.0e30],
+            "seeds": 2,
+            "model": {"kind": "standard", "n_units": 8},
         },
         # far too small budgets for the threshold: not_converged; 300 epochs is slow enough to be
         # killed (every experiment needs 2 levels and 2 seeds)
         "budget": {
-            "factor": "channels", "tasks": ["flipflop"], "parameter": "training.max_epochs",
-            "levels": [2, 300], "seeds": 2, "model": {"kind": "standard", "n_units": 8},
+            "factor": "channels",
+            "tasks": ["flipflop"],
+            "parameter": "training.max_epochs",
+            "levels": [2, 300],
+            "seeds": 2,
+            "model": {"kind": "standard", "n_units": 8},
             "settings": {"training": {"threshold": 1.0e-12}},
         },
     },
@@ -110,7 +118,10 @@ def resumed(tmp_path_factory, snapshot, clean) -> dict:
     d = _copy_repo(tmp_path_factory.mktemp("resumed"), snapshot)
     proc = subprocess.Popen(
         [sys.executable, "-m", "snakemake", "--cores", "2", "--configfile", "reliability.yaml"],
-        cwd=d, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        cwd=d,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
     )
     job_log = d / OUT / "logs" / "train" / BUDGET / "seed0.log"
     ckpt = d / OUT / "train" / BUDGET / "seed0.pt"

@@ -45,13 +45,32 @@ from workflow_copy import copy_workflow  # noqa: E402
 JOB_SIZE = ("threads", "mem_mb", "runtime")
 #: every spelling under which a profile could state them (Snakemake and the SLURM plugin)
 SIZE_KEYS = {
-    "threads", "cpus_per_task", "mem_mb", "mem", "mem_mib", "mem_gb", "mem_mb_per_cpu",
-    "runtime", "walltime", "time_min", "time",
+    "threads",
+    "cpus_per_task",
+    "mem_mb",
+    "mem",
+    "mem_mib",
+    "mem_gb",
+    "mem_mb_per_cpu",
+    "runtime",
+    "walltime",
+    "time_min",
+    "time",
 }
 #: rules that every study runs as jobs (the dry run of configs/test.yaml must show each of them)
 CORE_RULES = {
-    "train", "extract", "example_trial", "dsa_fit", "pairwise_dsa", "pairwise_weights",
-    "meta", "networks", "pairwise_all", "summary", "effects", "figure",
+    "train",
+    "extract",
+    "example_trial",
+    "dsa_fit",
+    "pairwise_dsa",
+    "pairwise_weights",
+    "meta",
+    "networks",
+    "pairwise_all",
+    "summary",
+    "effects",
+    "figure",
 }
 
 
@@ -134,7 +153,7 @@ def test_rule_parser_reads_a_planted_rule(tmp_path, monkeypatch):
         "rule bare:\n    input:\n        'x',\n\n"
         "if not BLOCKS:\n\n    rule inner:\n        threads: 1\n        resources:\n"
         "            mem_mb=7,\n            runtime=8,\n\n"
-        "for b in BLOCKS:\n\n    rule:\n        name:\n            f\"block_{len(R)}\"\n"
+        'for b in BLOCKS:\n\n    rule:\n        name:\n            f"block_{len(R)}"\n'
         "        threads: 2\n        resources:\n            mem_mb=9,\n            runtime=10,\n"
     )
     monkeypatch.setattr(sys.modules[__name__], "REPO", tmp_path)
@@ -265,7 +284,9 @@ def test_dry_run_resolves_the_numbers_written_in_the_rules(dry_runs, profile):
 
 def test_profile_and_no_profile_agree_job_by_job(dry_runs):
     def sizes(jobs):
-        return sorted((j["rule"], sorted(j["wildcards"].items()), sorted(_size(j).items())) for j in jobs if j["rule"] != "all")
+        return sorted(
+            (j["rule"], sorted(j["wildcards"].items()), sorted(_size(j).items())) for j in jobs if j["rule"] != "all"
+        )
 
     plain = sizes(dry_runs["none"])
     # 14 train + 14 extract + 7 x (dsa_fit + 2 pairwise) + example_trial + 7 figures + 7 aggregation,
@@ -395,9 +416,7 @@ def _small_config(dest: Path) -> Path:
     complexity = dict(cfg["experiments"]["complexity"], tasks=["flipflop"])
     cfg["experiments"] = {"complexity": complexity}
     cfg["tasks"] = {"flipflop": cfg["tasks"]["flipflop"]}
-    cfg["figures"] = {
-        name: (fig if name == "fig3" else {"enabled": False}) for name, fig in cfg["figures"].items()
-    }
+    cfg["figures"] = {name: (fig if name == "fig3" else {"enabled": False}) for name, fig in cfg["figures"].items()}
     path = dest / "configs" / "slurm_test.yaml"
     path.write_text(yaml.safe_dump(cfg, sort_keys=False))
     return path
@@ -430,14 +449,20 @@ def test_run_through_slurm_plugin_against_fake_slurm(tmp_path):
         f"{out}/figures/fig3.png",
     ]
     args = [
-        "--workflow-profile", "profiles/slurm",
-        "--configfile", str(config.relative_to(wd)),
-        "--slurm-init-seconds-before-status-checks", "1",
+        "--workflow-profile",
+        "profiles/slurm",
+        "--configfile",
+        str(config.relative_to(wd)),
+        "--slurm-init-seconds-before-status-checks",
+        "1",
         "--slurm-keep-successful-logs",
-        "--latency-wait", "5",
-        "--local-cores", "1",
+        "--latency-wait",
+        "5",
+        "--local-cores",
+        "1",
         # two submissions of 2 networks each (the profile has 4): they run side by side here
-        "--group-components", "network=2",
+        "--group-components",
+        "network=2",
     ]
     # what the same command would submit: group components, and every other job that is not local
     dry = _snakemake(wd, "-n", *args, "--", *targets, env=env)

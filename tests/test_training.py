@@ -177,7 +177,7 @@ def test_corrupt_checkpoint_names_file(tmp_path):
     with pytest.raises(CorruptFileError, match="c.pt"):
         load_checkpoint(tmp_path / "c.pt")
     (tmp_path / "l.parquet").write_bytes(b"PAR1 truncated")
-    with pytest.raises(CorruptFileError, match="regenerate"):
+    with pytest.raises(CorruptFileError, match="re-create it"):
         read_parquet(tmp_path / "l.parquet")
 
 

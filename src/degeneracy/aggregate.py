@@ -1,7 +1,7 @@
 """Per-condition summary with bootstrap intervals over networks.
 
-:func:`summarise` turns the ``meta``, ``networks`` and ``pairwise`` tables (README, "Outputs and
-their schemas") into one row per (experiment, condition). Only converged networks enter the
+:func:`summarise` turns the ``meta``, ``networks`` and ``pairwise`` tables (docs/outputs.md)
+into one row per (experiment, condition). Only converged networks enter the
 degeneracy metrics; how many were excluded (and why) is reported in every row.
 See ``docs/study.md`` for the definitions. This module imports neither torch nor matplotlib.
 """

@@ -13,7 +13,6 @@ See ``docs/metrics.md`` for the optimiser.
 
 from __future__ import annotations
 
-import math
 import warnings
 from dataclasses import dataclass, field
 from typing import Sequence
@@ -74,9 +73,7 @@ def _as_tensor(traj, dtype=torch.float64) -> torch.Tensor:
     if t.ndim == 2:
         t = t.unsqueeze(0)
     if t.ndim != 3:
-        raise ValueError(
-            f"trajectories must be (trials, time, units) (or (time, units)); got shape {tuple(t.shape)}"
-        )
+        raise ValueError(f"trajectories must be (trials, time, units) (or (time, units)); got shape {tuple(t.shape)}")
     return t
 
 
@@ -161,8 +158,7 @@ def fit_operator_ranks(
             raise ValueError(f"rank must be >= 1, got {rank}")
         if rank > emb_dim:
             raise ValueError(
-                f"rank={rank} is larger than the embedding dimension n_delays*units = "
-                f"{n_delays}*{N} = {emb_dim}"
+                f"rank={rank} is larger than the embedding dimension n_delays*units = {n_delays}*{N} = {emb_dim}"
             )
         if rank > n_rows:
             raise ValueError(
@@ -192,8 +188,9 @@ def fit_operator_ranks(
     return fits
 
 
-def fit_operators(trajs: Sequence, n_delays: int, delay_interval: int = 1, rank: int | None = None,
-                  ridge: float = 1e-8) -> list[DSAFit]:
+def fit_operators(
+    trajs: Sequence, n_delays: int, delay_interval: int = 1, rank: int | None = None, ridge: float = 1e-8
+) -> list[DSAFit]:
     """Fit a set of networks; all trajectory sets must have the same shape."""
     shapes = [tuple(np.shape(t)) for t in trajs]
     if len(set(shapes)) > 1:
@@ -463,8 +460,17 @@ def procrustes_similarity_distance(
     if chunk_size is not None and P > chunk_size:
         outs = [
             procrustes_similarity_distance(
-                A[s : s + chunk_size], B[s : s + chunk_size], n_random_starts, n_screen_iter, n_keep,
-                n_iter, n_polish_iter, seed, dtype, return_C, None,
+                A[s : s + chunk_size],
+                B[s : s + chunk_size],
+                n_random_starts,
+                n_screen_iter,
+                n_keep,
+                n_iter,
+                n_polish_iter,
+                seed,
+                dtype,
+                return_C,
+                None,
                 None if starts is None else starts[:, s : s + chunk_size],
             )
             for s in range(0, P, chunk_size)
@@ -482,8 +488,7 @@ def procrustes_similarity_distance(
     Bf = B.to(dtype)
     keep = min(n_keep, n_s)
     if n_s > keep:  # successive halving: screen all starts, continue the best `keep` per pair
-        C, f = _riemannian_lbfgs(_tile(Af, n_s), _tile(Bf, n_s), C0.reshape(n_s * P, r, r).to(dtype),
-                                 n_screen_iter)
+        C, f = _riemannian_lbfgs(_tile(Af, n_s), _tile(Bf, n_s), C0.reshape(n_s * P, r, r).to(dtype), n_screen_iter)
         f = torch.nan_to_num(f.reshape(n_s, P), nan=float("inf"))
         idx = f.argsort(0)[:keep]  # (keep, P)
         C = C.reshape(n_s, P, r, r)[idx, torch.arange(P)].reshape(keep * P, r, r)
@@ -652,8 +657,13 @@ def pairwise_distances(
         r = T.shape[-1]
         n_via = min(n_compose, k - 2)  # composed starts per pair and round
         ck = max(1, min(compose_keep, n_via))
-        opts = {**optimiser_opts, "n_keep": ck, "n_screen_iter": compose_screen_iter if ck < n_via else 0,
-                "n_iter": compose_iter, "n_polish_iter": 0}
+        opts = {
+            **optimiser_opts,
+            "n_keep": ck,
+            "n_screen_iter": compose_screen_iter if ck < n_via else 0,
+            "n_iter": compose_iter,
+            "n_polish_iter": 0,
+        }
         improved = torch.zeros(len(I), dtype=torch.bool)
         for rnd in range(rounds):
             # restart every pair from alignments composed through the set; keep improvements
@@ -718,6 +728,4 @@ def dsa_null_ranks(
     h = K // 2
     fa = fit_operator_ranks(x[torch.as_tensor(perm[:h])], n_delays, delay_interval, ranks, ridge)
     fb = fit_operator_ranks(x[torch.as_tensor(perm[h : 2 * h])], n_delays, delay_interval, ranks, ridge)
-    return [
-        float(pairwise_distances([a, b], mode=mode, seed=seed, **optimiser_opts)[0, 1]) for a, b in zip(fa, fb)
-    ]
+    return [float(pairwise_distances([a, b], mode=mode, seed=seed, **optimiser_opts)[0, 1]) for a, b in zip(fa, fb)]
