@@ -19,7 +19,7 @@ SCRIPTS = Path(workflow.basedir) / "rules" / "scripts"
 #: global analysis settings, key-order independent (stable params)
 SETTINGS = {
     key: canonical(STUDY.config[key])
-    for key in ("weights", "aggregate", "fixed_points")
+    for key in ("weights", "aggregate", "fixed_points", "joint_dsa")
 }
 
 
@@ -153,6 +153,44 @@ def fixed_point_files(experiment):
     ]
 
 
+def joint_groups(experiment, task):
+    """[[condition, number of seeds], ...] of one experiment and task, in level order."""
+    rows = sorted(
+        (r for r in STUDY.meta_rows([experiment]) if r["task"] == task),
+        key=lambda r: r["level"],
+    )
+    cids = list(dict.fromkeys(r["condition"] for r in rows))
+    return [[c, len(CONDITIONS[c].seeds)] for c in cids]
+
+
+def joint_seed_files(pattern):
+    """Input function: ``pattern`` for every network of the job's experiment and task."""
+
+    def fn(wildcards):
+        return [
+            pattern.format(condition=c, seed=s)
+            for c, _ in joint_groups(wildcards.experiment, wildcards.task)
+            for s in CONDITIONS[c].seeds
+        ]
+
+    return fn
+
+
+def joint_files(experiments):
+    """(joint tables, spread tables) of the listed experiments that joint_dsa: covers."""
+    keys = [
+        (e, t)
+        for e in experiments
+        if e in SETTINGS["joint_dsa"]["experiments"] and e in STUDY.experiments
+        for t in sorted({r["task"] for r in STUDY.meta_rows([e])})
+        if ":" not in t
+    ]
+    return (
+        [f"{OUT}/joint/{e}/{t}.parquet" for e, t in keys],
+        [f"{OUT}/joint/{e}/{t}.spread.parquet" for e, t in keys],
+    )
+
+
 def pairwise_files(experiments=None, metrics=("dsa", "weights", "svcca")):
     conds = (
         sorted(CONDITIONS)
@@ -210,6 +248,7 @@ def figure_inputs(wildcards):
     inputs = {"summaries": [f"{OUT}/summary/{e}.parquet" for e in exps]}
     if name == "fig3":
         inputs["pairwise"] = pairwise_files(exps)
+        inputs["joint"], inputs["spread"] = joint_files(exps)
     return inputs
 
 

@@ -120,3 +120,35 @@ rule dsa_grid:
         code=code("dsa_grid.py"),
     script:
         "scripts/dsa_grid.py"
+
+
+# All networks of an experiment's levels in one DSA space, per task (fig3 panel A, and each
+# level's mean distance to its centroid).
+rule joint_dsa:
+    input:
+        networks=joint_seed_files(NETWORK),
+        trajectories=joint_seed_files(TRAJECTORIES),
+    output:
+        joint=f"{OUT}/joint/{{experiment}}/{{task}}.parquet",
+        spread=f"{OUT}/joint/{{experiment}}/{{task}}.spread.parquet",
+    log:
+        f"{OUT}/logs/joint_dsa/{{experiment}}/{{task}}.log",
+    benchmark:
+        f"{OUT}/benchmarks/joint_dsa/{{experiment}}/{{task}}.tsv"
+    wildcard_constraints:
+        task=r"[A-Za-z0-9_]+",
+    conda:
+        "../envs/degeneracy.yaml"
+    threads: 1
+    resources:
+        mem_mb=8000,
+        runtime=240,
+    params:
+        groups=lambda w: joint_groups(w.experiment, w.task),
+        dsa=lambda w: CONDITIONS[joint_groups(w.experiment, w.task)[0][0]].analysis[
+            "dsa"
+        ],
+        aggregate=SETTINGS["aggregate"],
+        code=code("joint_dsa.py"),
+    script:
+        "scripts/joint_dsa.py"

@@ -24,5 +24,7 @@ with job(snakemake):
         effects_path=getattr(inp, "effects", None),
         log_paths=list(getattr(inp, "logs", [])),
         trial_path=getattr(inp, "trial", None),
+        joint_paths=list(getattr(inp, "joint", [])),
+        spread_paths=list(getattr(inp, "spread", [])),
         **extra,
     )

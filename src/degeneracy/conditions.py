@@ -98,6 +98,8 @@ GLOBAL_DEFAULTS: dict[str, Any] = {
     "figures": {},
     # fixed and slow points of every network of these experiments (degeneracy.metrics.fixed_points)
     "fixed_points": {"experiments": ["auxiliary"], "n_init": 256, "noise": 0.1, "line_tol": 0.05},
+    # all networks of an experiment's levels in one DSA space, per task (fig3 panel A)
+    "joint_dsa": {"experiments": ["complexity"]},
 }
 
 

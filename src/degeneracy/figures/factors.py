@@ -107,11 +107,70 @@ def _mds_panel(
     )
 
 
-def fig3(summary: pd.DataFrame, pairwise: pd.DataFrame, meta: pd.DataFrame, out_png: Path, out_pdf: Path) -> None:
-    """Task complexity. A: per task, classical MDS of each condition's DSA distance matrix
-    (levels overlaid, each embedding centred; spread = degeneracy). B-D: dynamics (with the
-    within-network DSA null band), weights and behavior degeneracy against each task's
-    complexity knob (channels; path integration: 2-D vs 3-D). Returns None."""
+def _joint_panel(
+    ax, task: str, conds: pd.DataFrame, joint: pd.DataFrame, spread: pd.DataFrame | None, letter: str
+) -> bool:
+    """One task in its joint DSA space: every converged network of every level embedded by ONE
+    classical MDS of the cross-condition distances (degeneracy.pipeline.joint_dsa), coloured by
+    level, so spreads compare across levels; the legend gives each level's mean distance to its
+    centroid with its interval. Returns False when the table has no pair for the task."""
+    import matplotlib as mpl
+
+    from degeneracy.pipeline.joint_dsa import joint_matrix
+
+    ids = set(conds["condition"].astype(str))
+    sel = joint[joint["condition_a"].astype(str).isin(ids) & joint["condition_b"].astype(str).isin(ids)]
+    if sel.empty:
+        return False
+    D, labels, _ = joint_matrix(sel)
+    xy = classical_mds(D, 2, missing="fill")
+    factor = str(conds["factor"].iloc[0]) if "factor" in conds.columns else "channels"
+    param = parameter_of(conds, factor, task)
+    level_of = {str(c.condition): float(c.level) for c in conds.itertuples(index=False)}
+    levels = sorted({level_of[c] for c in labels})
+    cmap = mpl.colormaps["viridis"]
+    ax.set_title(f"{letter}  {task_name(task)}: joint DSA space (MDS)", fontsize=9, loc="left")
+    for i, lv in enumerate(levels):
+        rows = [k for k, c in enumerate(labels) if level_of[c] == lv]
+        text = tick_text(param, lv)
+        if spread is not None and not spread.empty:
+            hit = spread[spread["label"].astype(str).isin([c for c in ids if level_of.get(c) == lv])]
+            if len(hit) and np.isfinite(hit["spread"].iloc[0]):
+                r = hit.iloc[0]
+                text += f": spread {r['spread']:.3f} [{r['lo']:.3f}, {r['hi']:.3f}]"
+        ax.scatter(
+            xy[rows, 0], xy[rows, 1], s=12, color=cmap(0.85 * i / max(1, len(levels) - 1)), alpha=0.85, label=text
+        )
+    ax.set_xlabel("MDS 1 (DSA distance units)", fontsize=8)
+    ax.set_ylabel("MDS 2")
+    ax.set_aspect("equal", adjustable="datalim")
+    ax.legend(
+        title=axis_label(factor, param) + " (mean distance to centroid)",
+        fontsize=6,
+        title_fontsize=7,
+        frameon=False,
+        loc="upper left",
+        bbox_to_anchor=(1.02, 1.0),
+        borderaxespad=0,
+    )
+    return True
+
+
+def fig3(
+    summary: pd.DataFrame,
+    pairwise: pd.DataFrame,
+    meta: pd.DataFrame,
+    out_png: Path,
+    out_pdf: Path,
+    joint: pd.DataFrame | None = None,
+    spread: pd.DataFrame | None = None,
+) -> None:
+    """Task complexity. A: per task, the networks of all levels in one joint DSA space (one
+    classical MDS of the cross-condition distances, ``joint``; legend: each level's mean distance
+    to its centroid, ``spread``); without a joint table, each condition's own MDS (levels
+    overlaid, each embedding centred). B-D: dynamics (with the within-network DSA null band),
+    weights and behavior degeneracy against each task's complexity knob (channels; path
+    integration: 2-D vs 3-D). Returns None."""
     plt = pyplot()
     sub = select(summary, "channels", "complexity")
     mconds = select(meta, "channels", "complexity")
@@ -129,6 +188,8 @@ def fig3(summary: pd.DataFrame, pairwise: pd.DataFrame, meta: pd.DataFrame, out_
         conds = mconds[mconds["task"].astype(str) == task] if not empty(mconds) else pd.DataFrame()
         if empty(conds) and not empty(sub):
             conds = sub[sub["task"].astype(str) == task]
+        if joint is not None and not empty(conds) and _joint_panel(ax, task, conds, joint, spread, "A"):
+            continue
         _mds_panel(ax, task, conds, pairwise, summary, "A")
     axes = bottom.subplots(1, 3)
     pal = task_palette(sub)

@@ -229,8 +229,11 @@ def figure(
     log_paths: Sequence[str | Path] = (),
     log_jobs: Sequence[tuple[str, int]] = (),
     trial_path: str | Path | None = None,
+    joint_paths: Sequence[str | Path] = (),
+    spread_paths: Sequence[str | Path] = (),
 ) -> None:
-    """Draw figure ``name`` (a key of degeneracy.figures.FIGURES) to PNG and PDF."""
+    """Draw figure ``name`` (a key of degeneracy.figures.FIGURES) to PNG and PDF; fig3 draws its
+    panel A in the joint DSA space when ``joint_paths`` (with ``spread_paths``) are given."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -251,6 +254,17 @@ def figure(
     else:
         summ = pd.concat([read_parquet(p) for p in summaries], ignore_index=True)
         if name == "fig3":
-            fn(summ, concat(pairwise_paths, "pairwise"), meta_table(meta_rows), out_png, out_pdf, **kwargs)
+            joint = pd.concat([read_parquet(p) for p in joint_paths], ignore_index=True) if joint_paths else None
+            spread = pd.concat([read_parquet(p) for p in spread_paths], ignore_index=True) if spread_paths else None
+            fn(
+                summ,
+                concat(pairwise_paths, "pairwise"),
+                meta_table(meta_rows),
+                out_png,
+                out_pdf,
+                joint=joint,
+                spread=spread,
+                **kwargs,
+            )
         else:
             fn(summ, out_png, out_pdf, **kwargs)
