@@ -105,6 +105,7 @@ def expected_counts(cfg: dict) -> dict[str, int]:
         "pairwise_weights": n_cond,
         "pairwise_svcca": n_cond,
         "dsa_grid": n_cond,
+        "joint_dsa": len({(r["experiment"], r["task"]) for r in study.meta if r["experiment"] == "complexity"}),
         "summary": len(study.experiments),
         "meta": 1,
         "networks": 1,
