@@ -1,13 +1,11 @@
 """DSA: operator fit and distances against dsa-metric 2.0.2 and planted invariances."""
 
-import warnings
 
 import numpy as np
 import pytest
 import torch
 
 from degeneracy.metrics.dsa import (
-    DSAFit,
     dsa_null,
     fit_operator,
     fit_operators,
@@ -117,7 +115,6 @@ def test_reference_leaves_residual_on_sign_flip_we_do_not():
 
 
 def test_angular_and_wasserstein_match_reference():
-    import ot
     from DSA import SimilarityTransformDist
 
     fits = [fit_operator(make_system(s), 3, 1, 8) for s in range(3)]

@@ -18,7 +18,6 @@ determinism (two from-scratch runs). The corrupt-file check then runs on the res
 from __future__ import annotations
 
 import ast
-import io
 import os
 import signal
 import subprocess
