@@ -84,13 +84,17 @@ def main():
             diffs.append(D[i, j] - r)
             refs.append(r)
             if len(sample) <= 20:
-                print(f"  pair ({i:2d},{j:2d}): ours {D[i, j]:.5f}  reference {r:.5f}  diff {D[i, j] - r:+.5f}  ref time {dt:.2f} s")
+                print(
+                    f"  pair ({i:2d},{j:2d}): ours {D[i, j]:.5f}  reference {r:.5f}  diff {D[i, j] - r:+.5f}  ref time {dt:.2f} s"
+                )
         D2, t = run_ours()
         assert np.array_equal(D, D2), "ours is not reproducible for a fixed seed"
         ours_times.append(t)
     ours_pp = float(np.median(ours_times)) / n_pairs
-    print(f"ours: median of {len(ours_times)} runs {ours_pp * n_pairs:.2f} s = {ours_pp * 1e3:.1f} ms per pair "
-          f"(runs: {', '.join(f'{t:.2f}' for t in ours_times)} s; identical results)")
+    print(
+        f"ours: median of {len(ours_times)} runs {ours_pp * n_pairs:.2f} s = {ours_pp * 1e3:.1f} ms per pair "
+        f"(runs: {', '.join(f'{t:.2f}' for t in ours_times)} s; identical results)"
+    )
     ref_pp = float(np.mean(ref_times))
     print(f"reference: {ref_pp:.2f} s per pair (mean of {len(sample)}, {args.ref_iters} iterations x 2 runs)")
     print(f"speedup (per pair): {ref_pp / ours_pp:.0f}x")
@@ -98,17 +102,23 @@ def main():
     # (one thread for both methods) is the steadier measure of the work done
     ours_cpu_pp = float(np.median(ours_cpu)) / n_pairs
     ref_cpu_pp = float(np.mean(ref_cpu))
-    print(f"CPU time: ours {ours_cpu_pp * 1e3:.1f} ms per pair (median of {len(ours_cpu)}: "
-          f"{', '.join(f'{t:.2f}' for t in ours_cpu)} s), reference {ref_cpu_pp:.2f} s per pair; "
-          f"speedup (per pair, CPU time): {ref_cpu_pp / ours_cpu_pp:.0f}x")
+    print(
+        f"CPU time: ours {ours_cpu_pp * 1e3:.1f} ms per pair (median of {len(ours_cpu)}: "
+        f"{', '.join(f'{t:.2f}' for t in ours_cpu)} s), reference {ref_cpu_pp:.2f} s per pair; "
+        f"speedup (per pair, CPU time): {ref_cpu_pp / ours_cpu_pp:.0f}x"
+    )
     diffs = np.array(diffs)
-    print(f"max(ours - reference) over sampled pairs: {diffs.max():+.5f}  (target <= 1e-3); "
-          f"pairs above +1e-3: {(diffs > 1e-3).sum()} of {len(diffs)}")
+    print(
+        f"max(ours - reference) over sampled pairs: {diffs.max():+.5f}  (target <= 1e-3); "
+        f"pairs above +1e-3: {(diffs > 1e-3).sum()} of {len(diffs)}"
+    )
     print(f"mean(ours - reference): {np.mean(diffs):+.5f}")
     if len(sample) > 20:
         worst = np.argsort(-diffs)[:5]
-        print("largest (ours - reference): " + ", ".join(
-            f"({I[sample[w]]},{J[sample[w]]}) {diffs[w]:+.5f}" for w in worst))
+        print(
+            "largest (ours - reference): "
+            + ", ".join(f"({I[sample[w]]},{J[sample[w]]}) {diffs[w]:+.5f}" for w in worst)
+        )
 
     if args.save:
         order = np.concatenate([np.asarray(c) for c in np.array_split(sample, min(3, len(sample)))])
@@ -117,8 +127,10 @@ def main():
     # the guarantee: no pair of the batched call above the same function on that pair alone
     alone = np.array([pairwise_distances([fits[i], fits[j]], seed=args.seed)[0, 1] for i, j in zip(I, J)])
     above = D[I, J] - alone
-    print(f"pairs above their pair-alone value: {(above > 0).sum()} of {n_pairs} "
-          f"(max batched - alone {above.max():+.2e}; batched lower by > 1e-3 on {(above < -1e-3).sum()})")
+    print(
+        f"pairs above their pair-alone value: {(above > 0).sum()} of {n_pairs} "
+        f"(max batched - alone {above.max():+.2e}; batched lower by > 1e-3 on {(above < -1e-3).sum()})"
+    )
 
 
 if __name__ == "__main__":

@@ -1,6 +1,5 @@
 """DSA: operator fit and distances against dsa-metric 2.0.2 and planted invariances."""
 
-
 import numpy as np
 import pytest
 import torch
