@@ -140,7 +140,7 @@ def written(tmp_path_factory) -> dict[str, dict[str, str]]:
     from degeneracy.aggregate import summarise
     from degeneracy.measure.core import DISTANCE_COLUMNS
     from degeneracy.metrics import fixed_points
-    from degeneracy.pipeline import collect, dsa_grid, extract, joint_dsa, pairwise
+    from degeneracy.pipeline import collect, dsa_fit, dsa_grid, extract, joint_dsa, pairwise
     from degeneracy.stats import EFFECT_COLUMNS, effects_table
 
     tmp = tmp_path_factory.mktemp("schemas")
@@ -183,8 +183,8 @@ def written(tmp_path_factory) -> dict[str, dict[str, str]]:
         "extract/{condition}/seed{seed}/weights.parquet": read["weights"],
         "extract/{condition}/seed{seed}/example_trial.parquet": read["example_trial"],
         "extract/{condition}/seed{seed}/fixed_points.parquet": _declared(fp, tmp, "fixed_points"),
-        "dsa/{condition}/operators.parquet": _declared(extract.OPERATOR_COLUMNS, tmp, "operators"),
-        "dsa/{condition}/null.parquet": _declared(extract.NULL_COLUMNS, tmp, "null"),
+        "dsa/{condition}/operators.parquet": _declared(dsa_fit.OPERATOR_COLUMNS, tmp, "operators"),
+        "dsa/{condition}/null.parquet": _declared(dsa_fit.NULL_COLUMNS, tmp, "null"),
         "pairwise/{condition}/dsa.parquet": pair,
         "pairwise/{condition}/weights.parquet": pair,
         "pairwise/{condition}/svcca.parquet": pair,

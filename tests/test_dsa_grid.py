@@ -10,7 +10,7 @@ from degeneracy.io import atomic_write_parquet, read_parquet
 from degeneracy.metrics.dsa import dsa_null, fit_operator, pairwise_distances
 from degeneracy.pipeline.dsa_grid import GRID_COLUMNS, dsa_grid, grid_settings
 from degeneracy.pipeline.extract import NETWORK_COLUMNS, dsa_fit
-from degeneracy.pipeline.pairwise import pairwise_dsa
+from degeneracy.pipeline.pairwise_dsa import pairwise_dsa
 
 from test_metrics_dsa import make_system
 

@@ -154,7 +154,7 @@ def test_channels_are_the_complexity_knob():
         ("flopflip", {}, "valid tasks"),
         ("flipflop", {"n_channels": 0}, "n_channels=0"),
         ("delayed_discrimination", {"delay_min": 9, "delay_max": 3}, "delay_min <= delay_max"),
-        ("path_integration", {"dim": 4}, "one of [2, 3]"),
+        ("path_integration", {"dim": 4}, r"one of \[2, 3\]"),
         ("sine", {"n_freqs": 3}, "valid knobs"),
         ("sine", {"n_freq": 0}, "n_freq=0"),
     ],

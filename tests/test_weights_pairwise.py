@@ -8,7 +8,7 @@ import pytest
 from degeneracy.io import atomic_write_parquet, read_parquet
 from degeneracy.metrics.weights import permutation_distance
 from degeneracy.pipeline.extract import read_weights
-from degeneracy.pipeline.pairwise import pairwise_weights
+from degeneracy.pipeline.pairwise_weights import pairwise_weights
 
 N = 12
 SETTINGS = {"n_restarts": 2, "seed": 5, "tabu_iters": 30}
@@ -103,7 +103,7 @@ def test_no_init_column_no_init_rows_and_activity_start(tmp_path):
         trajectory_paths=[n[2] for n in nets],
     )
     from degeneracy.pipeline.extract import read_trajectories
-    from degeneracy.pipeline.pairwise import activity_sample
+    from degeneracy.pipeline.pairwise_weights import activity_sample
 
     H = {s: activity_sample(read_trajectories(tmp_path / f"traj{s}.parquet")) for s in (1, 2, 3)}
     r = permutation_distance(nets[0][3], nets[2][3], seed=[5, 1, 3], activity=(H[1], H[3]), **SEARCH)
@@ -111,7 +111,7 @@ def test_no_init_column_no_init_rows_and_activity_start(tmp_path):
 
 
 def test_activity_sample_keeps_every_kth_row(monkeypatch):
-    from degeneracy.pipeline import pairwise
+    from degeneracy.pipeline import pairwise_weights as pairwise
 
     H = np.arange(2 * 7 * 3, dtype=float).reshape(2, 7, 3)  # 14 rows of 3 units
     monkeypatch.setattr(pairwise, "MAX_ACTIVITY_ROWS", 5)

@@ -6,7 +6,7 @@ sys.path.insert(0, str(Path(snakemake.scriptdir).resolve().parents[1] / "src"))
 from degeneracy.pipeline.runner import job  # noqa: E402
 
 with job(snakemake) as threads:
-    from degeneracy.pipeline.extract import dsa_fit
+    from degeneracy.pipeline.dsa_fit import dsa_fit
 
     dsa_fit(
         snakemake.wildcards.condition,

@@ -6,7 +6,7 @@ sys.path.insert(0, str(Path(snakemake.scriptdir).resolve().parents[1] / "src"))
 from degeneracy.pipeline.runner import job  # noqa: E402
 
 with job(snakemake) as threads:
-    from degeneracy.pipeline.pairwise import pairwise_weights
+    from degeneracy.pipeline.pairwise_weights import pairwise_weights
 
     df = pairwise_weights(
         snakemake.wildcards.condition,

@@ -290,8 +290,9 @@ def time_scaled_stages(study, root: Path, table: pd.DataFrame, bench: pd.DataFra
     in-process seconds, median over jobs). A warm-up call (imports) is not counted."""
     import pandas as pd
 
-    from .pipeline.extract import dsa_fit
-    from .pipeline.pairwise import pairwise_dsa, pairwise_weights
+    from .pipeline.dsa_fit import dsa_fit
+    from .pipeline.pairwise_dsa import pairwise_dsa
+    from .pipeline.pairwise_weights import pairwise_weights
 
     weights = study.config["weights"]
     timed: dict[str, dict[str, float]] = {"dsa_fit": {}, "pairwise_dsa": {}, "pairwise_weights": {}}

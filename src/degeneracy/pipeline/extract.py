@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping
 
 import numpy as np
 import pandas as pd
@@ -24,15 +24,11 @@ __all__ = [
     "NETWORK_COLUMNS",
     "DEFAULT_EVAL",
     "trajectories",
-    "OPERATOR_COLUMNS",
-    "NULL_COLUMNS",
-    "dsa_fit",
     "example_trial",
     "read_trajectories",
     "read_weights",
     "WEIGHT_COLUMNS",
     "weights_table",
-    "read_operators",
 ]
 
 #: Columns (and dtypes) of one row of the networks table.
@@ -233,74 +229,6 @@ def read_weights(path: str | Path, which: str = "final") -> np.ndarray:
     return W
 
 
-def read_operators(path: str | Path) -> dict[int, np.ndarray]:
-    """operators.parquet -> {seed: r x r operator A} (converged networks only)."""
-    from degeneracy.io import read_parquet
-
-    df = read_parquet(path)
-    out = {}
-    for seed, g in df[df["matrix"] == "A"].groupby("seed", sort=True):
-        A = np.zeros((int(g["i"].max()) + 1, int(g["j"].max()) + 1))
-        A[g["i"].to_numpy(), g["j"].to_numpy()] = g["value"].to_numpy()
-        out[int(seed)] = A
-    return out
-
-
-OPERATOR_COLUMNS = {"seed": "int64", "matrix": "string", "i": "int32", "j": "int32", "value": "float64"}
-NULL_COLUMNS = {"condition": "string", "seed": "int64", "value": "float64"}
-
-
-def dsa_fit(
-    condition: str,
-    network_paths: Sequence[str | Path],
-    trajectory_paths: Sequence[str | Path],
-    dsa: Mapping[str, Any],
-    out_operators: str | Path,
-    out_null: str | Path,
-    threads: int = 1,
-) -> None:
-    """Fit the DSA operator and the noise floor of every converged network of a condition.
-
-    One job per condition (fitting is cheap next to the pairwise distances, and one job per
-    network would add thousands of jobs to the DAG). ``operators.parquet``: long table
-    (seed, matrix "A" | "singular_values", i, j, value); ``null.parquet``: one row per converged
-    network (condition, seed, value = DSA distance between two disjoint halves of its probe trials).
-    """
-    import torch
-
-    from degeneracy.io import atomic_write_parquet, read_parquet
-    from degeneracy.metrics import dsa as dsa_mod
-
-    torch.set_num_threads(int(threads))
-    kw = dict(
-        n_delays=int(dsa["n_delays"]),
-        delay_interval=int(dsa["delay_interval"]),
-        rank=int(dsa["rank"]),
-        ridge=float(dsa["ridge"]),
-    )
-    frames, nulls = [], []
-    for net_path, traj_path in zip(network_paths, trajectory_paths):
-        row = read_parquet(net_path).iloc[0]
-        if not bool(row["converged"]):
-            continue
-        seed = int(row["seed"])
-        traj = read_trajectories(traj_path)
-        fit = dsa_mod.fit_operator(traj, **kw)
-        A = np.asarray(fit.A, dtype=np.float64)
-        ii, jj = np.meshgrid(np.arange(A.shape[0]), np.arange(A.shape[1]), indexing="ij")
-        frames.append(pd.DataFrame({"seed": seed, "matrix": "A", "i": ii.ravel(), "j": jj.ravel(), "value": A.ravel()}))
-        sv = np.asarray(fit.singular_values, dtype=np.float64).ravel()
-        frames.append(
-            pd.DataFrame({"seed": seed, "matrix": "singular_values", "i": np.arange(sv.size), "j": 0, "value": sv})
-        )
-        null = _float(dsa_mod.dsa_null(traj, seed=int(dsa.get("seed", 0)) + seed, **kw))
-        nulls.append({"condition": condition, "seed": seed, "value": null})
-    ops = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame({c: [] for c in OPERATOR_COLUMNS})
-    atomic_write_parquet(ops.astype(OPERATOR_COLUMNS), out_operators)
-    nul = pd.DataFrame(nulls, columns=list(NULL_COLUMNS))
-    atomic_write_parquet(nul.astype(NULL_COLUMNS), out_null)
-
-
 def example_trial(
     checkpoint: str | Path,
     condition: str,
@@ -357,3 +285,16 @@ def example_trial(
         }
     )
     atomic_write_parquet(df, out)
+
+
+# The DSA fit stage lives in degeneracy.pipeline.dsa_fit (so that extraction does not depend on
+# the DSA code); its names stay reachable from here without an import statement, loaded on use.
+_MOVED = {"dsa_fit", "read_operators", "OPERATOR_COLUMNS", "NULL_COLUMNS"}
+
+
+def __getattr__(name: str):
+    if name in _MOVED:
+        import importlib
+
+        return getattr(importlib.import_module(".dsa_fit", __package__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
