@@ -642,6 +642,9 @@ def _finish(rows: list[dict[str, Any]], s: Mapping[str, Any]) -> None:
             notes.insert(0, f"no trend at {alpha:g} after {name} over {n_tests} cells (adjusted p = {q:.3g})")
         elif r["measure"] == "dynamics" and r["above_noise_floor"] is not True:
             r["verdict"] = "below noise floor"
+        elif r["measure"] == "weights" and r.get("beyond_gap") is False:
+            # a difference within the alignment's optimisation error is not called an effect
+            r["verdict"] = "inconclusive"
         elif paper is None:
             r["verdict"] = "inconclusive"
             notes.append(f"no paper direction for factor {r['factor']!r}")
