@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -44,27 +42,13 @@ def save(fig, out_png: str | Path, out_pdf: str | Path) -> None:
     closes the figure. Returns None."""
     import matplotlib.pyplot as plt
 
+    from degeneracy.io import _atomic_write  # the project's one atomic writer (umask-aware)
+
     try:
         for path, fmt in ((Path(out_png), "png"), (Path(out_pdf), "pdf")):
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=f".tmp.{fmt}")
-            os.close(fd)
-            try:
-                fig.savefig(tmp, format=fmt, dpi=150, bbox_inches="tight")
-                os.chmod(tmp, 0o666 & ~_umask())
-                os.replace(tmp, path)
-            except BaseException:
-                if os.path.exists(tmp):
-                    os.remove(tmp)
-                raise
+            _atomic_write(path, lambda tmp, fmt=fmt: fig.savefig(tmp, format=fmt, dpi=150, bbox_inches="tight"))
     finally:
         plt.close(fig)
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def no_data(ax, message: str = "no data") -> None:

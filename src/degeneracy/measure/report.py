@@ -9,8 +9,6 @@ Written into one folder (every file atomically): ``networks.parquet``, ``pairwis
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -31,16 +29,10 @@ _LABELS = {
 def _savefig(fig, path: Path) -> None:
     import matplotlib.pyplot as plt
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp.png")
-    os.close(fd)
+    from degeneracy.io import _atomic_write  # the project's one atomic writer (umask-aware)
+
     try:
-        fig.savefig(tmp, format="png", dpi=150, bbox_inches="tight")
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+        _atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=150, bbox_inches="tight"))
     finally:
         plt.close(fig)
 

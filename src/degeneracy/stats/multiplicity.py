@@ -11,19 +11,23 @@ __all__ = ["CORRECTIONS", "holm", "benjamini_hochberg", "adjust_p_values"]
 CORRECTIONS: dict[str, str] = {"holm": "Holm", "bh": "Benjamini-Hochberg"}
 
 
+def _finite_order(p: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(p as floats, an all-NaN output of its shape, indices of its finite entries sorted by p)."""
+    p = np.asarray(p, dtype=float)
+    ok = np.flatnonzero(np.isfinite(p))
+    return p, np.full(p.shape, np.nan), ok[np.argsort(p[ok], kind="stable")]
+
+
 def holm(p: np.ndarray) -> np.ndarray:
     """Holm step-down adjusted p-values (same order as ``p``; NaN entries stay NaN, not counted).
 
     With m finite p-values sorted ascending, p_adj(i) = max_{j <= i} min(1, (m - j + 1) p(j)).
     Rejecting p_adj < alpha controls the family-wise error rate at alpha.
     """
-    p = np.asarray(p, dtype=float)
-    out = np.full(p.shape, np.nan)
-    ok = np.flatnonzero(np.isfinite(p))
-    m = ok.size
+    p, out, order = _finite_order(p)
+    m = order.size
     if m == 0:
         return out
-    order = ok[np.argsort(p[ok], kind="stable")]
     adj = np.minimum(1.0, (m - np.arange(m)) * p[order])
     out[order] = np.maximum.accumulate(adj)
     return out
@@ -35,13 +39,10 @@ def benjamini_hochberg(p: np.ndarray) -> np.ndarray:
     With m finite p-values sorted ascending, q(i) = min_{j >= i} min(1, m p(j) / j). Rejecting
     q < alpha controls the false discovery rate at alpha (independent or positively dependent tests).
     """
-    p = np.asarray(p, dtype=float)
-    out = np.full(p.shape, np.nan)
-    ok = np.flatnonzero(np.isfinite(p))
-    m = ok.size
+    p, out, order = _finite_order(p)
+    m = order.size
     if m == 0:
         return out
-    order = ok[np.argsort(p[ok], kind="stable")]
     q = np.minimum(1.0, m * p[order] / np.arange(1, m + 1))
     out[order] = np.minimum.accumulate(q[::-1])[::-1]
     return out
