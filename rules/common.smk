@@ -19,7 +19,7 @@ SCRIPTS = Path(workflow.basedir) / "rules" / "scripts"
 #: global analysis settings, key-order independent (stable params)
 SETTINGS = {
     key: canonical(STUDY.config[key])
-    for key in ("weights", "aggregate", "fixed_points", "joint_dsa")
+    for key in ("weights", "aggregate", "fixed_points", "joint_dsa", "dsa_grid")
 }
 
 

@@ -117,6 +117,7 @@ rule dsa_grid:
         dsa=dsa_settings(
             ("n_delays", "delay_interval", "rank", "ridge", "mode", "seed")
         ),
+        max_networks=SETTINGS["dsa_grid"]["max_networks"],
         code=code("dsa_grid.py"),
     script:
         "scripts/dsa_grid.py"

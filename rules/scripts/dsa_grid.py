@@ -14,6 +14,7 @@ with job(snakemake) as threads:
         list(snakemake.input.trajectories),
         snakemake.params.dsa,
         out=snakemake.output[0],
+        max_networks=snakemake.params.max_networks,
         threads=threads,
     )
     print(df.groupby(["rank", "delay_interval", "metric"])["value"].mean().to_string() if len(df) else "no pairs")

@@ -100,6 +100,9 @@ GLOBAL_DEFAULTS: dict[str, Any] = {
     "fixed_points": {"experiments": ["auxiliary"], "n_init": 256, "noise": 0.1, "line_tol": 0.05},
     # all networks of an experiment's levels in one DSA space, per task (fig3 panel A)
     "joint_dsa": {"experiments": ["complexity"]},
+    # DSA robustness grid: at most this many converged networks per condition (lowest seeds
+    # first; null = all). Its pairwise cost grows with the square of the count.
+    "dsa_grid": {"max_networks": None},
 }
 
 

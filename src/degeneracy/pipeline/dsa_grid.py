@@ -141,9 +141,11 @@ def dsa_grid(
     grid: Mapping[str, Sequence[float]] | None = None,
     out: str | Path | None = None,
     threads: int = 1,
+    max_networks: int | None = None,
 ) -> pd.DataFrame:
     """DSA distances of every pair of converged networks and each network's null, at every
     setting of the grid (see :func:`grid_settings`; ``grid=None``: :data:`DEFAULT_GRID`).
+    ``max_networks``: use only the first that many converged networks (lowest seeds; None: all).
 
     ``dsa``: the task's setting (n_delays, delay_interval, rank, ridge, mode, seed). Nulls use
     the same split seed as the main pipeline (``dsa.seed + network seed``), so the 1x/1x rows
@@ -159,6 +161,10 @@ def dsa_grid(
 
     torch.set_num_threads(int(threads))
     conv = converged_seeds(network_paths)
+    if max_networks is not None:
+        if int(max_networks) < 2:
+            raise ValueError(f"DSA grid: max_networks must be >= 2 (a pair) or null; got {max_networks}")
+        conv = sorted(conv, key=lambda ks: ks[1])[: int(max_networks)]
     seeds = [s for _, s in conv]
     trajs = [read_trajectories(trajectory_paths[k]) for k, _ in conv]
     mode = str(dsa.get("mode", "euclidean"))
