@@ -26,6 +26,14 @@ if not ENSEMBLE_BLOCKS:
             "scripts/train.py"
 
 
+# An ensemble job gets what a profile sets for rule `train` other than its size (e.g. the GPU
+# profile's gres gpu:1): the ensemble rules are named per block, so a profile cannot name them.
+_TRAIN_SET = {
+    k: getattr(v, "raw", v)
+    for k, v in dict(workflow.resource_settings.overwrite_resources.get("train", {})).items()
+    if k not in ("mem_mb", "runtime")
+}
+
 for _cid, _block, _seeds in ENSEMBLE_BLOCKS:
 
     rule:
@@ -46,6 +54,7 @@ for _cid, _block, _seeds in ENSEMBLE_BLOCKS:
         resources:
             mem_mb=4000,
             runtime=240,
+            **_TRAIN_SET,
         params:
             config=CONDITIONS[_cid].config,
             seeds=list(_seeds),

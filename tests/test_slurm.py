@@ -527,3 +527,27 @@ def test_run_through_slurm_plugin_against_fake_slurm(tmp_path):
     assert any(c["cmd"] in ("sacct", "squeue") for c in calls)
     assert any(c["cmd"] == "srun" for c in calls)
     assert len(sbatch) == len(planned_groups) + sum(planned_jobs.values())
+
+
+def test_gpu_profile_gives_each_ensemble_job_one_gpu(tmp_path):
+    """With `ensemble: K` the trainings are per-block rules (train_ensemble_<i>), which no
+    profile can name: each gets what the profile sets for `train`, so one GPU per ensemble job
+    under profiles/slurm-gpu and none under profiles/slurm."""
+    wd = copy_workflow(tmp_path)
+    for name, gres in (("profiles/slurm-gpu", "gpu:1"), ("profiles/slurm", None)):
+        proc = _snakemake(
+            wd,
+            "-n",
+            "--workflow-profile",
+            name,
+            "--configfile",
+            "configs/test.yaml",
+            "--config",
+            "ensemble=2",
+            env=_env(),
+        )
+        jobs = [j for j in _dry_run_jobs(proc.stdout + proc.stderr) if j["rule"].startswith("train")]
+        assert jobs and all(j["rule"].startswith("train_ensemble_") for j in jobs), name
+        for job in jobs:
+            assert job["resources"].get("gres") == gres, (name, job["rule"])
+            assert job["resources"]["slots"] == "1" and job["resources"]["mem_mb"] == "4000", (name, job["rule"])
