@@ -250,3 +250,30 @@ class _Wildcards(dict):
     """Snakemake's wildcards: a mapping with attribute access."""
 
     __getattr__ = dict.__getitem__
+
+
+def test_adam_eps_scales_with_width_by_hand():
+    """adam_eps x (adam_eps_width / n_units)^2, computed by hand; unset: adam_eps as given."""
+    mup = {"task": {"name": "flipflop"}, "model": {"kind": "mup", "n_units": 512}}
+    assert training_loop.adam_eps(resolve_config(mup)) == 1e-8
+    cfg = resolve_config({**mup, "training": {"adam_eps": 2e-8, "adam_eps_width": 128}})
+    assert cfg["training"]["adam_eps"] == 2e-8
+    assert training_loop.adam_eps(cfg) == pytest.approx(2e-8 / 16, rel=1e-12)
+    cfg = resolve_config({**mup, "model": {"kind": "mup", "n_units": 32}, "training": {"adam_eps_width": 128}})
+    assert training_loop.adam_eps(cfg) == pytest.approx(1e-8 * 16, rel=1e-12)
+
+
+def test_adam_eps_reaches_the_optimiser(tmp_path):
+    """Width-scaled epsilon at n = N is torch's default (bit-identical training); a large
+    epsilon changes the trained weights (it reaches Adam)."""
+
+    def weights(training, name):
+        cfg = {**TINY, "training": {**TINY["training"], **training}}
+        train(cfg, 0, tmp_path / f"{name}.pt", tmp_path / f"{name}.parquet")
+        return model_from_checkpoint(load_checkpoint(tmp_path / f"{name}.pt")).state_dict()
+
+    base = weights({}, "base")
+    same = weights({"adam_eps_width": 16}, "same")  # TINY has n_units 16
+    other = weights({"adam_eps": 1e-1}, "other")
+    assert all(torch.equal(base[k], same[k]) for k in base)
+    assert any(not torch.allclose(base[k], other[k]) for k in base)

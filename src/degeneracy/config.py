@@ -149,6 +149,14 @@ TRAINING_PARAMS: dict[str, Param] = {
     "stop_patience": Param(3, int, "further consecutive epochs below threshold after the first, then stop", minimum=0),
     "threshold": Param(None, float, "convergence MSE; null: the task's", exclusive_minimum=0, nullable=True),
     "grad_clip": Param(None, float, "max gradient norm; null: no clipping", exclusive_minimum=0, nullable=True),
+    "adam_eps": Param(1e-8, float, "Adam epsilon (torch's default)", exclusive_minimum=0),
+    "adam_eps_width": Param(
+        None,
+        int,
+        "null: adam_eps as given; N: adam_eps x (N / n_units)^2 (recurrent gradients scale as 1/n^2)",
+        minimum=1,
+        nullable=True,
+    ),
     "device": Param("auto", str, "auto (CUDA when present), cpu or cuda", choices=DEVICES),
     "num_threads": Param(1, int, "torch CPU threads per job", minimum=1),
 }

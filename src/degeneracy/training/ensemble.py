@@ -23,7 +23,7 @@ import torch
 from ..config import resolve_config
 from ..models import build_model
 from ..tasks import make_task
-from .loop import _DATA_STREAM, TrainResult, _state, adam_lr, plateau_scheduler, resolve_device, write_outputs
+from .loop import _DATA_STREAM, TrainResult, _state, adam_eps, adam_lr, plateau_scheduler, resolve_device, write_outputs
 from .prefetch import BatchPrefetcher
 from .regularisers import regulariser_penalty
 from .stacked import StackedRNN
@@ -150,7 +150,7 @@ def train_ensemble(
                 BatchPrefetcher(task, tcfg["batch_size"], [s + _DATA_STREAM for s in seeds], loader_workers)
             )
         stacked = StackedRNN.from_models(models, fused=not compile).to(device)
-        opt = StackedAdam(list(stacked.parameters()), [m.lr for m in members])
+        opt = StackedAdam(list(stacked.parameters()), [m.lr for m in members], eps=adam_eps(cfg))
         return _run(cfg, task, members, models[0], stacked, opt, losses, device, prefetch, progress)
 
 

@@ -73,6 +73,17 @@ def adam_lr(cfg: dict[str, Any], base_lr: float | None = None) -> float:
     return lr * (cfg["model"]["gamma"] if cfg["model"]["kind"] == "mup" else 1.0)
 
 
+def adam_eps(cfg: dict[str, Any]) -> float:
+    """The Adam epsilon of a resolved config: ``training.adam_eps``, times (adam_eps_width /
+    n_units)^2 when ``training.adam_eps_width`` is set (gradients of the recurrent weights scale as
+    1/n^2, so a fixed epsilon would swamp them in wide networks: muP's width-scaled epsilon)."""
+    tcfg = cfg["training"]
+    eps = float(tcfg["adam_eps"])
+    if tcfg.get("adam_eps_width") is not None:
+        eps *= (float(tcfg["adam_eps_width"]) / float(cfg["model"]["n_units"])) ** 2
+    return eps
+
+
 def plateau_scheduler(opt: torch.optim.Optimizer, tcfg: dict[str, Any]) -> torch.optim.lr_scheduler.ReduceLROnPlateau:
     """ReduceLROnPlateau on the epoch-mean MSE with the config's factor and patience (epochs)."""
     return torch.optim.lr_scheduler.ReduceLROnPlateau(
@@ -113,7 +124,7 @@ def train(
     task = make_task(task_cfg.pop("name"), **task_cfg)
     model = build_model(cfg["model"], task.n_inputs, task.n_outputs, seed).to(device)
     init_state = _state(model)
-    opt = torch.optim.Adam(model.parameters(), lr=adam_lr(cfg))
+    opt = torch.optim.Adam(model.parameters(), lr=adam_lr(cfg), eps=adam_eps(cfg))
     sched = plateau_scheduler(opt, tcfg)
     gen = torch.Generator().manual_seed(int(seed) + _DATA_STREAM)
     reg = tcfg["regulariser"]
