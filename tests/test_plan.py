@@ -101,6 +101,33 @@ def test_pilot_overlay_scales_every_epoch_budget():
     assert pilot_overlay({}, 2, budget_scale=0.01)["training"] == {"max_epochs": 10}
 
 
+def test_pilot_overlay_extremes_keeps_first_and_last_level_per_task():
+    config = {
+        "study": "paper",
+        "experiments": {
+            "width": {"levels": [32, 64, 128, 512], "settings": {"training": {"max_epochs": 40}}},
+            "aux": {"levels": [False, True]},
+            "complexity": {"levels": {"flipflop": [1, 2, 3, 4, 5], "path_integration": [2, 3]}},
+        },
+    }
+    overlay = pilot_overlay(config, 2, budget_scale=0.5, extremes=True)
+    assert overlay["experiments"] == {
+        "width": {"settings": {"training": {"max_epochs": 20}}, "levels": [32, 512]},
+        "aux": {"levels": [False, True]},
+        "complexity": {"levels": {"flipflop": [1, 5], "path_integration": [2, 3]}},
+    }
+    # with --only, the other experiments are left alone
+    assert set(pilot_overlay(config, 2, only=["width"], extremes=True)["experiments"]) == {"width"}
+    # and the overlay really selects those levels: paper.yaml's pilot study has only the extremes
+    from degeneracy.conditions import deep_merge
+    from degeneracy.plan import load_config
+
+    paper = load_config(Path(__file__).resolve().parents[1] / "configs" / "paper.yaml")
+    study = checked_study(deep_merge(paper, pilot_overlay(paper, 2, only=["width"], extremes=True)))
+    widths = sorted({c.config["model"]["n_units"] for c in study.conditions.values()})
+    assert widths == [32, 512]
+
+
 def test_condition_table_flags_and_projection_on_planted_pilot(tmp_path):
     full = checked_study(yaml.safe_load(TEST_CONFIG.read_text()))
     a, b = L1_CONDITIONS

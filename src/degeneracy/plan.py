@@ -160,11 +160,14 @@ def pilot_overlay(
     budget_scale: float = 1.0,
     suffix: str = "pilot",
     only: Sequence[str] | None = None,
+    extremes: bool = False,
 ) -> dict:
     """Overlay config for the pilot of ``config``: ``study: <study>-<suffix>``, ``seeds``, the
     optional ``only`` experiments and, when ``budget_scale`` < 1, every ``max_epochs`` the config
     sets (global ``training``, ``tasks.<t>.training``, ``experiments.<e>.settings.training``;
-    the library default when the global one is absent) times ``budget_scale``, at least 1."""
+    the library default when the global one is absent) times ``budget_scale``, at least 1.
+    ``extremes``: each experiment (per task) keeps only its first and last level, where a
+    setting is most likely to fail (the largest gamma, the widest network, the longest delay)."""
     from .conditions import GLOBAL_DEFAULTS
     from .config import TRAINING_DEFAULTS
 
@@ -187,6 +190,18 @@ def pilot_overlay(
                 overlay.setdefault("experiments", {})[exp] = {
                     "settings": {"training": {"max_epochs": _scaled(epochs, budget_scale)}}
                 }
+    if extremes:
+        for exp, spec in (config.get("experiments") or {}).items():
+            if (only and exp not in only) or not isinstance(spec, Mapping):
+                continue
+            levels = spec.get("levels")
+            if isinstance(levels, Mapping):
+                ends = {t: [lv[0], lv[-1]] if len(lv) > 2 else list(lv) for t, lv in levels.items()}
+            elif isinstance(levels, list):
+                ends = [levels[0], levels[-1]] if len(levels) > 2 else list(levels)
+            else:
+                continue
+            overlay.setdefault("experiments", {}).setdefault(exp, {})["levels"] = ends
     return overlay
 
 
@@ -681,6 +696,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--pilot-cores", type=int, help="cores for the pilot run (default: --cores, at most this machine's)")
     p.add_argument("--study-suffix", default="pilot", help="pilot study name: <study>-<suffix> (default pilot)")
     p.add_argument("--only", nargs="+", metavar="EXPERIMENT", help="pilot only these experiments")
+    p.add_argument(
+        "--extremes", action="store_true", help="pilot only each experiment's first and last level (per task)"
+    )
     p.add_argument("--workdir", help="workflow folder (default: the checkout of this package)")
     p.set_defaults(func=plan_command)
 
@@ -701,7 +719,7 @@ def plan_command(args: argparse.Namespace) -> int:
     workdir = workflow_dir(args.workdir)
     config_path = Path(args.config).resolve()
     config = load_config(config_path)
-    overlay = pilot_overlay(config, args.pilot_seeds, args.budget_scale, args.study_suffix, args.only)
+    overlay = pilot_overlay(config, args.pilot_seeds, args.budget_scale, args.study_suffix, args.only, args.extremes)
     try:
         full = checked_study(config)
         pilot = checked_study(deep_merge(config, overlay))
