@@ -162,13 +162,17 @@ def tabu_search(A, B, perms, n_iter: int, rng: np.random.Generator, refresh: int
     would return to positions they left within their tenure (drawn uniformly from
     [0.9 n, 1.1 n] iterations), unless it gives that search a new best (aspiration). Swap gains
     are kept up to date in O(n^2) per iteration (rank-4 update of A C^T + A^T C, recomputed
-    exactly every ``refresh`` iterations).
+    exactly every ``refresh`` iterations). The swap gains are computed in float32 (1.6x faster at
+    n = 128, as close to the reference on the trained-network benchmark); each search's objective is
+    recomputed in float64 at every refresh, and the returned values are exact float64.
 
     Returns (best permutation visited by each search, m x n int array; their objective values
     sum_ij A_ij B[p_i, p_j], length m).
     """
-    A = np.asarray(A, dtype=np.float64)
-    B = np.asarray(B, dtype=np.float64)
+    A64 = np.asarray(A, dtype=np.float64)
+    B64 = np.asarray(B, dtype=np.float64)
+    A = A64.astype(np.float32)
+    B = B64.astype(np.float32)
     p = np.atleast_2d(np.array(perms, dtype=np.int64))
     m, n = p.shape
     bm = np.arange(m)
@@ -176,14 +180,14 @@ def tabu_search(A, B, perms, n_iter: int, rng: np.random.Generator, refresh: int
     Sa = A + AT - np.diagonal(A)[:, None] - np.diagonal(A)[None, :]
     C = B[p[:, :, None], p[:, None, :]]  # C[b] = B[p_b][:, p_b]
     K = A @ C.transpose(0, 2, 1) + AT @ C
-    f = (A * C).sum(axis=(1, 2))
+    f = (A64 * B64[p[:, :, None], p[:, None, :]]).sum(axis=(1, 2))
     fbest, pbest = f.copy(), p.copy()
-    tol = 1e-12 * (np.linalg.norm(A) * np.linalg.norm(B) + 1e-300)
+    tol = 1e-5 * (np.linalg.norm(A64) * np.linalg.norm(B64) + 1e-300)
     # tabu[b, r, s]: iteration until which the unit now at position s may not move to position r
-    tabu = np.zeros((m, n, n), dtype=np.int64)
+    tabu = np.zeros((m, n, n), dtype=np.int32)
     tenure = rng.integers(max(1, int(0.9 * n)), int(1.1 * n) + 1, size=(int(n_iter), 2, m))
     diag = np.arange(n)
-    R = np.empty((m, 4, n))  # the changes of C: columns r, s (outside rows r, s), rows r, s
+    R = np.empty((m, 4, n), dtype=np.float32)  # the changes of C: columns r, s (outside rows r, s), rows r, s
     for it in range(1, int(n_iter) + 1):
         # gains of all swaps (see _swap_gains) as X + X^T, X = K - diag(K)_r + Sa (C - diag(C)_s)
         X = C - np.diagonal(C, axis1=1, axis2=2)[:, None, :]
@@ -216,7 +220,7 @@ def tabu_search(A, B, perms, n_iter: int, rng: np.random.Generator, refresh: int
         C[bm, :, r], C[bm, :, s] = col_s, col_r
         if it % refresh == 0:
             K = A @ C.transpose(0, 2, 1) + AT @ C
-            f = (A * C).sum(axis=(1, 2))
+            f = (A64 * B64[p[:, :, None], p[:, None, :]]).sum(axis=(1, 2))
             continue
         # K = A C^T + A^T C changes by A E^T + A^T E, E = C_new - C_old nonzero in rows and
         # columns r, s: with u, v its columns r, s outside those rows and a, b its rows r, s,
@@ -231,7 +235,7 @@ def tabu_search(A, B, perms, n_iter: int, rng: np.random.Generator, refresh: int
         Z = R[:, 2:] @ AT + R[:, :2] @ A  # (m, 2, n): A a + A^T u, A b + A^T v
         K[bm, :, r] += Z[:, 0]
         K[bm, :, s] += Z[:, 1]
-    fvals = np.array([(A * B[np.ix_(q, q)]).sum() for q in pbest])
+    fvals = np.array([(A64 * B64[np.ix_(q, q)]).sum() for q in pbest])
     return pbest, fvals
 
 
