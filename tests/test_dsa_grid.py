@@ -125,3 +125,24 @@ def test_dsa_grid_with_fewer_than_two_converged_networks(tmp_path):
     nets, trajs = _write_condition(tmp_path, converged=(False, False, False, False))
     df = dsa_grid("c", nets, trajs, DSA, out=tmp_path / "empty.parquet")
     assert df.empty and list(read_parquet(tmp_path / "empty.parquet").columns) == list(GRID_COLUMNS)
+
+
+def test_dsa_grid_max_networks_keeps_the_lowest_converged_seeds(tmp_path):
+    """max_networks = 2 of the converged seeds 10, 11, 13 keeps 10 and 11 (input order reversed:
+    the cap goes by seed, not by position): the same nulls as the uncapped grid, and a pair value
+    at or above the uncapped one (a larger set can only lower a pair, by composition)."""
+    nets, trajs = _write_condition(tmp_path)
+    grid = {"rank": [1], "delay_interval": [1]}
+    full = dsa_grid("c", nets, trajs, DSA, grid=grid)
+    capped = dsa_grid("c", nets[::-1], trajs[::-1], DSA, grid=grid, max_networks=2)
+    assert set(capped["seed_a"]) | set(capped["seed_b"]) == {10, 11}
+    assert len(capped) == 1 + 2  # one pair, two nulls
+    keep = full[full["seed_a"].isin([10, 11]) & full["seed_b"].isin([10, 11])]
+    key = ["seed_a", "seed_b", "metric"]
+    merged = capped.merge(keep, on=key, suffixes=("", "_full"))
+    assert len(merged) == 3
+    nul = merged["metric"] == "dsa_null"
+    np.testing.assert_allclose(merged.loc[nul, "value"], merged.loc[nul, "value_full"], rtol=0, atol=1e-12)
+    assert (merged.loc[~nul, "value"] >= merged.loc[~nul, "value_full"] - 1e-12).all()
+    with pytest.raises(ValueError, match="max_networks"):
+        dsa_grid("c", nets, trajs, DSA, grid=grid, max_networks=1)
