@@ -30,7 +30,9 @@ if not ENSEMBLE_BLOCKS:
 # profile's gres gpu:1): the ensemble rules are named per block, so a profile cannot name them.
 _TRAIN_SET = {
     k: getattr(v, "raw", v)
-    for k, v in dict(workflow.resource_settings.overwrite_resources.get("train", {})).items()
+    for k, v in dict(
+        workflow.resource_settings.overwrite_resources.get("train", {})
+    ).items()
     if k not in ("mem_mb", "runtime")
 }
 
@@ -52,9 +54,9 @@ for _cid, _block, _seeds in ENSEMBLE_BLOCKS:
             "../envs/degeneracy.yaml"
         threads: 1
         resources:
+            **_TRAIN_SET,
             mem_mb=4000,
             runtime=240,
-            **_TRAIN_SET,
         params:
             config=CONDITIONS[_cid].config,
             seeds=list(_seeds),
