@@ -195,26 +195,18 @@ def test_pipeline_effects_reads_the_aggregate_settings_and_grid_files(tmp_path):
         g.to_parquet(paths[-1])
     settings = {"n_boot": 200, "seed": 0, "min_networks": 9, "min_levels": 2}
     assert aggregate_settings(settings)["correction"] == "holm" and aggregate_settings(None)["min_networks"] == 3
-    df = effects(
+    args = (
         tmp_path / "meta.parquet",
         tmp_path / "networks.parquet",
         tmp_path / "pairwise.parquet",
-        settings,
+        settings,  # the same dict: changed in place below
         tmp_path / "e.parquet",
         tmp_path / "e.md",
-        dsa_grid_paths=paths,
     )
+    df = effects(*args, dsa_grid_paths=paths)
     assert (df["verdict"] == "insufficient").all()  # 8 networks < min_networks 9
     settings["min_networks"] = 3
-    df = effects(
-        tmp_path / "meta.parquet",
-        tmp_path / "networks.parquet",
-        tmp_path / "pairwise.parquet",
-        settings,
-        tmp_path / "e.parquet",
-        tmp_path / "e.md",
-        dsa_grid_paths=paths,
-    )
+    df = effects(*args, dsa_grid_paths=paths)
     assert cells(df).loc["dynamics", "robust_settings"] == "5/6"
     assert pd.read_parquet(tmp_path / "e.parquet")["verdict"].tolist() == df["verdict"].tolist()
     assert "not robust to DSA settings (5/6)" in (tmp_path / "e.md").read_text()

@@ -96,8 +96,13 @@ def _mds_panel(
         no_data(ax, "no condition with 2 or more\nconverged networks")
         return
     ax.set_aspect("equal", adjustable="datalim")
+    _legend_right(ax, axis_label(factor, param))
+
+
+def _legend_right(ax, title: str) -> None:
+    """The level legend, small and frameless, outside the panel on its right."""
     ax.legend(
-        title=axis_label(factor, param),
+        title=title,
         fontsize=6,
         title_fontsize=7,
         frameon=False,
@@ -144,15 +149,7 @@ def _joint_panel(
     ax.set_xlabel("MDS 1 (DSA distance units)", fontsize=8)
     ax.set_ylabel("MDS 2")
     ax.set_aspect("equal", adjustable="datalim")
-    ax.legend(
-        title=axis_label(factor, param) + " (mean distance to centroid)",
-        fontsize=6,
-        title_fontsize=7,
-        frameon=False,
-        loc="upper left",
-        bbox_to_anchor=(1.02, 1.0),
-        borderaxespad=0,
-    )
+    _legend_right(ax, axis_label(factor, param) + " (mean distance to centroid)")
     return True
 
 

@@ -695,31 +695,10 @@ def effects_table(
     )
     if meta is None or len(meta) == 0:
         return _typed(pd.DataFrame(columns=list(EFFECT_COLUMNS)))
-    networks = (
-        networks
-        if networks is not None and len(networks)
-        else pd.DataFrame(
-            {
-                "condition": pd.Series(dtype=str),
-                "seed": pd.Series(dtype="int64"),
-                "converged": pd.Series(dtype=bool),
-                "ood_mse": pd.Series(dtype=float),
-            }
-        )
-    )
-    pairwise = (
-        pairwise
-        if pairwise is not None and len(pairwise)
-        else pd.DataFrame(
-            {
-                "condition": pd.Series(dtype=str),
-                "seed_a": pd.Series(dtype="int64"),
-                "seed_b": pd.Series(dtype="int64"),
-                "metric": pd.Series(dtype=str),
-                "value": pd.Series(dtype=float),
-            }
-        )
-    )
+    if networks is None or not len(networks):
+        networks = _empty(condition=str, seed="int64", converged=bool, ood_mse=float)
+    if pairwise is None or not len(pairwise):
+        pairwise = _empty(condition=str, seed_a="int64", seed_b="int64", metric=str, value=float)
     rows: list[dict[str, Any]] = []
     for (experiment, factor, task), g in meta.groupby(["experiment", "factor", "task"], sort=True):
         g = g.sort_values(["level", "condition"])
@@ -754,6 +733,11 @@ def effects_table(
             rows.append(row)
     _finish(rows, s)
     return _typed(pd.DataFrame(rows).reindex(columns=list(EFFECT_COLUMNS)))
+
+
+def _empty(**dtypes) -> pd.DataFrame:
+    """An empty table with these columns and dtypes."""
+    return pd.DataFrame({name: pd.Series(dtype=dt) for name, dt in dtypes.items()})
 
 
 def _typed(df: pd.DataFrame) -> pd.DataFrame:
