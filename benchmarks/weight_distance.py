@@ -12,9 +12,10 @@
    (``permutation_2sided`` "nmf" from a barycenter start; "k-opt" at n=32 only). Skipped with
    a message if qc-procrustes is absent.
 3. Our FAQ loop vs scipy's ``quadratic_assignment`` on the same starts (time ratio, same result).
-4. Time for all 1,225 pairs of 50 networks at n=128 (process pool of --jobs workers).
+4. One pair at n=128, previous search vs the default; the tabu search in C vs numpy; time for
+   all 1,225 pairs of 50 networks at n=128 (process pool of --jobs workers).
 
-    python benchmarks/weight_distance.py [--pairs 8] [--trials 5] [--jobs 2] [--skip ...]
+    python benchmarks/weight_distance.py [--pairs 40] [--trials 5] [--jobs 2] [--skip ...]
 """
 
 import argparse
@@ -25,11 +26,13 @@ import numpy as np
 from scipy.optimize import quadratic_assignment
 from threadpoolctl import threadpool_limits
 
+from degeneracy.metrics._qap import kernel
 from degeneracy.metrics.weights import (
     _random_doubly_stochastic,
     faq,
     pairwise_weight_distances,
     permutation_distance,
+    tabu_search,
 )
 
 FAMILIES = {
@@ -108,23 +111,30 @@ def previous_search(A, B, seed):
     return best
 
 
-def trained_section(args):
-    per_family = max(2, args.pairs // 2)
+def trained_pairs(per_family: int, cache: Path) -> list:
+    """(family, i, j, net_i, net_j): per family, consecutive converged networks (i, i + 1), then
+    (i, i + 2) and (i, i + 3), from 9 networks (8 + 7 + 6 = 21 pairs at most)."""
     pairs = []
     for fam in FAMILIES:
-        nets = trained_networks(fam, per_family + 1, Path(args.cache))
-        pairs += [(fam, i, i + 1, nets[i], nets[i + 1]) for i in range(min(per_family, len(nets) - 1))]
-    print(f"\n1. trained networks: {len(pairs)} pairs (consecutive seeds; {', '.join(FAMILIES)}), n = 64, one thread")
+        nets = trained_networks(fam, 9, cache)
+        cand = [(fam, i, i + g, nets[i], nets[i + g]) for g in (1, 2, 3) for i in range(len(nets) - g)]
+        pairs += cand[:per_family]
+    return pairs
+
+
+def trained_section(args):
+    pairs = trained_pairs(max(2, args.pairs // 2), Path(args.cache))
+    print(f"\n1. trained networks: {len(pairs)} pairs ({', '.join(FAMILIES)}), n = 64, one thread")
+    print(f"   C kernel of the swap searches: {'built' if kernel() is not None else 'NOT built (numpy fallback)'}")
     variants = {
         "previous: FAQ, barycenter + 8 restarts": None,
-        "+ 2-opt after each FAQ": dict(n_polish=1, tabu_iters=0),
-        "+ activity-matching start": dict(n_polish=1, tabu_iters=0, act=True),
-        "+ tabu, 4 searches x 400 (default)": dict(),
-        "+ tabu + activity start (workflow with trajectories)": dict(act=True),
-        "longer: 4 searches x 1000 + activity start": dict(tabu_iters=1000, act=True),
-        "thorough: 16 restarts, 8 searches x 1500 + activity": dict(
-            n_restarts=16, n_polish=8, tabu_iters=1500, act=True
-        ),
+        "+ 2-opt after each FAQ": dict(n_restarts=8, n_polish=1, tabu_iters=0),
+        "+ activity-matching start": dict(n_restarts=8, n_polish=1, tabu_iters=0, act=True),
+        "+ tabu, 4 searches x 400 (last round's default)": dict(n_restarts=8, tabu_iters=400, act=True),
+        "+ tabu, 4 x 2500 (8 restarts)": dict(n_restarts=8, act=True),
+        "default: 16 restarts, tabu 4 x 2500, no activity": dict(),
+        "default + activity start (the workflow)": dict(act=True),
+        "thorough: 16 restarts, 8 searches x 4000 + activity": dict(n_polish=8, tabu_iters=4000, act=True),
     }
     res = {name: [] for name in variants}
     times = {name: [] for name in variants}
@@ -146,7 +156,7 @@ def trained_section(args):
                     act = (HA, HB) if kw.pop("act", False) else None
                     r = permutation_distance(A, B, seed=[0, i, j], activity=act, **kw)
                     d = r["aligned"]
-                    if name.endswith("(default)"):
+                    if name.endswith("(the workflow)"):
                         gaps.append(r["gap"])
                 times[name].append(time.perf_counter() - t0)
                 res[name].append(d)
@@ -165,11 +175,11 @@ def trained_section(args):
             f"   {name:55s} {e.mean():+7.2f}% {e.max():+7.2f}% {int((e > 0.2).sum()):3d}/{len(e):<2d} {t * 1e3:8.0f} {t / t_prev:7.2f}"
         )
     print("   (excess over scipy's best of 64 starts; negative = below it; times are medians)")
-    d_def = np.array(res["+ tabu, 4 searches x 400 (default)"])
+    d_def = np.array(res["default + activity start (the workflow)"])
     excess = d_def / np.array(best_known) - 1
     gaps = np.array(gaps)
     print(
-        f"   gap estimate (default search) vs its excess over the best distance any method found: "
+        f"   gap estimate (the workflow's search) vs its excess over the best distance any method found: "
         f"mean estimate {100 * gaps.mean():.2f}%, mean excess {100 * excess.mean():.2f}%, "
         f"estimate >= excess on {int((gaps >= excess - 1e-12).sum())}/{len(gaps)} pairs, "
         f"Spearman r = {_spearman(gaps, excess):.2f}"
@@ -262,7 +272,7 @@ def faq_section(args, mats):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--pairs", type=int, default=8, help="trained pairs, half per family")
+    ap.add_argument("--pairs", type=int, default=40, help="trained pairs, half per family (at most 42)")
     ap.add_argument("--cache", default="/tmp/degeneracy_weight_benchmark", help="trained networks")
     ap.add_argument("--trials", type=int, default=5)
     ap.add_argument("--n-nets", type=int, default=50)
@@ -298,6 +308,20 @@ def pairs_section(args, mats):
         f"\n4. one pair at n={n}, one thread: previous {np.median(t_prev) * 1e3:.0f} ms, default "
         f"{np.median(t_new) * 1e3:.0f} ms ({np.median(t_new) / np.median(t_prev):.2f}x)"
     )
+    if kernel() is not None:
+        for m in (64, 128):
+            A, B = mats[0][:m, :m], mats[1][:m, :m]
+            start = np.arange(m)
+            t = {}
+            with threadpool_limits(1):
+                for compiled in (True, False):
+                    t0 = time.perf_counter()
+                    tabu_search(A, B, start, 1000, np.random.default_rng(0), compiled=compiled)
+                    t[compiled] = time.perf_counter() - t0
+            print(
+                f"   tabu search, 1000 iterations at n={m}: C kernel {t[True] * 1e3:.0f} ms, numpy "
+                f"{t[False] * 1e3:.0f} ms ({t[False] / t[True]:.1f}x)"
+            )
     t0 = time.perf_counter()
     out = pairwise_weight_distances(mats, seed=0, n_jobs=args.jobs)
     dt = time.perf_counter() - t0

@@ -196,7 +196,8 @@ def test_training_code_is_scoped_to_its_task_and_model():
 
 def test_code_hash_follows_imports(tmp_path):
     """A planted package: the hash of a script changes exactly when a module it imports
-    (directly, relatively, lazily inside a function, or through a package) changes."""
+    (directly, relatively, lazily inside a function, or through a package), or the C source
+    beside such a module, changes."""
     src = tmp_path / "src"
     pkg = src / "degeneracy"
     (pkg / "metrics").mkdir(parents=True)
@@ -207,6 +208,7 @@ def test_code_hash_follows_imports(tmp_path):
         "metrics/dsa.py": "from . import common\n",
         "metrics/common.py": "x = 1\n",
         "metrics/weights.py": "y = 1\n",
+        "metrics/common.c": "int x;\n",
         "stats.py": "def f():\n    from degeneracy.metrics.dsa import common\n",
         "tasks/__init__.py": "from .base import Task\nfrom .a import A\nfrom .b import B\n",
         "tasks/base.py": "class Task: pass\n",
@@ -221,6 +223,7 @@ def test_code_hash_follows_imports(tmp_path):
     unscoped = code_hash(script, src)
     for rel, changes in [
         ("metrics/common.py", True),
+        ("metrics/common.c", True),  # the compiled code beside an imported module
         ("metrics/weights.py", False),
         ("tasks/b.py", False),
         ("tasks/a.py", True),

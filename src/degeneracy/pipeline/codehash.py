@@ -2,7 +2,8 @@
 
 A job's code is its rule script (``rules/scripts/<name>.py``) plus every module of this package
 that the script imports, followed transitively through ``import`` statements (read with ``ast``,
-nothing is imported). The workflow passes the hash of these files as a rule parameter, so editing
+nothing is imported), and the C source ``x.c`` beside any such module ``x.py`` (the compiled
+kernel of ``metrics/_qap.py``). The workflow passes the hash of these files as a rule parameter, so editing
 a file re-runs exactly the jobs whose code imports it: editing ``metrics/dsa.py`` re-runs the DSA
 jobs and no training; editing ``stats/effects.py`` re-runs the effects table and the figures that
 import it.
@@ -98,6 +99,8 @@ def _closure(src: Path, start: Path, scope: tuple[tuple[str, str], ...]) -> froz
         if path in files:
             continue
         files.add(path)
+        if path.with_suffix(".c").is_file():  # compiled code of the module (metrics/_qap.c)
+            files.add(path.with_suffix(".c"))
         for module in _imports(src, path):
             entry = _entry(module)
             if entry is not None and entry[0] in keep and entry[1] != keep[entry[0]]:
