@@ -17,7 +17,9 @@ def _f(A, B, p):
 
 def test_the_kernel_is_built():
     # `pip install -e .` compiles _qap.c; without it the weight metrics run ~5x slower in numpy
-    assert _qap.kernel() is not None, "degeneracy.metrics._qapc not built: reinstall with a C compiler (pip install -e .)"
+    assert _qap.kernel() is not None, (
+        "degeneracy.metrics._qapc not built: reinstall with a C compiler (pip install -e .)"
+    )
 
 
 @pytest.mark.parametrize("n", [2, 3, 9, 33])
