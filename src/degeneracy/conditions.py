@@ -84,7 +84,7 @@ GLOBAL_DEFAULTS: dict[str, Any] = {
     "study": "study",
     "ensemble": "off",
     "training": {},
-    "weights": {"n_restarts": 8, "seed": 0},
+    "weights": {"n_restarts": 16, "seed": 0},
     # bootstrap, verdict and multiplicity settings (degeneracy.stats reads them from here)
     "aggregate": {
         "n_boot": 1000,

@@ -27,6 +27,14 @@
 
 #define AT(M, i, j) ((M)[(size_t)(i) * n + (j)])
 
+/* The O(n^2) loops also get an AVX2 version, chosen at load time where the CPU has it (GCC on
+ * x86-64). Without contraction into FMA (-ffp-contract=off) both versions round identically. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+#define WIDE __attribute__((target_clones("avx2", "default")))
+#else
+#define WIDE
+#endif
+
 /* The search state: A and its transpose At; C = B[p][:, p] (C_xy = b_xy) and its transpose Ct,
  * kept permuted so that every gain reads contiguous rows; D the gains (upper triangle); w 4n
  * doubles of workspace. */
@@ -75,7 +83,7 @@ static real total(const real *acc) {
 
 /* The sums over k of T_k for the pairs (u, x) and (v, x), in one pass that reads the rows of x
  * once. T_k is the same for (y, x) and (x, y): both of its factors change sign. */
-static void sums2(const state *S, int u, int v, int x, real *su, real *sv) {
+WIDE static void sums2(const state *S, int u, int v, int x, real *su, real *sv) {
     const int n = S->n;
     const real *au = S->A + (size_t)u * n, *av = S->A + (size_t)v * n, *ax = S->A + (size_t)x * n;
     const real *tu = S->At + (size_t)u * n, *tv = S->At + (size_t)v * n, *tx = S->At + (size_t)x * n;
@@ -125,7 +133,7 @@ static void swap_rows_cols(int n, real *M, int u, int v) {
 }
 
 /* Swap positions u < v and bring C, Ct and the gains D up to date. */
-static void apply_swap(state *S, int u, int v) {
+WIDE static void apply_swap(state *S, int u, int v) {
     const int n = S->n;
     real *al = S->w, *be = S->w + n, *ga = S->w + 2 * n, *de = S->w + 3 * n;
     const real *tu = S->At + (size_t)u * n, *tv = S->At + (size_t)v * n;
@@ -200,7 +208,7 @@ static void state_free(state *S) {
 /* Steepest-descent 2-opt from p (changed in place to the local optimum): apply the best swap
  * (first in row-major order among equal gains) while its gain exceeds tol. Returns the number
  * of swaps, or -1 when out of memory. */
-int qap_two_opt(int n, const double *A, const double *B, int64_t *p, double tol) {
+WIDE int qap_two_opt(int n, const double *A, const double *B, int64_t *p, double tol) {
     state *S = state_new(n, A, B, p);
     if (S == NULL) return -1;
     const real *D = S->D;
@@ -233,7 +241,7 @@ int qap_two_opt(int n, const double *A, const double *B, int64_t *p, double tol)
  * swap is tabu the search waits. tenure: 2 * n_iter ints, the tenures of the two units of the
  * swap at iteration it (1-based) at [2 (it - 1)] and [2 (it - 1) + 1]. The gains are recomputed
  * exactly every `refresh` iterations. Returns 0, or -1 when out of memory. */
-int qap_tabu(int n, const double *A, const double *B, int64_t *p, int n_iter, const int32_t *tenure, double tol,
+WIDE int qap_tabu(int n, const double *A, const double *B, int64_t *p, int n_iter, const int32_t *tenure, double tol,
              int refresh, double *fbest) {
     state *S = state_new(n, A, B, p);
     int32_t *tabu = calloc((size_t)n * n, sizeof(int32_t));

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import warnings
 from concurrent.futures import ProcessPoolExecutor
 from typing import Sequence
 
@@ -137,11 +138,22 @@ _TOL = 1e-5
 
 
 def _use_compiled(compiled: bool | None) -> bool:
-    if compiled and kernel() is None:
+    """Whether a swap search runs in C: ``compiled`` if given, else whenever the kernel is built
+    (with a warning when it is not)."""
+    built = kernel() is not None
+    if compiled and not built:
         raise RuntimeError(
             "the compiled swap search (degeneracy.metrics._qapc) is not built: reinstall with a C compiler"
         )
-    return kernel() is not None if compiled is None else bool(compiled)
+    if compiled is None and not built:
+        warnings.warn(
+            "degeneracy.metrics._qapc is not built (no C compiler at install time): the weight distance "
+            "runs its numpy search, the same swaps ~5-15x slower. Install gcc or clang and run "
+            "`pip install -e .` again.",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+    return built if compiled is None else bool(compiled)
 
 
 def two_opt(A, B, perm, compiled: bool | None = None) -> np.ndarray:
