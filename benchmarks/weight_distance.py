@@ -28,7 +28,6 @@ from scipy.optimize import quadratic_assignment
 from threadpoolctl import threadpool_limits
 
 from degeneracy.metrics._qap import kernel
-from degeneracy.pipeline.pairwise_weights import activity_sample
 from degeneracy.metrics.weights import (
     _random_doubly_stochastic,
     faq,
@@ -36,6 +35,10 @@ from degeneracy.metrics.weights import (
     permutation_distance,
     tabu_search,
 )
+from degeneracy.pipeline.pairwise_weights import activity_sample
+
+WORKFLOW = "default + activity start (the workflow)"
+THOROUGH = "thorough: 16 restarts, 8 searches x 4000 + activity"
 
 FAMILIES = {
     "flipflop": {
@@ -135,15 +138,16 @@ def trained_section(args):
         "+ tabu, 4 searches x 400 (last round's default)": dict(n_restarts=8, tabu_iters=400, act=True),
         "+ tabu, 4 x 2500 (8 restarts)": dict(n_restarts=8, act=True),
         "default: 16 restarts, tabu 4 x 2500, no activity": dict(),
-        "default + activity start (the workflow)": dict(act=True),
-        "thorough: 16 restarts, 8 searches x 4000 + activity": dict(n_polish=8, tabu_iters=4000, act=True),
+        WORKFLOW: dict(act=True),
+        THOROUGH: dict(n_polish=8, tabu_iters=4000, act=True),
     }
     res = {name: [] for name in variants}
     times = {name: [] for name in variants}
     gaps, refs, best_known = [], [], []
     t_ref = []
+    acts = [(activity_sample(HA), activity_sample(HB)) for _, _, _, (_, HA), (_, HB) in pairs]
     with threadpool_limits(1):
-        for fam, i, j, (A, HA), (B, HB) in pairs:
+        for k, (fam, i, j, (A, _), (B, _)) in enumerate(pairs):
             t0 = time.perf_counter()
             ref = scipy_best(A, B)
             t_ref.append(time.perf_counter() - t0)
@@ -155,10 +159,10 @@ def trained_section(args):
                     d = previous_search(A, B, seed=1000003 * i + j)
                 else:
                     kw = dict(kw)
-                    act = (activity_sample(HA), activity_sample(HB)) if kw.pop("act", False) else None
+                    act = acts[k] if kw.pop("act", False) else None
                     r = permutation_distance(A, B, seed=[0, i, j], activity=act, **kw)
                     d = r["aligned"]
-                    if name.endswith("(the workflow)"):
+                    if name == WORKFLOW:
                         gaps.append(r["gap"])
                 times[name].append(time.perf_counter() - t0)
                 res[name].append(d)
@@ -179,19 +183,19 @@ def trained_section(args):
     print("   (excess over scipy's best of 64 starts; negative = below it; times are medians)")
     if args.search_seeds > 1:  # the tail: the same pairs, other search seeds
         print(f"   over {args.search_seeds} search seeds per pair ({args.search_seeds * len(pairs)} searches):")
-        for name in ("default + activity start (the workflow)", "thorough: 16 restarts, 8 searches x 4000 + activity"):
+        for name in (WORKFLOW, THOROUGH):
             kw = dict(variants[name])
             act = kw.pop("act", False)
             e = list(100 * (np.array(res[name]) / refs - 1))
             with threadpool_limits(1):
-                for k, (fam, i, j, (A, HA), (B, HB)) in enumerate(pairs):
-                    a = (activity_sample(HA), activity_sample(HB)) if act else None
+                for k, (fam, i, j, (A, _), (B, _)) in enumerate(pairs):
+                    a = acts[k] if act else None
                     for seed in range(1, args.search_seeds):
                         d = permutation_distance(A, B, seed=[seed, i, j], activity=a, **kw)["aligned"]
                         e.append(100 * (d / refs[k] - 1))
             e = np.array(e)
             print(f"   {name:55s} {e.mean():+7.2f}% {e.max():+7.2f}% {int((e > 0.2).sum()):3d}/{len(e)}")
-    d_def = np.array(res["default + activity start (the workflow)"])
+    d_def = np.array(res[WORKFLOW])
     excess = d_def / np.array(best_known) - 1
     gaps = np.array(gaps)
     print(

@@ -35,10 +35,11 @@
 #define WIDE
 #endif
 
+typedef float real; /* the gains and the permuted copies; the objective is float64 */
+
 /* The search state: A and its transpose At; C = B[p][:, p] (C_xy = b_xy) and its transpose Ct,
  * kept permuted so that every gain reads contiguous rows; D the gains (upper triangle); w 4n
- * doubles of workspace. */
-typedef float real; /* the gains and the permuted copies; the objective is float64 */
+ * reals of workspace. */
 
 typedef struct {
     int n;
@@ -112,10 +113,17 @@ static real gain(const state *S, int r, int s) {
     return finish(S, r, s, sr);
 }
 
+/* All of D, two pairs (r, s), (r, s + 1) per pass over row r: O(n^3). */
 static void all_gains(state *S) {
     const int n = S->n;
     for (int r = 0; r < n; r++)
-        for (int s = r + 1; s < n; s++) AT(S->D, r, s) = gain(S, r, s);
+        for (int s = r + 1; s < n; s += 2) {
+            const int s2 = s + 1 < n ? s + 1 : s;
+            real a, b;
+            sums2(S, s, s2, r, &a, &b);
+            AT(S->D, r, s) = finish(S, r, s, a);
+            AT(S->D, r, s2) = finish(S, r, s2, b);
+        }
 }
 
 static void swap_rows_cols(int n, real *M, int u, int v) {
