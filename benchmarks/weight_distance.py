@@ -187,29 +187,23 @@ def trained_section(args):
             f"   {name:55s} {e.mean():+7.2f}% {e.max():+7.2f}% {int((e > 0.2).sum()):3d}/{len(e):<2d} {t * 1e3:8.0f} {t / t_prev:7.2f}"
         )
     print("   (excess over scipy's best of 64 starts; negative = below it; times are medians)")
+
     # The tail and the reference's own spread: every search again from other seeds, and a deep
     # search; the best known distance of a pair is the smallest any of them found.
-    seeds = range(1, args.search_seeds)
-    tail = {WORKFLOW: [res[WORKFLOW]], THOROUGH: [res[THOROUGH]], REFERENCE: [list(refs)], DEEP: []}
+    def aligned_all(seed, act=False, **kw):  # the search on every pair from one seed
+        return [
+            permutation_distance(A, B, seed=[seed, i, j], activity=acts[k] if act else None, **kw)["aligned"]
+            for k, (_, i, j, (A, _), (B, _)) in enumerate(pairs)
+        ]
+
+    tail = {WORKFLOW: [res[WORKFLOW]], THOROUGH: [res[THOROUGH]], REFERENCE: [list(refs)]}
     with threadpool_limits(1):
-        for seed in seeds:
+        for seed in range(1, args.search_seeds):
             tail[REFERENCE].append([scipy_best(A, B, seed=seed) for _, _, _, (A, _), (B, _) in pairs])
             for name in (WORKFLOW, THOROUGH):
-                kw = dict(variants[name])
-                a = kw.pop("act", False)
-                tail[name].append(
-                    [
-                        permutation_distance(A, B, seed=[seed, i, j], activity=acts[k] if a else None, **kw)["aligned"]
-                        for k, (_, i, j, (A, _), (B, _)) in enumerate(pairs)
-                    ]
-                )
+                tail[name].append(aligned_all(seed, **variants[name]))
         t0 = time.perf_counter()
-        tail[DEEP].append(
-            [
-                permutation_distance(A, B, seed=[99, i, j], activity=acts[k], **DEEP_SEARCH)["aligned"]
-                for k, (_, i, j, (A, _), (B, _)) in enumerate(pairs)
-            ]
-        )
+        tail[DEEP] = [aligned_all(99, act=True, **DEEP_SEARCH)]
         t_deep = (time.perf_counter() - t0) / len(pairs)
     tail = {name: np.array(v) for name, v in tail.items()}  # searches x pairs
     if args.search_seeds > 1:
