@@ -68,7 +68,7 @@ ABBREVIATIONS = {
 TASK_ANALYSIS_DEFAULTS: dict[str, dict[str, Any]] = {
     "probe": {"n_trials": 64, "seed": 1000},
     "ood": {"n_trials": 256, "seed": 2000},
-    "eval": {"n_trials": 256, "seed": 3000},
+    "eval": {"n_trials": 4096, "seed": 3000},
     "dsa": {
         "n_delays": 10,
         "delay_interval": 1,

@@ -16,7 +16,11 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
-__all__ = ["ood_mse", "masked_mse", "output_groups", "grouped_mse", "behavior_degeneracy"]
+__all__ = ["ood_mse", "masked_mse", "masked_mse_se", "output_groups", "grouped_mse", "behavior_degeneracy"]
+
+
+#: Trials per forward pass in :func:`grouped_mse` (bounds the memory of a large held-out batch).
+_CHUNK = 512
 
 
 def _as_tensors(model, *arrays):
@@ -45,6 +49,28 @@ def masked_mse(y_hat, y, mask, outputs: Sequence[int] | None = None) -> float:
     if denom <= 0:
         raise ValueError("the mask is all zero on the scored outputs: no time steps to score")
     return float((mask * (y_hat - y) ** 2).sum() / denom)
+
+
+def masked_mse_se(y_hat, y, mask, outputs: Sequence[int] | None = None) -> float:
+    """Standard error of :func:`masked_mse` over the batch's trials (squared output units).
+
+    The batch MSE is a ratio R = sum_i a_i / sum_i b_i over trials i, with a_i = sum(mask *
+    (y_hat - y)^2) and b_i = sum(mask) of trial i; its standard error is the ratio estimator's,
+    sqrt(sum_i (a_i - R b_i)^2 / (n (n - 1))) / mean(b). With equal b_i this is the sample SD
+    (ddof=1) of the per-trial MSEs over sqrt(n). NaN with fewer than 2 trials.
+    """
+    y_hat, y, mask = (torch.as_tensor(a, dtype=torch.float64) for a in (y_hat, y, mask))
+    mask = mask.expand_as(y)
+    if outputs is not None:
+        idx = torch.as_tensor(list(outputs), dtype=torch.long)
+        y_hat, y, mask = y_hat[..., idx], y[..., idx], mask[..., idx]
+    n = y.shape[0]
+    a = (mask * (y_hat - y) ** 2).reshape(n, -1).sum(1)
+    b = mask.reshape(n, -1).sum(1)
+    if n < 2 or float(b.sum()) <= 0:
+        return math.nan
+    r = a.sum() / b.sum()
+    return float(torch.sqrt(((a - r * b) ** 2).sum() / (n * (n - 1))) / b.mean())
 
 
 @torch.no_grad()
@@ -79,15 +105,18 @@ def output_groups(task: Any) -> dict[str, list[int] | None]:
 def grouped_mse(model, x, y, mask, groups: dict[str, list[int] | None]) -> dict[str, float]:
     """One forward pass, masked MSE per output group (see :func:`output_groups`).
 
-    Returns ``{"main": mse, "aux": mse}`` in squared output units; ``aux`` is NaN when the task
-    has no auxiliary output.
+    Returns ``{"main": mse, "aux": mse, "main_se": se}`` in squared output units; ``aux`` is NaN
+    when the task has no auxiliary output; ``main_se`` is the standard error of ``main`` over the
+    batch's trials (:func:`masked_mse_se`).
     """
     x, y, mask = _as_tensors(model, x, y, mask)
-    y_hat, _ = model(x)
+    # chunks of trials bound the hidden states' memory (4096 trials x T x n at most _CHUNK at once)
+    y_hat = torch.cat([model(x[i : i + _CHUNK])[0] for i in range(0, x.shape[0], _CHUNK)])
     aux = groups.get("aux")
     return {
         "main": masked_mse(y_hat, y, mask, groups["main"]),
         "aux": masked_mse(y_hat, y, mask, aux) if aux else math.nan,
+        "main_se": masked_mse_se(y_hat, y, mask, groups["main"]),
     }
 
 

@@ -20,6 +20,8 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
+from degeneracy.conditions import TASK_ANALYSIS_DEFAULTS
+
 __all__ = [
     "NETWORK_COLUMNS",
     "DEFAULT_EVAL",
@@ -46,13 +48,14 @@ NETWORK_COLUMNS: dict[str, str] = {
     "kernel_alignment": "float64",
     "n_units": "int64",
     "eval_mse": "float64",
+    "eval_mse_se": "float64",
     "eval_mse_aux": "float64",
     "ood_mse_aux": "float64",
     "threshold": "float64",
 }
 
-#: Held-out in-distribution batch used when the analysis settings give none.
-DEFAULT_EVAL: dict[str, int] = {"n_trials": 256, "seed": 3000}
+#: Held-out in-distribution batch used when the analysis settings give none (the config's default).
+DEFAULT_EVAL: dict[str, int] = dict(TASK_ANALYSIS_DEFAULTS["eval"])
 
 
 def _generator(seed: int):
@@ -99,7 +102,8 @@ def trajectories(
     ``evaluation`` (``n_trials``, ``seed``; default :data:`DEFAULT_EVAL`) is the held-out
     in-distribution batch, the same for every network of a task: ``eval_mse`` is the masked MSE
     on it over the outputs every level shares (see :func:`degeneracy.metrics.behavior.output_groups`),
-    ``eval_mse_aux`` that of the auxiliary outputs (NaN when absent); likewise ``ood_mse`` and
+    ``eval_mse_se`` its standard error over the batch's trials (the precision of the convergence
+    test), ``eval_mse_aux`` that of the auxiliary outputs (NaN when absent); likewise ``ood_mse`` and
     ``ood_mse_aux`` on the OOD batch. ``converged`` is ``status != "diverged"`` and
     ``eval_mse < threshold`` (the checkpoint's ``training.threshold``); ``status`` is kept as
     training reported it.
@@ -137,11 +141,11 @@ def trajectories(
     evaluation = dict(DEFAULT_EVAL) if evaluation is None else evaluation
     threshold = _float(cfg["training"]["threshold"])
     groups = behavior.output_groups(task)
-    ood_mse = ood_aux = eval_mse = eval_aux = wc = wc_rel = ka = math.nan
+    ood_mse = ood_aux = eval_mse = eval_se = eval_aux = wc = wc_rel = ka = math.nan
     if healthy:
         xe, ye, me = task.sample(int(evaluation["n_trials"]), _generator(evaluation["seed"]), ood=False)
         ev = behavior.grouped_mse(model, xe, ye, me, groups)
-        eval_mse, eval_aux = _float(ev["main"]), _float(ev["aux"])
+        eval_mse, eval_se, eval_aux = _float(ev["main"]), _float(ev["main_se"]), _float(ev["aux"])
         xo, yo, mo = task.sample(int(ood["n_trials"]), _generator(ood["seed"]), ood=True)
         oo = behavior.grouped_mse(model, xo, yo, mo, groups)
         ood_mse, ood_aux = _float(oo["main"]), _float(oo["aux"])
@@ -169,6 +173,7 @@ def trajectories(
                 "kernel_alignment": ka,
                 "n_units": int(n_units),
                 "eval_mse": eval_mse,
+                "eval_mse_se": eval_se,
                 "eval_mse_aux": eval_aux,
                 "ood_mse_aux": ood_aux,
                 "threshold": threshold,
