@@ -32,12 +32,8 @@ def _as_tensors(model, *arrays):
     return [torch.as_tensor(a, dtype=dt, device=dev) for a in arrays]
 
 
-def masked_mse(y_hat, y, mask, outputs: Sequence[int] | None = None) -> float:
-    """sum(mask * (y_hat - y)^2) / sum(mask) over the output channels ``outputs`` (all if None).
-
-    y_hat, y: (batch, time, channels); mask broadcastable to y. Returns squared output units.
-    Raises ValueError when the shapes differ or the selected mask is all zero.
-    """
+def _masked_squares(y_hat, y, mask, outputs: Sequence[int] | None):
+    """(mask * (y_hat - y)^2, mask) in float64 on the output channels ``outputs`` (all if None)."""
     y_hat, y, mask = (torch.as_tensor(a, dtype=torch.float64) for a in (y_hat, y, mask))
     if y_hat.shape != y.shape:
         raise ValueError(f"model output shape {tuple(y_hat.shape)} != target shape {tuple(y.shape)}")
@@ -45,10 +41,20 @@ def masked_mse(y_hat, y, mask, outputs: Sequence[int] | None = None) -> float:
     if outputs is not None:
         idx = torch.as_tensor(list(outputs), dtype=torch.long)
         y_hat, y, mask = y_hat[..., idx], y[..., idx], mask[..., idx]
+    return mask * (y_hat - y) ** 2, mask
+
+
+def masked_mse(y_hat, y, mask, outputs: Sequence[int] | None = None) -> float:
+    """sum(mask * (y_hat - y)^2) / sum(mask) over the output channels ``outputs`` (all if None).
+
+    y_hat, y: (batch, time, channels); mask broadcastable to y. Returns squared output units.
+    Raises ValueError when the shapes differ or the selected mask is all zero.
+    """
+    sq, mask = _masked_squares(y_hat, y, mask, outputs)
     denom = mask.sum()
     if denom <= 0:
         raise ValueError("the mask is all zero on the scored outputs: no time steps to score")
-    return float((mask * (y_hat - y) ** 2).sum() / denom)
+    return float(sq.sum() / denom)
 
 
 def masked_mse_se(y_hat, y, mask, outputs: Sequence[int] | None = None) -> float:
@@ -59,13 +65,9 @@ def masked_mse_se(y_hat, y, mask, outputs: Sequence[int] | None = None) -> float
     sqrt(sum_i (a_i - R b_i)^2 / (n (n - 1))) / mean(b). With equal b_i this is the sample SD
     (ddof=1) of the per-trial MSEs over sqrt(n). NaN with fewer than 2 trials.
     """
-    y_hat, y, mask = (torch.as_tensor(a, dtype=torch.float64) for a in (y_hat, y, mask))
-    mask = mask.expand_as(y)
-    if outputs is not None:
-        idx = torch.as_tensor(list(outputs), dtype=torch.long)
-        y_hat, y, mask = y_hat[..., idx], y[..., idx], mask[..., idx]
-    n = y.shape[0]
-    a = (mask * (y_hat - y) ** 2).reshape(n, -1).sum(1)
+    sq, mask = _masked_squares(y_hat, y, mask, outputs)
+    n = sq.shape[0]
+    a = sq.reshape(n, -1).sum(1)
     b = mask.reshape(n, -1).sum(1)
     if n < 2 or float(b.sum()) <= 0:
         return math.nan
@@ -103,7 +105,7 @@ def output_groups(task: Any) -> dict[str, list[int] | None]:
 
 @torch.no_grad()
 def grouped_mse(model, x, y, mask, groups: dict[str, list[int] | None]) -> dict[str, float]:
-    """One forward pass, masked MSE per output group (see :func:`output_groups`).
+    """Masked MSE per output group (see :func:`output_groups`), from forward passes of ``_CHUNK`` trials.
 
     Returns ``{"main": mse, "aux": mse, "main_se": se}`` in squared output units; ``aux`` is NaN
     when the task has no auxiliary output; ``main_se`` is the standard error of ``main`` over the
