@@ -126,6 +126,11 @@ CASES = {
         _set("experiments.complexity.levels", {"sine": [1, 2]}),
         ["experiments.complexity.levels", "flipflop"],
     ),
+    # a key for a task the experiment does not train is ignored only if it names a real task
+    "levels_mapping_typo_task": (
+        _set("experiments.complexity.levels", {"flipflop": [1, 2], "delayed_discrimination": [1, 2], "flipfop": [3]}),
+        ["experiments.complexity.levels", "flipfop", "unknown task"],
+    ),
     "threshold_zero": (_set("tasks.flipflop.training.threshold", 0), ["tasks.flipflop.training.threshold", "> 0"]),
     "threshold_negative": (_set("training.threshold", -1.0e-3), ["training.threshold", "> 0"]),
     "lr_wrong_type": (_set("tasks.flipflop.training.lr", "fast"), ["tasks.flipflop.training.lr", "a number"]),

@@ -128,6 +128,33 @@ def test_pilot_overlay_extremes_keeps_first_and_last_level_per_task():
     assert widths == [32, 512]
 
 
+def test_pilot_overlay_tasks_narrows_every_experiment_to_those_tasks():
+    from degeneracy.conditions import deep_merge
+    from degeneracy.plan import load_config
+
+    paper = load_config(Path(__file__).resolve().parents[1] / "configs" / "paper.yaml")
+    overlay = pilot_overlay(paper, 2, tasks=["lorenz96"], extremes=True)
+    # only the complexity experiment trains Lorenz-96; the name says which tasks were piloted
+    assert overlay["only"] == ["complexity"]
+    assert overlay["experiments"]["complexity"]["tasks"] == ["lorenz96"]
+    assert overlay["study"] == "paper-pilot+tasks=lorenz96"
+    study = checked_study(deep_merge(paper, overlay))
+    got = sorted((c.config["task"]["name"], c.config["task"]["n_vars"]) for c in study.conditions.values())
+    assert got == [("lorenz96", 5), ("lorenz96", 12)]  # paper.yaml's first and last level
+    # with --only, the tasks are narrowed within those experiments only
+    sine = pilot_overlay(paper, 2, only=["l1", "gamma"], tasks=["sine", "path_integration"])
+    assert sorted(sine["only"]) == ["gamma", "l1"]
+    assert sine["experiments"] == {
+        "l1": {"tasks": ["sine", "path_integration"]},
+        "gamma": {"tasks": ["path_integration"]},
+    }
+    tasks = {c.config["task"]["name"] for c in checked_study(deep_merge(paper, sine)).conditions.values()}
+    assert tasks == {"sine", "path_integration"}
+    # a task no kept experiment trains is an error, not an empty pilot
+    with pytest.raises(ValueError, match="lorenz96"):
+        pilot_overlay(paper, 2, only=["gamma"], tasks=["lorenz96"])
+
+
 def test_condition_table_flags_and_projection_on_planted_pilot(tmp_path):
     full = checked_study(yaml.safe_load(TEST_CONFIG.read_text()))
     a, b = L1_CONDITIONS

@@ -161,13 +161,17 @@ def pilot_overlay(
     suffix: str = "pilot",
     only: Sequence[str] | None = None,
     extremes: bool = False,
+    tasks: Sequence[str] | None = None,
 ) -> dict:
     """Overlay config for the pilot of ``config``: ``study: <study>-<suffix>``, ``seeds``, the
     optional ``only`` experiments and, when ``budget_scale`` < 1, every ``max_epochs`` the config
     sets (global ``training``, ``tasks.<t>.training``, ``experiments.<e>.settings.training``;
     the library default when the global one is absent) times ``budget_scale``, at least 1.
     ``extremes``: each experiment (per task) keeps only its first and last level, where a
-    setting is most likely to fail (the largest gamma, the widest network, the longest delay)."""
+    setting is most likely to fail (the largest gamma, the widest network, the longest delay).
+    ``tasks``: each kept experiment trains only these of its tasks; experiments with none of them
+    are dropped (through ``only``) and the study is named ``<study>-<suffix>+tasks=<t1>_<t2>``.
+    Raises ValueError when no kept experiment has any of ``tasks``."""
     from .conditions import GLOBAL_DEFAULTS
     from .config import TRAINING_DEFAULTS
 
@@ -177,6 +181,12 @@ def pilot_overlay(
     }
     if only:
         overlay["only"] = list(only)
+    if tasks:
+        narrowed = _narrow_tasks(config, only, tasks)
+        overlay["study"] += "+tasks=" + "_".join(tasks)
+        overlay["only"] = list(narrowed)
+        for exp, kept in narrowed.items():
+            overlay.setdefault("experiments", {})[exp] = {"tasks": kept}
     if budget_scale < 1.0:
         base = (config.get("training") or {}).get("max_epochs", TRAINING_DEFAULTS["max_epochs"])
         overlay["training"] = {"max_epochs": _scaled(base, budget_scale)}
@@ -191,8 +201,9 @@ def pilot_overlay(
                     "settings": {"training": {"max_epochs": _scaled(epochs, budget_scale)}}
                 }
     if extremes:
+        kept = overlay.get("only")
         for exp, spec in (config.get("experiments") or {}).items():
-            if (only and exp not in only) or not isinstance(spec, Mapping):
+            if (kept and exp not in kept) or not isinstance(spec, Mapping):
                 continue
             levels = spec.get("levels")
             if isinstance(levels, Mapping):
@@ -203,6 +214,23 @@ def pilot_overlay(
                 continue
             overlay.setdefault("experiments", {}).setdefault(exp, {})["levels"] = ends
     return overlay
+
+
+def _narrow_tasks(config: Mapping, only: Sequence[str] | None, tasks: Sequence[str]) -> dict[str, list[str]]:
+    """Per experiment kept by ``only`` (all when None), its tasks that are in ``tasks``, in the
+    config's order; experiments with none are left out. Raises ValueError when none is left."""
+    narrowed: dict[str, list[str]] = {}
+    for exp, spec in (config.get("experiments") or {}).items():
+        if (only and exp not in only) or not isinstance(spec, Mapping):
+            continue
+        kept = [t for t in spec.get("tasks") or [] if t in tasks]
+        if kept:
+            narrowed[exp] = kept
+    if not narrowed:
+        raise ValueError(
+            f"--tasks {' '.join(tasks)}: no experiment{' of --only' if only else ''} trains any of these tasks"
+        )
+    return narrowed
 
 
 def workflow_dir(explicit: str | Path | None = None) -> Path:
@@ -699,6 +727,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--extremes", action="store_true", help="pilot only each experiment's first and last level (per task)"
     )
+    p.add_argument(
+        "--tasks", nargs="+", metavar="TASK", help="pilot only these tasks of each experiment (e.g. lorenz96)"
+    )
     p.add_argument("--workdir", help="workflow folder (default: the checkout of this package)")
     p.set_defaults(func=plan_command)
 
@@ -719,7 +750,13 @@ def plan_command(args: argparse.Namespace) -> int:
     workdir = workflow_dir(args.workdir)
     config_path = Path(args.config).resolve()
     config = load_config(config_path)
-    overlay = pilot_overlay(config, args.pilot_seeds, args.budget_scale, args.study_suffix, args.only, args.extremes)
+    try:
+        overlay = pilot_overlay(
+            config, args.pilot_seeds, args.budget_scale, args.study_suffix, args.only, args.extremes, args.tasks
+        )
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     try:
         full = checked_study(config)
         pilot = checked_study(deep_merge(config, overlay))

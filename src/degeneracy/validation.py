@@ -224,13 +224,16 @@ def _check_experiments(config: Mapping) -> None:
         for key in ("parameter", "levels"):
             value = exp[key]
             if isinstance(value, Mapping):
+                # keys for known tasks the experiment does not train are ignored, so one mapping
+                # serves a run of a subset of its tasks (the pilot's --tasks); a typo is an error
                 missing = [t for t in exp["tasks"] if t not in value]
-                extra = [t for t in value if t not in exp["tasks"]]
-                if missing or extra:
+                if missing:
                     raise StudyConfigError(
-                        f"{where}.{key}: the mapping's keys must be the experiment's tasks {list(exp['tasks'])} "
-                        f"(missing {missing}, not in tasks {extra})"
+                        f"{where}.{key}: the mapping has no entry for task(s) {missing}; it needs one per task "
+                        f"of the experiment {list(exp['tasks'])}"
                     )
+                for t in value:
+                    _task_or_error(str(t), f"{where}.{key}")
         for task in exp["tasks"]:
             param = exp["parameter"][task] if isinstance(exp["parameter"], Mapping) else exp["parameter"]
             allowed = _allowed_parameters(task)
