@@ -786,8 +786,9 @@ def plan_command(args: argparse.Namespace) -> int:
     runs = train_runs(root, networks, bench, pilot, full, args.budget_scale)
     proj = project(full, table, runs, bench, costs, resources)
     if (runs["full_s"] > runs["s"]).any():
+        n_out = int((runs["full_s"] > runs["s"]).sum())
         proj.notes.append(
-            f"{int((runs['full_s'] > runs['s']).sum())} pilot networks ran out of their "
+            f"{n_out} pilot network{'' if n_out == 1 else 's'} ran out of their "
             f"{args.budget_scale:g}x epoch budget: counted at the full budget's epochs "
             "(an upper bound: the stop rule may end them earlier)"
         )
