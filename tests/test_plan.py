@@ -153,6 +153,9 @@ def test_pilot_overlay_tasks_narrows_every_experiment_to_those_tasks():
     # a task no kept experiment trains is an error, not an empty pilot
     with pytest.raises(ValueError, match="lorenz96"):
         pilot_overlay(paper, 2, only=["gamma"], tasks=["lorenz96"])
+    # and so is a misspelt task beside a real one (it would silently pilot less than asked)
+    with pytest.raises(ValueError, match="--tasks lorenz69: no experiment trains this task"):
+        pilot_overlay(paper, 2, tasks=["sine", "lorenz69"])
 
 
 def test_condition_table_flags_and_projection_on_planted_pilot(tmp_path):

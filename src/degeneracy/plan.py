@@ -218,7 +218,8 @@ def pilot_overlay(
 
 def _narrow_tasks(config: Mapping, only: Sequence[str] | None, tasks: Sequence[str]) -> dict[str, list[str]]:
     """Per experiment kept by ``only`` (all when None), its tasks that are in ``tasks``, in the
-    config's order; experiments with none are left out. Raises ValueError when none is left."""
+    config's order; experiments with none are left out. Raises ValueError naming every task of
+    ``tasks`` that no kept experiment trains (a typo would otherwise pilot less than asked)."""
     narrowed: dict[str, list[str]] = {}
     for exp, spec in (config.get("experiments") or {}).items():
         if (only and exp not in only) or not isinstance(spec, Mapping):
@@ -226,9 +227,11 @@ def _narrow_tasks(config: Mapping, only: Sequence[str] | None, tasks: Sequence[s
         kept = [t for t in spec.get("tasks") or [] if t in tasks]
         if kept:
             narrowed[exp] = kept
-    if not narrowed:
+    unused = [t for t in tasks if not any(t in kept for kept in narrowed.values())]
+    if unused:
         raise ValueError(
-            f"--tasks {' '.join(tasks)}: no experiment{' of --only' if only else ''} trains any of these tasks"
+            f"--tasks {' '.join(unused)}: no experiment{' of --only' if only else ''} trains "
+            f"{'this task' if len(unused) == 1 else 'these tasks'}"
         )
     return narrowed
 
