@@ -201,10 +201,7 @@ def pilot_overlay(
                     "settings": {"training": {"max_epochs": _scaled(epochs, budget_scale)}}
                 }
     if extremes:
-        kept = overlay.get("only")
-        for exp, spec in (config.get("experiments") or {}).items():
-            if (kept and exp not in kept) or not isinstance(spec, Mapping):
-                continue
+        for exp, spec in _kept_experiments(config, overlay.get("only")):
             levels = spec.get("levels")
             if isinstance(levels, Mapping):
                 ends = {t: [lv[0], lv[-1]] if len(lv) > 2 else list(lv) for t, lv in levels.items()}
@@ -216,14 +213,18 @@ def pilot_overlay(
     return overlay
 
 
+def _kept_experiments(config: Mapping, only: Sequence[str] | None) -> list[tuple[str, Mapping]]:
+    """(name, spec) of the config's experiments that ``only`` keeps (all when None), in order."""
+    experiments = (config.get("experiments") or {}).items()
+    return [(e, spec) for e, spec in experiments if (not only or e in only) and isinstance(spec, Mapping)]
+
+
 def _narrow_tasks(config: Mapping, only: Sequence[str] | None, tasks: Sequence[str]) -> dict[str, list[str]]:
     """Per experiment kept by ``only`` (all when None), its tasks that are in ``tasks``, in the
     config's order; experiments with none are left out. Raises ValueError naming every task of
     ``tasks`` that no kept experiment trains (a typo would otherwise pilot less than asked)."""
     narrowed: dict[str, list[str]] = {}
-    for exp, spec in (config.get("experiments") or {}).items():
-        if (only and exp not in only) or not isinstance(spec, Mapping):
-            continue
+    for exp, spec in _kept_experiments(config, only):
         kept = [t for t in spec.get("tasks") or [] if t in tasks]
         if kept:
             narrowed[exp] = kept
