@@ -24,6 +24,7 @@ from degeneracy.plan import (
     StageCost,
     condition_table,
     full_budget_seconds,
+    job_scaled_stages,
     pilot_overlay,
     project,
     read_benchmarks,
@@ -217,6 +218,23 @@ def test_condition_table_flags_and_projection_on_planted_pilot(tmp_path):
     assert proj.longest_s == pytest.approx(164.0) and proj.longest_job == f"train {b}"
 
 
+def test_job_scaled_stages_charge_each_job_per_unit_by_hand(tmp_path):
+    """--no-retime: a job's wall seconds over its units (converged networks for dsa_fit, pairs
+    for the pairwise stages), start-up 0; a stage with no unit anywhere keeps its median job time."""
+    table = pd.DataFrame({"condition": ["a", "b"], "n_converged": [3, 1]})
+    _tsv(tmp_path / "benchmarks/dsa_fit/a.tsv", 6.0)  # 3 networks: 2 s each
+    _tsv(tmp_path / "benchmarks/dsa_fit/b.tsv", 4.0)  # 1 network: 4 s
+    _tsv(tmp_path / "benchmarks/pairwise/a/dsa.tsv", 9.0)  # 3 pairs: 3 s each
+    _tsv(tmp_path / "benchmarks/pairwise/b/dsa.tsv", 2.0)  # no pair: no per-pair cost
+    _tsv(tmp_path / "benchmarks/pairwise/b/weights.tsv", 5.0)
+    _tsv(tmp_path / "benchmarks/pairwise/b/weights.tsv".replace("/b/", "/c/"), 7.0)
+    costs = job_scaled_stages(table, read_benchmarks(tmp_path))
+    assert costs["dsa_fit"].per_unit_s == {"a": pytest.approx(2.0), "b": pytest.approx(4.0)}
+    assert costs["dsa_fit"].startup_s == 0.0
+    assert costs["pairwise_dsa"].per_unit_s == {"a": pytest.approx(3.0)}
+    assert costs["pairwise_weights"].per_unit_s == {} and costs["pairwise_weights"].startup_s == pytest.approx(6.0)
+
+
 def test_full_budget_seconds_by_hand():
     # ran out of 5 pilot epochs: 4 s start-up + 16 s training -> 100 epochs: 4 + 16 x 20
     assert full_budget_seconds(20.0, 16.0, 5, 5, 100, "not_converged") == pytest.approx(324.0)
@@ -288,8 +306,9 @@ def test_pilot_flags_an_unreachable_threshold(workflow, tmp_path):
     variant["tasks"]["flipflop"]["training"]["threshold"] = 1.0e-12
     path = tmp_path / "unreachable.yaml"
     path.write_text(yaml.safe_dump(variant))
-    res = _plan(workflow, path)
+    res = _plan(workflow, path, "--no-retime")
     assert res.returncode == 1, res.stdout + res.stderr[-3000:]
     for cid in L1_CONDITIONS:
         assert f"- FLAG {cid}: 0 of 2 converged" in res.stdout
+    assert "start-up included (--no-retime; an upper bound)" in res.stdout
     assert "## Flags (2)" in res.stdout
