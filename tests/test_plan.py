@@ -227,7 +227,7 @@ def test_job_scaled_stages_charge_each_job_per_unit_by_hand(tmp_path):
     _tsv(tmp_path / "benchmarks/pairwise/a/dsa.tsv", 9.0)  # 3 pairs: 3 s each
     _tsv(tmp_path / "benchmarks/pairwise/b/dsa.tsv", 2.0)  # no pair: no per-pair cost
     _tsv(tmp_path / "benchmarks/pairwise/b/weights.tsv", 5.0)
-    _tsv(tmp_path / "benchmarks/pairwise/b/weights.tsv".replace("/b/", "/c/"), 7.0)
+    _tsv(tmp_path / "benchmarks/pairwise/c/weights.tsv", 7.0)
     costs = job_scaled_stages(table, read_benchmarks(tmp_path))
     assert costs["dsa_fit"].per_unit_s == {"a": pytest.approx(2.0), "b": pytest.approx(4.0)}
     assert costs["dsa_fit"].startup_s == 0.0

@@ -330,6 +330,22 @@ def _paths(root: Path, cid: str, seeds: Sequence[int], name: str) -> list[str]:
     return [str(root / "extract" / cid / f"seed{s}" / name) for s in seeds]
 
 
+#: the stages projected per unit: dsa_fit per converged network, the pairwise stages per pair
+UNIT_STAGES = ("dsa_fit", "pairwise_dsa", "pairwise_weights")
+
+
+def _units(stage: str, networks: int) -> int:
+    """Units of a ``UNIT_STAGES`` job over ``networks`` networks: the networks for dsa_fit, their
+    n(n-1)/2 pairs for the pairwise stages."""
+    return networks if stage == "dsa_fit" else networks * (networks - 1) // 2
+
+
+def _median_job_s(bench: pd.DataFrame, stage: str) -> float:
+    """Median wall seconds of the stage's pilot jobs (NaN when it has none)."""
+    jobs = bench[bench["stage"] == stage]
+    return float(jobs["s"].median()) if len(jobs) else math.nan
+
+
 def time_scaled_stages(study, root: Path, table: pd.DataFrame, bench: pd.DataFrame) -> dict[str, StageCost]:
     """Re-time dsa_fit, pairwise_dsa and pairwise_weights of every pilot condition with at least
     two converged networks in this process (outputs to a temporary folder), so that the per-
@@ -342,8 +358,8 @@ def time_scaled_stages(study, root: Path, table: pd.DataFrame, bench: pd.DataFra
     from .pipeline.pairwise_weights import pairwise_weights
 
     weights = study.config["weights"]
-    timed: dict[str, dict[str, float]] = {"dsa_fit": {}, "pairwise_dsa": {}, "pairwise_weights": {}}
-    units: dict[str, dict[str, int]] = {"dsa_fit": {}, "pairwise_dsa": {}, "pairwise_weights": {}}
+    timed: dict[str, dict[str, float]] = {st: {} for st in UNIT_STAGES}  # in-process seconds per job
+    converged = dict(zip(table["condition"], table["n_converged"]))
     usable = table[table["n_converged"] >= 2]["condition"].tolist()
     with tempfile.TemporaryDirectory() as tmp:
         tmpd = Path(tmp)
@@ -352,7 +368,6 @@ def time_scaled_stages(study, root: Path, table: pd.DataFrame, bench: pd.DataFra
             cond = study.conditions[cid]
             seeds = cond.seeds
             dsa = cond.analysis["dsa"]
-            m = int(table.loc[table["condition"] == cid, "n_converged"].iloc[0])
             t0 = time.perf_counter()
             dsa_fit(
                 cid,
@@ -375,26 +390,21 @@ def time_scaled_stages(study, root: Path, table: pd.DataFrame, bench: pd.DataFra
             t3 = time.perf_counter()
             if warm:
                 continue
-            pairs = m * (m - 1) // 2
-            for stage, dt, u in (
-                ("dsa_fit", t1 - t0, m),
-                ("pairwise_dsa", t2 - t1, pairs),
-                ("pairwise_weights", t3 - t2, pairs),
-            ):
+            for stage, dt in zip(UNIT_STAGES, (t1 - t0, t2 - t1, t3 - t2)):
                 timed[stage][cid] = dt
-                units[stage][cid] = u
     out = {}
     for stage, done in timed.items():
         jobs = bench[(bench["stage"] == stage) & bench["condition"].isin(list(done))]
         over = [row.s - done[row.condition] for row in jobs.itertuples()]
-        startup = max(0.0, float(pd.Series(over).median())) if over else math.nan
-        if not over:  # no condition with two converged networks: the job time as a whole
-            jobs = bench[bench["stage"] == stage]
-            startup = float(jobs["s"].median()) if len(jobs) else math.nan
-        out[stage] = StageCost(
-            startup, {c: done[c] / units[stage][c] for c in done}, "in-process re-timing of the pilot's own files"
-        )
+        # no condition with two converged networks: the job time as a whole
+        startup = max(0.0, float(pd.Series(over).median())) if over else _median_job_s(bench, stage)
+        per_unit = {c: done[c] / _units(stage, int(converged[c])) for c in done}
+        out[stage] = StageCost(startup, per_unit, "in-process re-timing of the pilot's own files")
     return out
+
+
+#: how --no-retime measures the per-unit stages (also the projection's note)
+NO_RETIME = "the pilot's job wall time per network or pair, start-up included (--no-retime; an upper bound)"
 
 
 def job_scaled_stages(table: pd.DataFrame, bench: pd.DataFrame) -> dict[str, StageCost]:
@@ -406,16 +416,14 @@ def job_scaled_stages(table: pd.DataFrame, bench: pd.DataFrame) -> dict[str, Sta
     as start-up, as :func:`time_scaled_stages` does."""
     converged = dict(zip(table["condition"], table["n_converged"])) if len(table) else {}
     out = {}
-    for stage in ("dsa_fit", "pairwise_dsa", "pairwise_weights"):
-        jobs = bench[bench["stage"] == stage]
+    for stage in UNIT_STAGES:
         per = {}
-        for row in jobs.itertuples():
-            m = int(converged.get(row.condition, 0))
-            units = m if stage == "dsa_fit" else m * (m - 1) // 2
+        for row in bench[bench["stage"] == stage].itertuples():
+            units = _units(stage, int(converged.get(row.condition, 0)))
             if units >= 1:
                 per[row.condition] = float(row.s) / units
-        startup = 0.0 if per else (float(jobs["s"].median()) if len(jobs) else math.nan)
-        out[stage] = StageCost(startup, per, "the pilot's job wall time per unit, start-up included (--no-retime)")
+        startup = 0.0 if per else _median_job_s(bench, stage)
+        out[stage] = StageCost(startup, per, NO_RETIME)
     return out
 
 
@@ -539,10 +547,7 @@ def project(
         net_cost["train"][cid] = float(g["full_s"].mean())
     for cid, g in bench[bench["stage"] == "extract"].groupby("condition"):
         net_cost["extract"][cid] = float(g["s"].mean())
-    threads = {
-        st: resources.get(st, {}).get("threads", 1)
-        for st in ("train", "extract", "dsa_fit", "pairwise_dsa", "pairwise_weights")
-    }
+    threads = {st: resources.get(st, {}).get("threads", 1) for st in ("train", "extract", *UNIT_STAGES)}
     rows, borrowed = [], set()
     longest, longest_job = 0.0, ""
     for cid, cond in sorted(full_study.conditions.items()):
@@ -555,7 +560,8 @@ def project(
             row[st] = n * per * threads[st]
             if per > longest:
                 longest, longest_job = per, f"{st} {cid}"
-        for st, u in (("dsa_fit", n), ("pairwise_dsa", pairs), ("pairwise_weights", pairs)):
+        for st in UNIT_STAGES:
+            u = _units(st, n)
             cost = costs.get(st)
             if cost is None:
                 row[st] = math.nan
@@ -569,7 +575,7 @@ def project(
         rows.append(row)
     per_condition = pd.DataFrame(rows)
     stage_rows = []
-    for st in ("train", "extract", "dsa_fit", "pairwise_dsa", "pairwise_weights"):
+    for st in ("train", "extract", *UNIT_STAGES):
         stage_rows.append({"stage": st, "core_hours": per_condition[st].sum() / 3600.0})
     agg = bench[bench["stage"] == "aggregation"]
     pilot_nets = int(table["n"].sum()) if len(table) else 0
@@ -597,7 +603,7 @@ def project(
             f"{len(borrowed)} conditions without two converged pilot networks take the "
             "median per-network / per-pair cost of their task"
         )
-    for st in ("dsa_fit", "pairwise_dsa", "pairwise_weights"):
+    for st in UNIT_STAGES:
         if st in costs and not costs[st].per_unit_s:
             notes.append(
                 f"{st}: no pilot condition had two converged networks, so its per-"
@@ -665,7 +671,7 @@ def render(
             f"{_fmt(r.train_s, '.1f')} | {_fmt(r.dsa_null)} | {_fmt(r.dsa_between)} | {r.flag or 'ok'} |"
         )
     pc = proj.per_condition
-    total_cs = float(pc[["train", "extract", "dsa_fit", "pairwise_dsa", "pairwise_weights"]].sum().sum())
+    total_cs = float(pc[["train", "extract", *UNIT_STAGES]].sum().sum())
     total_cs += float(proj.stages.loc[proj.stages["stage"] == "aggregation", "core_hours"].sum()) * 3600
     out += [
         "",
@@ -700,7 +706,7 @@ def render(
     n_net = int(pc["networks"].sum())
     subs = -(-n_net // max(groups, 1))
     per_net = float(((pc["train"] + pc["extract"]) / pc["networks"].clip(lower=1)).max())
-    th = {st: resources.get(st, {}).get("threads", 1) for st in ("dsa_fit", "pairwise_dsa", "pairwise_weights")}
+    th = {st: resources.get(st, {}).get("threads", 1) for st in UNIT_STAGES}
     metric_s = float((pc["dsa_fit"] / th["dsa_fit"]).max()) + float(
         max((pc["pairwise_dsa"] / th["pairwise_dsa"]).max(), (pc["pairwise_weights"] / th["pairwise_weights"]).max())
     )
@@ -818,10 +824,7 @@ def plan_command(args: argparse.Namespace) -> int:
     runs = train_runs(root, networks, bench, pilot, full, args.budget_scale)
     proj = project(full, table, runs, bench, costs, resources)
     if args.no_retime:
-        proj.notes.append(
-            "dsa_fit, pairwise_dsa, pairwise_weights: the pilot's job wall time per network or pair, "
-            "start-up included (--no-retime; an upper bound)"
-        )
+        proj.notes.append(f"{', '.join(UNIT_STAGES)}: {NO_RETIME}")
     if (runs["full_s"] > runs["s"]).any():
         n_out = int((runs["full_s"] > runs["s"]).sum())
         proj.notes.append(
