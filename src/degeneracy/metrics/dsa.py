@@ -26,6 +26,7 @@ __all__ = [
     "fit_operator",
     "fit_operators",
     "fit_operator_ranks",
+    "hankel_top_singular",
     "max_rank",
     "pairwise_distances",
     "procrustes_similarity_distance",
@@ -77,6 +78,20 @@ def _as_tensor(traj, dtype=torch.float64) -> torch.Tensor:
     return t
 
 
+def _embedded_length(T: int, n_delays: int, delay_interval: int) -> int:
+    """T' = T - (n_delays-1)*delay_interval, the time points per trial after the delay embedding;
+    a ValueError when the settings are invalid or the window spans the whole trial."""
+    if n_delays < 1 or delay_interval < 1:
+        raise ValueError(f"n_delays and delay_interval must be >= 1 (got {n_delays}, {delay_interval})")
+    Tp = T - (n_delays - 1) * delay_interval
+    if Tp < 1:
+        raise ValueError(
+            f"n_delays={n_delays} x delay_interval={delay_interval} spans more than the "
+            f"{T} time steps of the trajectories"
+        )
+    return Tp
+
+
 def hankel_embed(traj, n_delays: int, delay_interval: int = 1) -> torch.Tensor:
     """Delay embedding within trials, the reference's ``embed_signal_torch`` convention.
 
@@ -84,15 +99,7 @@ def hankel_embed(traj, n_delays: int, delay_interval: int = 1) -> torch.Tensor:
     block ``d`` of the last axis holds the state ``d*delay_interval`` steps in the past.
     """
     x = _as_tensor(traj) if not isinstance(traj, torch.Tensor) or traj.ndim != 3 else traj
-    if n_delays < 1 or delay_interval < 1:
-        raise ValueError(f"n_delays and delay_interval must be >= 1 (got {n_delays}, {delay_interval})")
-    K, T, N = x.shape
-    Tp = T - (n_delays - 1) * delay_interval
-    if Tp < 1:
-        raise ValueError(
-            f"n_delays={n_delays} x delay_interval={delay_interval} spans more than the "
-            f"{T} time steps of the trajectories"
-        )
+    Tp = _embedded_length(x.shape[1], n_delays, delay_interval)
     blocks = []
     for d in range(n_delays):
         start = (n_delays - 1 - d) * delay_interval
@@ -130,6 +137,52 @@ def max_rank(shape: tuple[int, int, int], n_delays: int, delay_interval: int = 1
     return min(N * int(n_delays), K * Tp)
 
 
+# Hankel matrices with more entries than this (512 MB in float64) are never built whole: their
+# top singular vectors come from the Gram matrix H^T H, summed over chunks of trials.
+SVD_MAX_ELEMENTS = 2**26
+
+
+def hankel_top_singular(
+    x: torch.Tensor, n_delays: int, delay_interval: int, rank: int, max_elements: int = SVD_MAX_ELEMENTS
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The first ``rank`` left singular vectors of the flattened Hankel matrix H of ``x``
+    (trials, time, units), shaped (trials, T', rank), and ALL its singular values (descending,
+    in the units of ``x``).
+
+    Up to ``max_elements`` entries, H is built and decomposed exactly (SVD). Above it, memory
+    stays bounded by the embedding dimension d = units * n_delays, not by the number of trials:
+    the d x d Gram matrix H^T H is summed over chunks of trials of at most ``max_elements``
+    entries, its eigendecomposition gives the singular values and right singular vectors W, and
+    U = H W / S is formed chunk by chunk. This path resolves singular values down to about
+    1e-7 of the largest (float64); a ``rank`` reaching below that raises a ValueError.
+    """
+    K, T, N = x.shape
+    emb_dim = N * n_delays
+    Tp = T - (n_delays - 1) * delay_interval
+    n_sv = min(K * Tp, emb_dim)
+    if K * Tp * emb_dim <= max_elements:
+        U, S, _ = torch.linalg.svd(
+            hankel_embed(x, n_delays, delay_interval).reshape(K * Tp, emb_dim), full_matrices=False
+        )
+        return U[:, :rank].reshape(K, Tp, rank), S
+    chunk = max(1, max_elements // (Tp * emb_dim))
+    G = torch.zeros(emb_dim, emb_dim, dtype=x.dtype)
+    for i in range(0, K, chunk):
+        Hc = hankel_embed(x[i : i + chunk], n_delays, delay_interval).reshape(-1, emb_dim)
+        G += Hc.T @ Hc
+    lam, W = torch.linalg.eigh(G)  # ascending
+    S = lam.flip(0)[:n_sv].clamp_min(0.0).sqrt()
+    W = W.flip(1)[:, :rank]
+    if S[rank - 1] <= 1e-7 * S[0]:
+        raise ValueError(
+            f"rank={rank} reaches singular values below 1e-7 of the largest ({float(S[rank - 1]):.3g} vs "
+            f"{float(S[0]):.3g}): the trajectories span fewer dimensions than the rank; lower dsa.rank"
+        )
+    Wr = W / S[:rank]
+    U = torch.cat([hankel_embed(x[i : i + chunk], n_delays, delay_interval) @ Wr for i in range(0, K, chunk)])
+    return U, S
+
+
 def fit_operator_ranks(
     traj,
     n_delays: int,
@@ -137,13 +190,14 @@ def fit_operator_ranks(
     ranks: Sequence[int | None],
     ridge: float = 1e-8,
     dtype: torch.dtype = torch.float64,
+    max_elements: int = SVD_MAX_ELEMENTS,
 ) -> list[DSAFit]:
     """:func:`fit_operator` at several ranks from ONE Hankel SVD (the SVD dominates the cost).
-    Returns one :class:`DSAFit` per entry of ``ranks``, in order."""
+    Returns one :class:`DSAFit` per entry of ``ranks``, in order. Large Hankel matrices are
+    decomposed through their Gram matrix (:func:`hankel_top_singular`, ``max_elements``)."""
     x = _as_tensor(traj, dtype)
     K, T, N = x.shape
-    H = hankel_embed(x, n_delays, delay_interval)
-    Tp = H.shape[1]
+    Tp = _embedded_length(T, n_delays, delay_interval)
     if Tp < 2:
         raise ValueError(
             f"after the delay embedding each trial has {Tp} time point(s); at least 2 are needed "
@@ -166,10 +220,10 @@ def fit_operator_ranks(
                 f"delay_interval) = {K}*{Tp} = {n_rows}"
             )
         checked.append(rank)
-    U, S, _ = torch.linalg.svd(H.reshape(n_rows, emb_dim), full_matrices=False)
+    U, S = hankel_top_singular(x, n_delays, delay_interval, max(checked), max_elements)
     fits = []
     for rank in checked:
-        V = U[:, :rank].reshape(K, Tp, rank)
+        V = U[:, :, :rank]
         Vm = V[:, :-1].reshape(-1, rank)
         Vp = V[:, 1:].reshape(-1, rank)
         G = Vm.T @ Vm + ridge * torch.eye(rank, dtype=dtype)
