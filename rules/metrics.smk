@@ -17,7 +17,7 @@ rule dsa_fit:
         "../envs/degeneracy.yaml"
     threads: 1
     resources:
-        mem_mb=4000,
+        mem_mb=8000,  # measured: 4.6 GB for 2 flip-flop networks, n = 512, 2,048 probe trials
         runtime=30,
     params:
         dsa=dsa_settings(DSA_FIT_KEYS),
@@ -87,7 +87,7 @@ rule pairwise_svcca:
         "../envs/degeneracy.yaml"
     threads: 1
     resources:
-        mem_mb=4000,
+        mem_mb=8000,  # measured: 5.4 GB for a flip-flop pair, n = 512, 2,048 probe trials
         runtime=60,
     params:
         code=code("pairwise_svcca.py"),

@@ -27,6 +27,7 @@ from degeneracy.plan import (
     job_scaled_stages,
     pilot_overlay,
     project,
+    render,
     read_benchmarks,
     rule_resources,
     stage_table,
@@ -216,6 +217,16 @@ def test_condition_table_flags_and_projection_on_planted_pilot(tmp_path):
     stages = proj.stages.set_index("stage")["core_hours"]
     assert stages["train"] == pytest.approx((40 + 328 + 5 * 184) / 3600)
     assert proj.longest_s == pytest.approx(164.0) and proj.longest_job == f"train {b}"
+
+    # every stage's longest job is held against its rule's runtime request (minutes): a's
+    # dsa_fit job takes 4 s x threads, above a planted 0.05-min (3 s) request, not above 1 min
+    tight = {**resources, "dsa_fit": {**resources["dsa_fit"], "runtime": 0.05}}
+    text = render("test.yaml", str(tmp_path), table.reset_index(), proj, costs, 2, 4, tight)
+    assert "projected longest dsa_fit job" in text and "runtime request of 0.05 min" in text
+    loose = {**resources, "dsa_fit": {**resources["dsa_fit"], "runtime": 1}}
+    assert "longest dsa_fit job" not in render(
+        "test.yaml", str(tmp_path), table.reset_index(), proj, costs, 2, 4, loose
+    )
 
 
 def test_job_scaled_stages_charge_each_job_per_unit_by_hand(tmp_path):

@@ -718,7 +718,7 @@ def render(
         f"(one submission's {groups} networks, then the longest dsa_fit and pairwise job)."
     )
     warn = []
-    for st in ("train", "pairwise_dsa", "pairwise_weights"):
+    for st in ("train", *UNIT_STAGES):
         rt = resources.get(st, {}).get("runtime")
         per_job = pc[st] / pc["networks"] if st == "train" else pc[st] / resources.get(st, {}).get("threads", 1)
         if rt and len(per_job) and float(per_job.max()) > 60 * rt:
