@@ -18,7 +18,7 @@ rule dsa_fit:
     threads: 1
     resources:
         mem_mb=8000,  # measured: 4.6 GB for 2 flip-flop networks, n = 512, 2,048 probe trials
-        runtime=30,
+        runtime=240,  # measured: 4.8 min per flip-flop network at n = 512 (50: about 4 h)
     params:
         dsa=dsa_settings(DSA_FIT_KEYS),
         code=code("dsa_fit.py"),
