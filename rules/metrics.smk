@@ -16,9 +16,11 @@ rule dsa_fit:
     conda:
         "../envs/degeneracy.yaml"
     threads: 1
+    # measured (paper pilot, flip-flop, n = 512, 2,048 probe trials): 4.6 GB for 2 networks,
+    # 4.8 min per network (50 networks: about 4 h)
     resources:
-        mem_mb=8000,  # measured: 4.6 GB for 2 flip-flop networks, n = 512, 2,048 probe trials
-        runtime=240,  # measured: 4.8 min per flip-flop network at n = 512 (50: about 4 h)
+        mem_mb=8000,
+        runtime=240,
     params:
         dsa=dsa_settings(DSA_FIT_KEYS),
         code=code("dsa_fit.py"),
@@ -86,8 +88,9 @@ rule pairwise_svcca:
     conda:
         "../envs/degeneracy.yaml"
     threads: 1
+    # measured (paper pilot): 5.4 GB for a flip-flop pair, n = 512, 2,048 probe trials
     resources:
-        mem_mb=8000,  # measured: 5.4 GB for a flip-flop pair, n = 512, 2,048 probe trials
+        mem_mb=8000,
         runtime=60,
     params:
         code=code("pairwise_svcca.py"),
