@@ -158,7 +158,7 @@ def hankel_top_singular(
     """
     K, T, N = x.shape
     emb_dim = N * n_delays
-    Tp = T - (n_delays - 1) * delay_interval
+    Tp = _embedded_length(T, n_delays, delay_interval)
     n_sv = min(K * Tp, emb_dim)
     if K * Tp * emb_dim <= max_elements:
         U, S, _ = torch.linalg.svd(
