@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import torch
 
+import degeneracy.metrics.dsa as dsa
 from degeneracy.metrics.dsa import (
     dsa_null,
     fit_operator,
@@ -246,20 +247,24 @@ def test_large_hankel_gram_path_matches_the_exact_svd(monkeypatch, rank):
     """Above ``max_elements`` the fit never builds the whole Hankel matrix (its chunks stay
     within the bound) and gives the exact SVD's singular values and operator, up to the sign of
     each singular vector (an orthogonal change of basis, which DSA ignores)."""
-    import degeneracy.metrics.dsa as dsa
-
     X = make_system(3, n_trials=20, T=50, n=12)  # Hankel 20*44 rows x 48 columns
     exact = dsa.fit_operator_ranks(X, 4, 2, [rank], max_elements=10**9)[0]
     sizes = []
     embed = dsa.hankel_embed
-    monkeypatch.setattr(dsa, "hankel_embed", lambda *a, **k: sizes.append(embed(*a, **k).numel()) or embed(*a, **k))
+
+    def recorded(*args, **kwargs):
+        H = embed(*args, **kwargs)
+        sizes.append(H.numel())
+        return H
+
+    monkeypatch.setattr(dsa, "hankel_embed", recorded)
     bound = 3 * 44 * 48  # three trials per chunk
     gram = dsa.fit_operator_ranks(X, 4, 2, [rank], max_elements=bound)[0]
     assert sizes and max(sizes) <= bound and len(sizes) == 2 * 7  # Gram pass + projection pass
     s_exact, s_gram = exact.singular_values, gram.singular_values
     assert s_gram.shape == s_exact.shape
     np.testing.assert_allclose(s_gram[:rank], s_exact[:rank], rtol=1e-10)
-    # the same operator up to D A D with D = diag(+-1): match signs through the eigen-free route
+    # the same operator up to D A D, D = diag(+-1): the signs from the overlap of the two bases
     D = np.sign(np.diag(_basis_overlap(X, 4, 2, rank, bound)))
     np.testing.assert_allclose(D[:, None] * gram.A * D[None, :], exact.A, atol=1e-8)
     d = pairwise_distances([exact, gram])[0, 1]
@@ -268,8 +273,6 @@ def test_large_hankel_gram_path_matches_the_exact_svd(monkeypatch, rank):
 
 def _basis_overlap(X, n_delays, interval, rank, bound):
     """U_exact^T U_gram (rank x rank): +-1 on the diagonal when the two bases agree up to sign."""
-    import degeneracy.metrics.dsa as dsa
-
     x = torch.as_tensor(X, dtype=torch.float64)
     Ue, _ = dsa.hankel_top_singular(x, n_delays, interval, rank, max_elements=10**9)
     Ug, _ = dsa.hankel_top_singular(x, n_delays, interval, rank, max_elements=bound)
@@ -282,7 +285,5 @@ def test_gram_path_refuses_a_rank_beyond_the_data():
     """Trajectories in a 2-D plane cannot carry rank 8: the Gram path says so and what to do."""
     rng = np.random.default_rng(0)
     X = rng.standard_normal((10, 30, 2)) @ rng.standard_normal((2, 6))
-    import degeneracy.metrics.dsa as dsa
-
     with pytest.raises(ValueError, match="lower dsa.rank"):
         dsa.fit_operator_ranks(X, 2, 1, [8], max_elements=100)
