@@ -8,7 +8,8 @@ trials, so it needs the trajectories plus a d x d matrix (d = units * n_delays).
 the out-of-memory killer at 17 GB.
 
 Each fit runs in a fresh subprocess (peak RSS from getrusage, one thread). The trajectories are
-a noise-driven random tanh network, so the Hankel matrix has full rank. Prints the ratios of
+``dsa_vs_reference.py``'s noise-driven random tanh network (float32, as extracted), so the
+Hankel matrix has full rank. Prints the ratios of
 peak memory and wall time, and how far apart the two fits are: the largest relative difference
 of the first ``rank`` singular values and the DSA distance between the two operators.
 
@@ -36,31 +37,20 @@ X = np.load({data!r}, mmap_mode="r")
 t = time.perf_counter()
 fit = dsa.fit_operator_ranks(np.asarray(X), {n_delays}, {interval}, [{rank}], max_elements={max_elements})[0]
 wall = time.perf_counter() - t
-np.save({out!r}, fit.A)
-np.save({out!r}.replace(".npy", "_sv.npy"), fit.singular_values)
+np.savez({out!r}, A=fit.A, singular_values=fit.singular_values)
 print("RESULT " + json.dumps({{"max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "wall_s": wall}}))
 """
 
 
-def make_trajectories(trials: int, time: int, units: int, seed: int = 0):
-    """A noise-driven random tanh network (trials, time, units), float32 like extracted trajectories."""
+def run(work: Path, name: str, max_elements: int, args) -> dict:
+    """One fit in a fresh subprocess: its peak RSS and wall time, and the fit (``A``,
+    ``singular_values``) it saved."""
     import numpy as np
 
-    rng = np.random.default_rng(seed)
-    W = rng.standard_normal((units, units)) * 1.2 / np.sqrt(units)
-    h = rng.standard_normal((trials, units))
-    out = np.empty((trials, time, units), dtype=np.float32)
-    for t in range(time):
-        h = np.tanh(h @ W.T + 0.1 * rng.standard_normal((trials, units)))
-        out[:, t] = h
-    return out
-
-
-def run(work: Path, name: str, max_elements: int, args) -> dict:
     code = JOB.format(
         src=str(REPO / "src"),
         data=str(work / "X.npy"),
-        out=str(work / f"{name}.npy"),
+        out=str(work / f"{name}.npz"),
         n_delays=args.n_delays,
         interval=args.interval,
         rank=args.rank,
@@ -70,13 +60,17 @@ def run(work: Path, name: str, max_elements: int, args) -> dict:
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     if proc.returncode != 0:
         raise RuntimeError(f"{name} fit failed:\n{proc.stderr[-3000:]}")
-    return json.loads(next(ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT "))[7:])
+    result = json.loads(next(ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT "))[7:])
+    with np.load(work / f"{name}.npz") as fit:
+        return {**result, "A": fit["A"], "singular_values": fit["singular_values"]}
 
 
 def main() -> None:
     import numpy as np
 
-    from degeneracy.metrics.dsa import DSAFit, pairwise_distances
+    from dsa_vs_reference import make_system  # the same noise-driven tanh networks
+
+    from degeneracy.metrics.dsa import SVD_MAX_ELEMENTS, DSAFit, _embedded_length, pairwise_distances
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--trials", type=int, default=512)
@@ -86,34 +80,40 @@ def main() -> None:
     ap.add_argument("--interval", type=int, default=2)
     ap.add_argument("--rank", type=int, default=10)
     args = ap.parse_args()
-    Tp = args.time - (args.n_delays - 1) * args.interval
-    entries = args.trials * Tp * args.units * args.n_delays
+    entries = args.trials * _embedded_length(args.time, args.n_delays, args.interval) * args.units * args.n_delays
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        np.save(work / "X.npy", make_trajectories(args.trials, args.time, args.units))
+        X = make_system(0, n_trials=args.trials, T=args.time, n=args.units).astype(np.float32)  # as extracted
+        np.save(work / "X.npy", X)
         res = {
             "exact SVD": run(work, "exact", entries + 1, args),
-            "Gram path": run(work, "gram", min(2**26, entries // 2), args),  # the workflow's bound, or less
+            "Gram path": run(work, "gram", min(SVD_MAX_ELEMENTS, entries // 2), args),  # the workflow's bound, or less
         }
-        A = {k: np.load(work / f"{f}.npy") for k, f in (("exact SVD", "exact"), ("Gram path", "gram"))}
-        sv = {k: np.load(work / f"{f}_sv.npy") for k, f in (("exact SVD", "exact"), ("Gram path", "gram"))}
     print(
         f"\nOne DSA fit: {args.trials} trials x {args.time} steps x {args.units} units, {args.n_delays} delays "
         f"(interval {args.interval}), rank {args.rank}; Hankel matrix {entries:,} entries "
         f"({entries * 8 / 2**30:.2f} GiB in float64)\n"
     )
     print("| fit | peak RSS MB | wall s |\n|---|---:|---:|")
-    for k, r in res.items():
-        print(f"| {k} | {r['max_rss_mb']:.0f} | {r['wall_s']:.1f} |")
+    for k, m in res.items():
+        print(f"| {k} | {m['max_rss_mb']:.0f} | {m['wall_s']:.1f} |")
     e, g = res["exact SVD"], res["Gram path"]
     print(
         f"\nmemory exact / Gram: {e['max_rss_mb'] / g['max_rss_mb']:.2f}x; time exact / Gram: {e['wall_s'] / g['wall_s']:.2f}x"
     )
     r = args.rank
-    rel = np.max(np.abs(sv["Gram path"][:r] - sv["exact SVD"][:r]) / sv["exact SVD"][:r])
+    e_sv, g_sv = e["singular_values"][:r], g["singular_values"][:r]
+    rel = np.max(np.abs(g_sv - e_sv) / e_sv)
     fits = [
-        DSAFit(A=A[k], singular_values=sv[k], n_delays=args.n_delays, delay_interval=args.interval, rank=r, ridge=1e-8)
-        for k in A
+        DSAFit(
+            A=f["A"],
+            singular_values=f["singular_values"],
+            n_delays=args.n_delays,
+            delay_interval=args.interval,
+            rank=r,
+            ridge=1e-8,
+        )
+        for f in (e, g)
     ]
     d = float(pairwise_distances(fits)[0, 1])
     print(

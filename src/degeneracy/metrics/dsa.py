@@ -159,7 +159,6 @@ def hankel_top_singular(
     K, T, N = x.shape
     emb_dim = N * n_delays
     Tp = _embedded_length(T, n_delays, delay_interval)
-    n_sv = min(K * Tp, emb_dim)
     if K * Tp * emb_dim <= max_elements:
         U, S, _ = torch.linalg.svd(
             hankel_embed(x, n_delays, delay_interval).reshape(K * Tp, emb_dim), full_matrices=False
@@ -171,7 +170,7 @@ def hankel_top_singular(
         Hc = hankel_embed(x[i : i + chunk], n_delays, delay_interval).reshape(-1, emb_dim)
         G += Hc.T @ Hc
     lam, W = torch.linalg.eigh(G)  # ascending
-    S = lam.flip(0)[:n_sv].clamp_min(0.0).sqrt()
+    S = lam.flip(0)[: min(K * Tp, emb_dim)].clamp_min(0.0).sqrt()  # as many as the SVD gives
     W = W.flip(1)[:, :rank]
     if S[rank - 1] <= 1e-7 * S[0]:
         raise ValueError(
