@@ -1,4 +1,5 @@
-# Per-network extraction from the checkpoint: probe hidden states, held-out and OOD MSE,
+# Per-network extraction from the checkpoint: probe hidden states (and on a second, independent
+# probe batch of the same size: the DSA null), held-out and OOD MSE,
 # recurrent weights, feature learning (one networks-table row). DSA settings are not used here,
 # so changing them never re-runs this stage.
 
@@ -9,6 +10,7 @@ rule extract:
     output:
         network=f"{OUT}/extract/{{condition}}/seed{{seed}}/network.parquet",
         trajectories=f"{OUT}/extract/{{condition}}/seed{{seed}}/trajectories.parquet",
+        trajectories_probe2=f"{OUT}/extract/{{condition}}/seed{{seed}}/trajectories_probe2.parquet",
         weights=f"{OUT}/extract/{{condition}}/seed{{seed}}/weights.parquet",
     log:
         f"{OUT}/logs/extract/{{condition}}/seed{{seed}}.log",

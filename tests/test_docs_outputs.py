@@ -156,11 +156,12 @@ def written(tmp_path_factory) -> dict[str, dict[str, str]]:
         out_trajectories=tmp / "trajectories.parquet",
         out_weights=tmp / "weights.parquet",
         evaluation={"n_trials": 4, "seed": 3000},
+        out_trajectories_probe2=tmp / "trajectories_probe2.parquet",
     )
     extract.example_trial(ckpt, "c0", PROBE, tmp / "example_trial.parquet")
     read = {
         n: {c: str(t) for c, t in pd.read_parquet(tmp / f"{n}.parquet").dtypes.items()}
-        for n in ("network", "trajectories", "weights", "example_trial")
+        for n in ("network", "trajectories", "trajectories_probe2", "weights", "example_trial")
     }
     assert read["network"] == dict(extract.NETWORK_COLUMNS)
     assert read["weights"] == dict(extract.WEIGHT_COLUMNS)
@@ -180,6 +181,7 @@ def written(tmp_path_factory) -> dict[str, dict[str, str]]:
         "extract/{condition}/seed{seed}/network.parquet": net,
         "networks.parquet": _declared(extract.NETWORK_COLUMNS, tmp, "networks"),
         "extract/{condition}/seed{seed}/trajectories.parquet": read["trajectories"],
+        "extract/{condition}/seed{seed}/trajectories_probe2.parquet": read["trajectories_probe2"],
         "extract/{condition}/seed{seed}/weights.parquet": read["weights"],
         "extract/{condition}/seed{seed}/example_trial.parquet": read["example_trial"],
         "extract/{condition}/seed{seed}/fixed_points.parquet": _declared(fp, tmp, "fixed_points"),

@@ -170,3 +170,40 @@ def test_example_trial_records_seed_and_the_loss_mask(tmp_path):
     np.testing.assert_array_equal(tgt["mask"].to_numpy(), m[1].numpy().ravel())
     np.testing.assert_allclose(tgt["value"].to_numpy(), y[1].numpy().ravel(), rtol=1e-6)
     assert 0 < tgt["mask"].sum() < len(tgt)
+
+
+def test_second_probe_batch_is_independent_same_size_and_shared_across_seeds(tmp_path):
+    """trajectories_probe2.parquet: the same network on an independent probe batch of the same
+    size (seed probe.seed + 1_000_003), identical for every network seed of a task."""
+    from degeneracy.pipeline.extract import PROBE2_SEED_OFFSET, probe2, read_trajectories
+
+    assert probe2(PROBE) == {"n_trials": PROBE["n_trials"], "seed": PROBE["seed"] + 1_000_003}
+    assert PROBE2_SEED_OFFSET == 1_000_003
+    outs = []
+    for seed in (0, 1):
+        path, _, _ = _checkpoint(tmp_path, seed=seed)
+        out = tmp_path / f"out{seed}"
+        out.mkdir()
+        trajectories(
+            path, "c0", seed, PROBE, OOD, FL,
+            out_network=out / "network.parquet",
+            out_trajectories=out / "trajectories.parquet",
+            out_weights=out / "weights.parquet",
+            evaluation=EVAL,
+            out_trajectories_probe2=out / "trajectories_probe2.parquet",
+        )
+        outs.append(out)
+    h1 = read_trajectories(outs[0] / "trajectories.parquet")
+    h2 = read_trajectories(outs[0] / "trajectories_probe2.parquet")
+    assert h1.shape == h2.shape and not np.allclose(h1, h2)
+    # the second file is the network run on the task's own batch at the shifted seed (for every
+    # network seed: the inputs are shared across the seeds of a task)
+    from degeneracy.models import model_from_checkpoint
+
+    t = make_task(TASK["name"], **{k: v for k, v in TASK.items() if k != "name"})
+    x2, _, _ = t.sample(PROBE["n_trials"], torch.Generator().manual_seed(PROBE["seed"] + 1_000_003))
+    for seed, out in zip((0, 1), outs):
+        model = model_from_checkpoint(torch.load(tmp_path / f"seed{seed}_converged.pt", weights_only=False), "final")
+        with torch.no_grad():
+            _, h = model.forward(x2)
+        np.testing.assert_allclose(read_trajectories(out / "trajectories_probe2.parquet"), h.numpy(), rtol=1e-6)

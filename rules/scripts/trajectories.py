@@ -17,6 +17,7 @@ with job(snakemake) as threads:
         snakemake.params.settings["feature_learning"],
         out_network=snakemake.output.network,
         out_trajectories=snakemake.output.trajectories,
+        out_trajectories_probe2=snakemake.output.trajectories_probe2,
         out_weights=snakemake.output.weights,
         threads=threads,
         evaluation=snakemake.params.settings.get("eval"),  # None -> DEFAULT_EVAL

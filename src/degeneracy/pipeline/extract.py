@@ -26,6 +26,8 @@ __all__ = [
     "NETWORK_COLUMNS",
     "DEFAULT_EVAL",
     "trajectories",
+    "PROBE2_SEED_OFFSET",
+    "probe2",
     "example_trial",
     "read_trajectories",
     "read_weights",
@@ -56,6 +58,27 @@ NETWORK_COLUMNS: dict[str, str] = {
 
 #: Held-out in-distribution batch used when the analysis settings give none (the config's default).
 DEFAULT_EVAL: dict[str, int] = dict(TASK_ANALYSIS_DEFAULTS["eval"])
+
+
+#: The second, independent probe batch (``trajectories_probe2.parquet``; the DSA null, see
+#: docs/metrics.md) has the first probe's ``n_trials`` and seed ``probe.seed + PROBE2_SEED_OFFSET``:
+#: fixed per task, so it is shared by every seed of a condition.
+PROBE2_SEED_OFFSET = 1_000_003
+
+
+def probe2(probe: Mapping[str, Any]) -> dict[str, int]:
+    """Settings (``n_trials``, ``seed``) of the second probe batch: same size, seed shifted by
+    :data:`PROBE2_SEED_OFFSET`."""
+    return {"n_trials": int(probe["n_trials"]), "seed": int(probe["seed"]) + PROBE2_SEED_OFFSET}
+
+
+def _trajectory_table(h: np.ndarray) -> pd.DataFrame:
+    """(trials, time, units) hidden states -> long table (trial, time, h0 .. h{n-1})."""
+    n_trials, n_time, n_units = h.shape
+    traj = pd.DataFrame(h.reshape(n_trials * n_time, n_units), columns=[f"h{i}" for i in range(n_units)])
+    traj.insert(0, "time", np.tile(np.arange(n_time, dtype=np.int32), n_trials))
+    traj.insert(0, "trial", np.repeat(np.arange(n_trials, dtype=np.int32), n_time))
+    return traj
 
 
 def _generator(seed: int):
@@ -96,8 +119,13 @@ def trajectories(
     out_weights: str | Path,
     threads: int = 1,
     evaluation: Mapping[str, Any] | None = None,
+    out_trajectories_probe2: str | Path | None = None,
 ) -> pd.DataFrame:
     """Extract everything the metrics need from one checkpoint; returns the network row.
+
+    ``out_trajectories``: hidden states on the condition's probe batch; ``out_trajectories_probe2``
+    (if given): the same on an independent probe batch of the same size (:func:`probe2`), the
+    second sample the DSA null compares the first with.
 
     ``evaluation`` (``n_trials``, ``seed``; default :data:`DEFAULT_EVAL`) is the held-out
     in-distribution batch, the same for every network of a task: ``eval_mse`` is the masked MSE
@@ -129,9 +157,14 @@ def trajectories(
         _, h = model.forward(x)
     h = _to_numpy(h).astype(np.float32)
     n_trials, n_time, n_units = h.shape
-    traj = pd.DataFrame(h.reshape(n_trials * n_time, n_units), columns=[f"h{i}" for i in range(n_units)])
-    traj.insert(0, "time", np.tile(np.arange(n_time, dtype=np.int32), n_trials))
-    traj.insert(0, "trial", np.repeat(np.arange(n_trials, dtype=np.int32), n_time))
+    traj = _trajectory_table(h)
+    traj2 = None
+    if out_trajectories_probe2 is not None:
+        p2 = probe2(probe)
+        x2, _, _ = task.sample(p2["n_trials"], _generator(p2["seed"]), ood=False)
+        with torch.no_grad():
+            _, h2 = model.forward(x2)
+        traj2 = _trajectory_table(_to_numpy(h2).astype(np.float32))
 
     model0 = model_from_checkpoint(ckpt, which="init")
     W = _to_numpy(model.recurrent_matrix()).astype(np.float64)
@@ -181,6 +214,8 @@ def trajectories(
         ]
     ).astype(NETWORK_COLUMNS)
     atomic_write_parquet(traj, out_trajectories)
+    if traj2 is not None:
+        atomic_write_parquet(traj2, out_trajectories_probe2)
     atomic_write_parquet(weights, out_weights)
     atomic_write_parquet(row, out_network)
     return row
