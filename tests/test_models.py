@@ -118,3 +118,38 @@ def test_invalid_model_kind():
         build_model({"kind": "lstm", "n_units": 8}, 1, 1, seed=0)
     with pytest.raises(ValueError, match="which"):
         model_from_checkpoint({}, which="middle")
+
+
+def _recurrent(kind, task, seed, n=16):
+    cfg = {"kind": kind, "n_units": n, "gamma": 1.0, "tau": 0.1, "readout_init": "zero"}
+    return build_model(cfg, task.n_inputs, task.n_outputs, seed).recurrent_parameter().detach().clone()
+
+
+@pytest.mark.parametrize("kind", ["standard", "mup"])
+def test_seed_gives_the_same_recurrent_matrix_at_every_level(kind):
+    """Pairing: seed s starts from the same recurrent matrix at every level of a factor, although
+    the number of inputs and outputs (flip-flop channels, auxiliary output) changes the shapes of
+    the other weights; different seeds start from different matrices."""
+    levels = [make_task("flipflop", n_channels=c) for c in (1, 3)]
+    levels += [make_task("delayed_discrimination", delay_max=d) for d in (10, 20, 30)]
+    levels += [make_task("delayed_discrimination", n_channels=c, auxiliary=a) for c in (2, 3) for a in (False, True)]
+    assert len({(t.n_inputs, t.n_outputs) for t in levels}) >= 3  # the shapes do change
+    for seed in (0, 7):
+        first = _recurrent(kind, levels[0], seed)
+        for task in levels[1:]:
+            assert torch.equal(_recurrent(kind, task, seed), first), (task, seed)
+    assert not torch.equal(_recurrent(kind, levels[0], 0), _recurrent(kind, levels[0], 1))
+    assert not torch.equal(_recurrent(kind, levels[1], 0), _recurrent(kind, levels[1], 1))
+
+
+def test_recurrent_matrix_keeps_each_kinds_initial_law():
+    """The redrawn matrix has the documented law: U(+-1/sqrt(n)) (standard), N(0, N) entries of J
+    so J/N has entries of SD 1/sqrt(n) (muP)."""
+    task = make_task("flipflop", n_channels=3)
+    n = 256
+    W = _recurrent("standard", task, 0, n)
+    assert W.abs().max() <= n**-0.5 and W.abs().max() > 0.99 * n**-0.5
+    assert W.std().item() == pytest.approx(n**-0.5 / 3**0.5, rel=0.02)
+    J = _recurrent("mup", task, 0, n)
+    assert (J / n).std().item() == pytest.approx(n**-0.5, rel=0.02)
+    assert abs((J / n).mean().item()) < 3 * n**-0.5 / n

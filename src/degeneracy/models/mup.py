@@ -62,7 +62,8 @@ class MuPRNN(nn.Module):
     Small-gamma remedy (``readout_init``): with ``"zero"`` (default) W_out starts at 0, so the
     initial output is exactly 0 for every gamma instead of O(1/gamma); ``"normal"`` draws
     W_out ~ N(0, 1) (the textbook mean-field init, whose initial output explodes as gamma -> 0).
-    ``recurrent_matrix()`` is J/N.
+    ``recurrent_matrix()`` is J/N. :func:`degeneracy.models.build_model` redraws J with
+    :meth:`reset_recurrent` from a generator of its own.
     """
 
     kind = "mup"
@@ -85,6 +86,16 @@ class MuPRNN(nn.Module):
         self.U = nn.Parameter(torch.randn(n_units, n_inputs))
         w_out = torch.zeros(n_outputs, n_units) if readout_init == "zero" else torch.randn(n_outputs, n_units)
         self.W_out = nn.Parameter(w_out)
+
+    @staticmethod
+    def draw_recurrent(n_units: int, generator: torch.Generator) -> torch.Tensor:
+        """An initial J (n x n) from ``generator``: J_ij ~ N(0, N)."""
+        return torch.randn(n_units, n_units, generator=generator) * n_units**0.5
+
+    @torch.no_grad()
+    def reset_recurrent(self, generator: torch.Generator) -> None:
+        """Redraw J from ``generator`` (:meth:`draw_recurrent`); the other weights are kept."""
+        self.J.copy_(self.draw_recurrent(self.n_units, generator))
 
     def _hidden(self, x: torch.Tensor, J: torch.Tensor) -> torch.Tensor:
         u = self.tau * (x @ self.U.T)

@@ -12,7 +12,9 @@ class StandardRNN(nn.Module):
     """h_t = tanh(W_h h_{t-1} + W_x x_t + b), y_t = W_out h_t + b_out, h_0 = 0.
 
     Uses the fused ``nn.RNN`` kernel; PyTorch's default init U(+-1/sqrt(n)).
-    ``recurrent_matrix()`` is W_h (n x n).
+    ``recurrent_matrix()`` is W_h (n x n). :func:`degeneracy.models.build_model` redraws W_h with
+    :meth:`reset_recurrent` from a generator of its own (``nn.RNN`` draws W_x, whose shape depends
+    on the number of inputs, before W_h).
     """
 
     kind = "standard"
@@ -27,6 +29,17 @@ class StandardRNN(nn.Module):
         """x (batch, time, in) -> (outputs (batch, time, out), hidden states (batch, time, n))."""
         h, _ = self.rnn(x)
         return self.readout(h), h
+
+    @staticmethod
+    def draw_recurrent(n_units: int, generator: torch.Generator) -> torch.Tensor:
+        """An initial W_h (n x n) from ``generator``: U(+-1/sqrt(n)), PyTorch's ``nn.RNN`` law."""
+        bound = 1.0 / n_units**0.5
+        return torch.empty(n_units, n_units).uniform_(-bound, bound, generator=generator)
+
+    @torch.no_grad()
+    def reset_recurrent(self, generator: torch.Generator) -> None:
+        """Redraw W_h from ``generator`` (:meth:`draw_recurrent`); the other weights are kept."""
+        self.rnn.weight_hh_l0.copy_(self.draw_recurrent(self.n_units, generator))
 
     def recurrent_parameter(self) -> nn.Parameter:
         """The trained recurrent parameter (W_h)."""
