@@ -75,12 +75,16 @@ rule pairwise_weights:
         "scripts/pairwise_weights.py"
 
 
+# SVCCA on both probe batches (metrics svcca and svcca_probe2) with a fixed number of components
+# per task (svcca.n_components), and every pair's canonical correlations.
 rule pairwise_svcca:
     input:
         networks=seed_files(NETWORK),
         trajectories=seed_files(TRAJECTORIES),
+        trajectories_probe2=seed_files(TRAJECTORIES_PROBE2),
     output:
-        f"{OUT}/pairwise/{{condition}}/svcca.parquet",
+        pairs=f"{OUT}/pairwise/{{condition}}/svcca.parquet",
+        spectrum=f"{OUT}/svcca/{{condition}}/spectrum.parquet",
     log:
         f"{OUT}/logs/pairwise/{{condition}}/svcca.log",
     benchmark:
@@ -93,6 +97,7 @@ rule pairwise_svcca:
         mem_mb=8000,
         runtime=60,
     params:
+        svcca=analysis("svcca"),
         code=code("pairwise_svcca.py"),
     script:
         "scripts/pairwise_svcca.py"

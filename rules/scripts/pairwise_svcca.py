@@ -12,7 +12,10 @@ with job(snakemake) as threads:
         snakemake.wildcards.condition,
         list(snakemake.input.networks),
         list(snakemake.input.trajectories),
-        snakemake.output[0],
+        snakemake.output.pairs,
         threads=threads,
+        n_components=snakemake.params.svcca["svcca"]["n_components"],
+        probe2_paths=list(snakemake.input.trajectories_probe2),
+        out_spectrum=snakemake.output.spectrum,
     )
     print(df.groupby("metric")["value"].describe().to_string() if len(df) else "no pairs")

@@ -78,6 +78,10 @@ TASK_ANALYSIS_DEFAULTS: dict[str, dict[str, Any]] = {
         "seed": 0,
     },
     "feature_learning": {"n_trials": 4, "max_outputs": 512},
+    # SVCCA keeps this many leading SVD components of every network of the task, the same at
+    # every level of every factor (docs/science.md: no more than the smallest 99%-variance
+    # dimension among the task's levels; flip-flop at 1 channel: 5)
+    "svcca": {"n_components": 5},
 }
 #: Defaults of the study-wide settings (their bounds: schemas/config.schema.yaml).
 GLOBAL_DEFAULTS: dict[str, Any] = {
@@ -250,7 +254,7 @@ class Condition:
     task: str
     config: dict  # {"task": {...}, "model": {...}, "training": {...}}
     seeds: list[int]
-    analysis: dict  # per-task analysis settings: probe, ood, dsa, feature_learning
+    analysis: dict  # per-task analysis settings: probe, ood, eval, dsa, feature_learning, svcca
     experiments: list[str] = field(default_factory=list)
 
 

@@ -29,6 +29,7 @@ _NAMES = {
     "svd_basis": "svcca",
     "svcca_distance": "svcca",
     "pairwise_svcca": "svcca",
+    "pairwise_svcca_spectrum": "svcca",
 }
 
 __all__ = sorted(_NAMES)
