@@ -6,6 +6,7 @@ rule dsa_fit:
     input:
         networks=seed_files(NETWORK),
         trajectories=seed_files(TRAJECTORIES),
+        trajectories_probe2=seed_files(TRAJECTORIES_PROBE2),
     output:
         operators=f"{OUT}/dsa/{{condition}}/operators.parquet",
         null=f"{OUT}/dsa/{{condition}}/null.parquet",
@@ -109,6 +110,7 @@ rule dsa_grid:
     input:
         networks=seed_files(NETWORK),
         trajectories=seed_files(TRAJECTORIES),
+        trajectories_probe2=seed_files(TRAJECTORIES_PROBE2),
     output:
         f"{OUT}/pairwise/{{condition}}/dsa_grid.parquet",
     log:

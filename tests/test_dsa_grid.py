@@ -40,15 +40,20 @@ def test_grid_settings_scale_round_and_deduplicate():
 
 def test_grid_settings_clip_to_probe_and_embedding():
     # 12 steps, 4 delays: interval <= (12 - 2) // 3 = 3, so 2x of 2 = 4 -> 3.
-    # rank 6 -> 3, 6, 12; 12 > units * n_delays = 8 -> 8 (the half-trial Hankel rows,
-    # 4 * (12 - 3 * interval) >= 12, do not bind).
+    # rank 6 -> 3, 6, 12; 12 > units * n_delays = 8 -> 8 (the Hankel rows,
+    # 8 * (12 - 3 * interval) >= 24, do not bind).
     got = _settings({"n_delays": 4, "delay_interval": 2, "rank": 6}, (8, 12, 2))
     expect = [(r, i, rs, is_) for i, is_ in ((1, 0.5), (2, 1.0), (3, 2.0)) for r, rs in ((3, 0.5), (6, 1.0), (8, 2.0))]
     assert got == expect
-    # half-trial Hankel rows bind: 4 trials -> halves of 2; 6 steps, 3 delays, interval 2 -> T' = 2,
-    # rows 2 * 2 = 4, so rank 2x = 6 -> 4 (embedding 3 * 5 = 15 does not bind)
-    got = _settings({"n_delays": 3, "delay_interval": 2, "rank": 3}, (4, 6, 5), {"rank": [1, 2], "delay_interval": [1]})
+    # Hankel rows bind: 2 trials; 6 steps, 3 delays, interval 2 -> T' = 2, rows 2 * 2 = 4, so
+    # rank 2x = 6 -> 4 (embedding 3 * 5 = 15 does not bind)
+    one_two = {"rank": [1, 2], "delay_interval": [1]}
+    got = _settings({"n_delays": 3, "delay_interval": 2, "rank": 3}, (2, 6, 5), one_two)
     assert got == [(3, 2, 1.0, 1.0), (4, 2, 2.0, 1.0)]
+    # the null fits a second probe batch of all 4 trials (not halves of 2): rows 4 * 2 = 8, so
+    # rank 6 is kept (the former split-half null clipped it to 4)
+    got = _settings({"n_delays": 3, "delay_interval": 2, "rank": 3}, (4, 6, 5), one_two)
+    assert got == [(3, 2, 1.0, 1.0), (6, 2, 2.0, 1.0)]
     # no interval fits: everything skipped
     assert grid_settings({"n_delays": 10, "delay_interval": 1, "rank": 6}, (8, 5, 2)) == []
     with pytest.raises(ValueError, match="unknown key"):
@@ -57,8 +62,17 @@ def test_grid_settings_clip_to_probe_and_embedding():
         grid_settings(DSA, (8, 30, 6), {"rank": [0.5, float("nan")]})
 
 
+def _write_traj(h, path):
+    K, T, N = h.shape
+    traj = pd.DataFrame(h.reshape(K * T, N), columns=[f"h{i}" for i in range(N)])
+    traj.insert(0, "time", np.tile(np.arange(T, dtype=np.int32), K))
+    traj.insert(0, "trial", np.repeat(np.arange(K, dtype=np.int32), T))
+    atomic_write_parquet(traj, path)
+
+
 def _write_condition(tmp_path, converged=(True, True, False, True)):
-    """Network rows and probe trajectories of 4 networks (seeds 10..13) in the pipeline's formats."""
+    """Network rows and probe trajectories of 4 networks (seeds 10..13) in the pipeline's formats,
+    each with its second probe batch (``trajectories_probe2.parquet`` beside ``trajectories.parquet``)."""
     net_paths, traj_paths = [], []
     for k, conv in enumerate(converged):
         seed = 10 + k
@@ -66,13 +80,13 @@ def _write_condition(tmp_path, converged=(True, True, False, True)):
         row.update(condition="c", seed=seed, status="converged" if conv else "budget", converged=conv)
         net = tmp_path / f"net{seed}.parquet"
         atomic_write_parquet(pd.DataFrame([row]).astype(NETWORK_COLUMNS), net)
-        h = make_system(seed, n_trials=12, T=30, n=6, gain=0.5 + 0.3 * k)
-        K, T, N = h.shape
-        traj = pd.DataFrame(h.reshape(K * T, N), columns=[f"h{i}" for i in range(N)])
-        traj.insert(0, "time", np.tile(np.arange(T, dtype=np.int32), K))
-        traj.insert(0, "trial", np.repeat(np.arange(K, dtype=np.int32), T))
-        tp = tmp_path / f"traj{seed}.parquet"
-        atomic_write_parquet(traj, tp)
+        (tmp_path / f"seed{seed}").mkdir(exist_ok=True)
+        tp = tmp_path / f"seed{seed}" / "trajectories.parquet"
+        _write_traj(make_system(seed, n_trials=12, T=30, n=6, gain=0.5 + 0.3 * k), tp)
+        _write_traj(
+            make_system(seed, n_trials=12, T=30, n=6, gain=0.5 + 0.3 * k, probe=1),
+            tp.with_name("trajectories_probe2.parquet"),
+        )
         net_paths.append(net)
         traj_paths.append(tp)
     return net_paths, traj_paths
@@ -105,6 +119,7 @@ def test_dsa_grid_values_match_pipeline_and_direct_calls(tmp_path):
 
     # a scaled setting (rank 2x = 8, interval 2x = 4) = direct library calls at that setting
     X = {s: make_system(s, n_trials=12, T=30, n=6, gain=0.5 + 0.3 * (s - 10)) for s in seeds}
+    X2 = {s: make_system(s, n_trials=12, T=30, n=6, gain=0.5 + 0.3 * (s - 10), probe=1) for s in seeds}
     fits = [fit_operator(X[s], 3, 4, 8) for s in seeds]
     D = pairwise_distances(fits, seed=7)
     sub = df[(df["rank"] == 8) & (df["delay_interval"] == 4)].set_index(["seed_a", "seed_b", "metric"])["value"]
@@ -112,8 +127,20 @@ def test_dsa_grid_values_match_pipeline_and_direct_calls(tmp_path):
         for b in range(a + 1, 3):
             assert abs(sub[(seeds[a], seeds[b], "dsa")] - D[a, b]) < 1e-12
         assert (
-            abs(sub[(seeds[a], seeds[a], "dsa_null")] - dsa_null(X[seeds[a]], 3, 4, 8, 1e-8, seed=7 + seeds[a])) < 1e-12
+            abs(
+                sub[(seeds[a], seeds[a], "dsa_null")]
+                - dsa_null(X[seeds[a]], X2[seeds[a]], 3, 4, 8, 1e-8, seed=7 + seeds[a])
+            )
+            < 1e-12
         )
+    # the main pipeline's null: the network on its two probe batches, at the task's setting
+    # (the files passed explicitly give the same table as the ones found beside trajectories.parquet)
+    main_null = read_parquet(nul).set_index("seed")["value"]
+    for s in seeds:
+        assert abs(main_null[s] - dsa_null(X[s], X2[s], 3, 2, 4, 1e-8, seed=7 + s)) < 1e-12
+    nul2 = tmp_path / "null2.parquet"
+    dsa_fit("c", nets, trajs, DSA, ops, nul2, trajectory_probe2_paths=[p.with_name("trajectories_probe2.parquet") for p in trajs])
+    pd.testing.assert_frame_equal(read_parquet(nul2), read_parquet(nul))
     # the settings change the values (a grid that ignored them would repeat one table)
     assert not np.allclose(sub.xs("dsa", level="metric").to_numpy(), one[one["metric"] == "dsa"]["value"].to_numpy())
 

@@ -19,12 +19,15 @@ from degeneracy.metrics.dsa import (
 torch.set_num_threads(1)
 
 
-def make_system(seed, n_trials=16, T=60, n=12, gain=None, noise=0.1):
-    """A noise-driven random tanh RNN: different seeds/gains give different dynamics."""
+def make_system(seed, n_trials=16, T=60, n=12, gain=None, noise=0.1, probe=0):
+    """A noise-driven random tanh RNN: different seeds/gains give different dynamics. ``probe`` > 0
+    draws the initial states and noise of an independent probe batch of the same network."""
     rng = np.random.default_rng(seed)
     g = gain if gain is not None else 0.6 + 1.2 * rng.random()
     W = rng.standard_normal((n, n)) * g / np.sqrt(n)
     b = 0.2 * rng.standard_normal(n)
+    if probe:
+        rng = np.random.default_rng([seed, probe])
     h = rng.standard_normal((n_trials, n))
     out = np.empty((n_trials, T, n))
     for t in range(T):
@@ -236,10 +239,65 @@ def test_null_below_between_network_distances():
     X = [make_system(s, n_trials=64, T=100, gain=g) for s, g in zip(range(3), (0.4, 0.8, 1.2))]
     fits = [fit_operator(x, 3, 1, 8) for x in X]
     D = pairwise_distances(fits)
-    nulls = [dsa_null(x, 3, 1, 8, seed=0) for x in X]
+    X2 = [make_system(s, n_trials=64, T=100, gain=g, probe=1) for s, g in zip(range(3), (0.4, 0.8, 1.2))]
+    nulls = [dsa_null(x, x2, 3, 1, 8, seed=0) for x, x2 in zip(X, X2)]
     assert all(np.isfinite(nulls))
     assert max(nulls) < D[np.triu_indices(3, 1)].min()
-    assert dsa_null(X[0], 3, 1, 8, seed=0) == nulls[0]  # reproducible
+    assert dsa_null(X[0], X2[0], 3, 1, 8, seed=0) == nulls[0]  # reproducible
+    with pytest.raises(ValueError, match="same size"):
+        dsa_null(X[0], X2[0][:32], 3, 1, 8)
+
+
+def linear_system(K, probe, n=4, T=30, noise=0.1, seed=0):
+    """K trials of the noisy linear system x_{t+1} = A x_t + noise (A fixed by ``seed``, stable);
+    ``probe`` draws the initial states and the noise (one independent probe batch per value)."""
+    rng = np.random.default_rng(seed)
+    Q, _ = np.linalg.qr(rng.standard_normal((n, n)))
+    A = Q @ np.diag(np.linspace(0.5, 0.95, n)) @ Q.T + 0.2 * np.linalg.qr(rng.standard_normal((n, n)))[0]
+    A = A / max(abs(np.linalg.eigvals(A))) * 0.95
+    r = np.random.default_rng([seed, probe])
+    x = r.standard_normal((K, n))
+    out = np.empty((K, T, n))
+    for t in range(T):
+        x = x @ A.T + noise * r.standard_normal((K, n))
+        out[:, t] = x
+    return out
+
+
+def _mean_null(K, reps=6):
+    return float(
+        np.mean([dsa_null(linear_system(K, 2 * i + 1), linear_system(K, 2 * i + 2), 1, 1, 4) for i in range(reps)])
+    )
+
+
+def test_null_shrinks_as_one_over_sqrt_of_the_probe_size():
+    """Operator estimation error ~ K^-1/2: four times the trials halve the null (mean of 6 probe
+    pairs; measured ratio 2.0-2.1, spread of one null about 15%, so +-25% on the ratio)."""
+    ratio = _mean_null(16) / _mean_null(64)
+    assert 1.5 < ratio < 2.5, ratio
+
+
+def test_null_uses_full_size_probe_batches_not_halves():
+    """Between-network distances fit K trials each; the null must too. The former split-half null
+    (two halves of K/2 trials of one batch) is about sqrt(2) larger (measured 1.7x at K = 16):
+    the new null at K must lie well below it, and near the split-half null of a 2K-trial batch
+    (whose halves have K trials; measured ratio 0.82, 6 repeats)."""
+    K = 16
+    new = _mean_null(K)
+    halves_k = np.mean([dsa.dsa_null_split_half(linear_system(K, 2 * i + 1), 1, 1, 4, seed=i) for i in range(6)])
+    halves_2k = np.mean([dsa.dsa_null_split_half(linear_system(2 * K, 2 * i + 1), 1, 1, 4, seed=i) for i in range(6)])
+    assert new < 0.8 * halves_k, (new, halves_k)
+    assert 0.65 < new / halves_2k < 1.5, (new, halves_2k)
+
+
+def test_rotated_copy_on_the_same_probe_is_within_the_null():
+    """An orthogonally rotated copy of a network (the same dynamics in other coordinates) on the
+    same probe is at DSA distance ~0, no larger than the network's own probe-to-probe null."""
+    x1, x2 = make_system(3, n_trials=32, T=40, n=6), make_system(3, n_trials=32, T=40, n=6, probe=1)
+    Q, _ = np.linalg.qr(np.random.default_rng(0).standard_normal((6, 6)))
+    D = pairwise_distances([fit_operator(x1, 2, 1, 6), fit_operator(x1 @ Q, 2, 1, 6)])
+    null = dsa_null(x1, x2, 2, 1, 6)
+    assert D[0, 1] <= null and D[0, 1] < 1e-5 and null > 1e-3
 
 
 @pytest.mark.parametrize("rank", [5, 20])

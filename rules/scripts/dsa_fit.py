@@ -16,4 +16,5 @@ with job(snakemake) as threads:
         out_operators=snakemake.output.operators,
         out_null=snakemake.output.null,
         threads=threads,
+        trajectory_probe2_paths=list(snakemake.input.trajectories_probe2),
     )

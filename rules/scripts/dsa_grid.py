@@ -16,5 +16,6 @@ with job(snakemake) as threads:
         out=snakemake.output[0],
         max_networks=snakemake.params.max_networks,
         threads=threads,
+        trajectory_probe2_paths=list(snakemake.input.trajectories_probe2),
     )
     print(df.groupby(["rank", "delay_interval", "metric"])["value"].mean().to_string() if len(df) else "no pairs")

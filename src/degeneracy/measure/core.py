@@ -423,7 +423,7 @@ def measure(
                 if K < 2 or (K // 2) * Tp < int(dsa_rank):
                     notes.append(f"dsa_null: {n.name} has too few trials ({K}) to split into two halves; no null")
                     continue
-                nulls[i] = float(dsa_mod.dsa_null(n.trajectories, seed=int(seed) + i, mode=dsa_mode, **kw))
+                nulls[i] = float(dsa_mod.dsa_null_split_half(n.trajectories, seed=int(seed) + i, mode=dsa_mode, **kw))
             say(f"dsa: noise floor of {len(nulls)} networks (two halves of the trials)")
     if "weights" in todo:
         from degeneracy.metrics.weights import pairwise_weight_distances

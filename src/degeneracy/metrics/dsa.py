@@ -32,6 +32,7 @@ __all__ = [
     "procrustes_similarity_distance",
     "dsa_null",
     "dsa_null_ranks",
+    "dsa_null_split_half",
     "MODES",
 ]
 
@@ -747,7 +748,55 @@ def pairwise_distances(
     return D
 
 
+def _check_same_shape(traj_a: torch.Tensor, traj_b: torch.Tensor) -> None:
+    if tuple(traj_a.shape) != tuple(traj_b.shape):
+        raise ValueError(
+            f"the DSA null compares one network on two probe batches of the same size (trials, time, "
+            f"units); got {tuple(traj_a.shape)} and {tuple(traj_b.shape)}"
+        )
+
+
 def dsa_null(
+    traj_a,
+    traj_b,
+    n_delays: int,
+    delay_interval: int = 1,
+    rank: int | None = None,
+    ridge: float = 1e-8,
+    seed: int = 0,
+    mode: str = "euclidean",
+    **optimiser_opts,
+) -> float:
+    """Noise floor: DSA distance between the operators of ONE network fitted on two independent
+    probe batches of the same size, ``traj_a`` and ``traj_b`` (trials, time, units; the probe and
+    ``trajectories_probe2.parquet``), with the same settings (units of ``mode``). Between-network
+    distances fit every network on all K trials of one probe, so this is the distance two
+    identical networks would show from the probe sample alone: it shrinks as K^-1/2."""
+    return dsa_null_ranks(
+        traj_a, traj_b, n_delays, delay_interval, [rank], ridge, seed, mode, **optimiser_opts
+    )[0]
+
+
+def dsa_null_ranks(
+    traj_a,
+    traj_b,
+    n_delays: int,
+    delay_interval: int,
+    ranks: Sequence[int | None],
+    ridge: float = 1e-8,
+    seed: int = 0,
+    mode: str = "euclidean",
+    **optimiser_opts,
+) -> list[float]:
+    """:func:`dsa_null` at several ranks from one SVD per probe batch; one value per rank."""
+    xa, xb = _as_tensor(traj_a), _as_tensor(traj_b)
+    _check_same_shape(xa, xb)
+    fa = fit_operator_ranks(xa, n_delays, delay_interval, ranks, ridge)
+    fb = fit_operator_ranks(xb, n_delays, delay_interval, ranks, ridge)
+    return [float(pairwise_distances([a, b], mode=mode, seed=seed, **optimiser_opts)[0, 1]) for a, b in zip(fa, fb)]
+
+
+def dsa_null_split_half(
     traj,
     n_delays: int,
     delay_interval: int = 1,
@@ -757,28 +806,24 @@ def dsa_null(
     mode: str = "euclidean",
     **optimiser_opts,
 ) -> float:
-    """Noise floor: DSA between two disjoint random halves of one network's trials (units of
-    ``mode``)."""
-    return dsa_null_ranks(traj, n_delays, delay_interval, [rank], ridge, seed, mode, **optimiser_opts)[0]
-
-
-def dsa_null_ranks(
-    traj,
-    n_delays: int,
-    delay_interval: int,
-    ranks: Sequence[int | None],
-    ridge: float = 1e-8,
-    seed: int = 0,
-    mode: str = "euclidean",
-    **optimiser_opts,
-) -> list[float]:
-    """:func:`dsa_null` at several ranks from one split and one SVD per half; one value per rank."""
+    """The former noise floor: DSA between two disjoint random halves (K/2 trials each) of ONE
+    probe batch. Kept only for networks measured from a single probe batch
+    (:mod:`degeneracy.measure`); it overstates the floor of K-trial fits by about sqrt(2), since
+    each half has half the trials (use :func:`dsa_null` where a second probe batch exists)."""
     x = _as_tensor(traj)
     K = x.shape[0]
     if K < 2:
-        raise ValueError(f"the DSA null needs at least 2 trials to split into halves, got {K}")
+        raise ValueError(f"the split-half DSA null needs at least 2 trials to split into halves, got {K}")
     perm = np.random.default_rng(seed).permutation(K)
     h = K // 2
-    fa = fit_operator_ranks(x[torch.as_tensor(perm[:h])], n_delays, delay_interval, ranks, ridge)
-    fb = fit_operator_ranks(x[torch.as_tensor(perm[h : 2 * h])], n_delays, delay_interval, ranks, ridge)
-    return [float(pairwise_distances([a, b], mode=mode, seed=seed, **optimiser_opts)[0, 1]) for a, b in zip(fa, fb)]
+    return dsa_null(
+        x[torch.as_tensor(perm[:h])],
+        x[torch.as_tensor(perm[h : 2 * h])],
+        n_delays,
+        delay_interval,
+        rank,
+        ridge,
+        seed,
+        mode,
+        **optimiser_opts,
+    )

@@ -13,7 +13,13 @@ import pandas as pd
 
 from .extract import _float, read_trajectories
 
-__all__ = ["OPERATOR_COLUMNS", "NULL_COLUMNS", "dsa_fit", "read_operators"]
+__all__ = ["OPERATOR_COLUMNS", "NULL_COLUMNS", "dsa_fit", "read_operators", "probe2_paths"]
+
+
+def probe2_paths(trajectory_paths: Sequence[str | Path]) -> list[Path]:
+    """The ``trajectories_probe2.parquet`` that extraction writes next to each
+    ``trajectories.parquet`` (the second probe batch of the DSA null)."""
+    return [Path(p).with_name("trajectories_probe2.parquet") for p in trajectory_paths]
 
 
 def read_operators(path: str | Path) -> dict[int, np.ndarray]:
@@ -41,13 +47,16 @@ def dsa_fit(
     out_operators: str | Path,
     out_null: str | Path,
     threads: int = 1,
+    trajectory_probe2_paths: Sequence[str | Path] | None = None,
 ) -> None:
     """Fit the DSA operator and the noise floor of every converged network of a condition.
 
     One job per condition (fitting is cheap next to the pairwise distances, and one job per
     network would add thousands of jobs to the DAG). ``operators.parquet``: long table
     (seed, matrix "A" | "singular_values", i, j, value); ``null.parquet``: one row per converged
-    network (condition, seed, value = DSA distance between two disjoint halves of its probe trials).
+    network (condition, seed, value = DSA distance between its operators fitted on the probe and on
+    the second, independent probe batch of the same size: ``trajectory_probe2_paths``, one per
+    network; None: the ``trajectories_probe2.parquet`` next to each trajectories file).
     """
     import torch
 
@@ -61,8 +70,15 @@ def dsa_fit(
         rank=int(dsa["rank"]),
         ridge=float(dsa["ridge"]),
     )
+    if trajectory_probe2_paths is None:
+        trajectory_probe2_paths = probe2_paths(trajectory_paths)
+    if len(trajectory_probe2_paths) != len(trajectory_paths):
+        raise ValueError(
+            f"dsa_fit of {condition}: {len(trajectory_paths)} trajectory files but "
+            f"{len(trajectory_probe2_paths)} second-probe files"
+        )
     frames, nulls = [], []
-    for net_path, traj_path in zip(network_paths, trajectory_paths):
+    for net_path, traj_path, traj2_path in zip(network_paths, trajectory_paths, trajectory_probe2_paths):
         row = read_parquet(net_path).iloc[0]
         if not bool(row["converged"]):
             continue
@@ -76,7 +92,8 @@ def dsa_fit(
         frames.append(
             pd.DataFrame({"seed": seed, "matrix": "singular_values", "i": np.arange(sv.size), "j": 0, "value": sv})
         )
-        null = _float(dsa_mod.dsa_null(traj, seed=int(dsa.get("seed", 0)) + seed, **kw))
+        traj2 = read_trajectories(traj2_path)
+        null = _float(dsa_mod.dsa_null(traj, traj2, seed=int(dsa.get("seed", 0)) + seed, **kw))
         nulls.append({"condition": condition, "seed": seed, "value": null})
     ops = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame({c: [] for c in OPERATOR_COLUMNS})
     atomic_write_parquet(ops.astype(OPERATOR_COLUMNS), out_operators)

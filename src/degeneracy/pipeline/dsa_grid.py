@@ -8,8 +8,8 @@ interval serves every rank; each setting's pairs are one batched optimisation.
 
 Output columns (:data:`GRID_COLUMNS`): ``condition, seed_a, seed_b, rank, delay_interval,
 n_delays, rank_scale, interval_scale, metric, value`` with ``metric`` = ``dsa`` (seed_a < seed_b)
-or ``dsa_null`` (seed_a == seed_b: the distance between two halves of that network's probe
-trials). ``rank`` and ``delay_interval`` are the values used; ``rank_scale`` and
+or ``dsa_null`` (seed_a == seed_b: the distance between that network's operators fitted on the
+probe and on the second, independent probe batch of the same size, ``trajectories_probe2.parquet``). ``rank`` and ``delay_interval`` are the values used; ``rank_scale`` and
 ``interval_scale`` the multipliers that produced them (compare conditions by multiplier: a
 clipped rank can differ between widths).
 """
@@ -57,8 +57,8 @@ def grid_settings(
 
     Each (rank multiplier, interval multiplier) gives interval = round(interval * m) >= 1, clipped
     so that the delay window leaves at least 2 embedded time points, and rank = round(rank * m) >= 1,
-    clipped to what that embedding allows for the trials of ONE half (the null fits halves):
-    min(units * n_delays, (trials // 2) * T'). A combination that clips onto a setting already
+    clipped to what that embedding allows: min(units * n_delays, trials * T') (the null fits a
+    second probe batch of the same size, so it allows the same ranks). A combination that clips onto a setting already
     listed, or that no interval makes valid, is skipped with a logged note (of two combinations
     that give the same setting, the one with multipliers nearer 1 keeps it). Returns dicts with
     keys rank, delay_interval, n_delays, rank_scale, interval_scale, ordered by the multipliers.
@@ -71,7 +71,6 @@ def grid_settings(
         raise ValueError(f"DSA grid: unknown key(s) {sorted(unknown)}; expected rank, delay_interval")
     K, T, N = (int(v) for v in shape)
     n_delays = int(dsa["n_delays"])
-    half = (K // 2, T, N)
     # largest interval whose window leaves 2 embedded time points
     max_interval = (T - 2) // (n_delays - 1) if n_delays > 1 else None
 
@@ -106,7 +105,7 @@ def grid_settings(
             interval = max_interval
         if n_delays == 1:
             interval = 1  # no delays: the interval has no effect
-        cap = min(max_rank((K, T, N), n_delays, interval), max_rank(half, n_delays, interval))
+        cap = max_rank((K, T, N), n_delays, interval)
         for mr in near_one_first(grid.get("rank", (1.0,))):
             rank = _scaled(int(dsa["rank"]), mr)
             if rank > cap:
@@ -142,20 +141,24 @@ def dsa_grid(
     out: str | Path | None = None,
     threads: int = 1,
     max_networks: int | None = None,
+    trajectory_probe2_paths: Sequence[str | Path] | None = None,
 ) -> pd.DataFrame:
     """DSA distances of every pair of converged networks and each network's null, at every
     setting of the grid (see :func:`grid_settings`; ``grid=None``: :data:`DEFAULT_GRID`).
     ``max_networks``: use only the first that many converged networks (lowest seeds; None: all).
 
-    ``dsa``: the task's setting (n_delays, delay_interval, rank, ridge, mode, seed). Nulls use
-    the same split seed as the main pipeline (``dsa.seed + network seed``), so the 1x/1x rows
-    equal the ones of ``dsa_fit``. Returns the long table (:data:`GRID_COLUMNS`; units of
+    ``dsa``: the task's setting (n_delays, delay_interval, rank, ridge, mode, seed). Each null is
+    the distance between the network's fits on its two probe batches at that setting
+    (``trajectory_probe2_paths``, one per network; None: the ``trajectories_probe2.parquet`` next
+    to each trajectories file), with the optimiser seed of the main pipeline
+    (``dsa.seed + network seed``), so the 1x/1x rows equal the ones of ``dsa_fit``. Returns the long table (:data:`GRID_COLUMNS`; units of
     ``dsa.mode``: dimensionless for euclidean) and writes it to ``out`` if given.
     """
     import torch
 
     from degeneracy.metrics import dsa as dsa_mod
 
+    from .dsa_fit import probe2_paths
     from .extract import read_trajectories
     from .pairwise import converged_seeds
 
@@ -167,24 +170,33 @@ def dsa_grid(
         conv = sorted(conv, key=lambda ks: ks[1])[: int(max_networks)]
     seeds = [s for _, s in conv]
     trajs = [read_trajectories(trajectory_paths[k]) for k, _ in conv]
+    if trajectory_probe2_paths is None:
+        trajectory_probe2_paths = probe2_paths(trajectory_paths)
+    trajs2 = [read_trajectories(trajectory_probe2_paths[k]) for k, _ in conv]
     mode = str(dsa.get("mode", "euclidean"))
     base_seed = int(dsa.get("seed", 0))
     ridge = float(dsa["ridge"])
     n_delays = int(dsa["n_delays"])
     rows: list[tuple] = []
     if trajs:
-        shapes = {t.shape for t in trajs}
+        shapes = {t.shape for t in trajs + trajs2}
         if len(shapes) > 1:
-            raise ValueError(f"DSA grid of {condition}: probe trajectories differ in shape: {sorted(shapes)}")
+            raise ValueError(
+                f"DSA grid of {condition}: probe trajectories (both batches) differ in shape: {sorted(shapes)}"
+            )
         settings = grid_settings(dsa, trajs[0].shape, grid)
         for interval in sorted({s["delay_interval"] for s in settings}):
             group = [s for s in settings if s["delay_interval"] == interval]
             ranks = [s["rank"] for s in group]
-            # one SVD per network (and per null half) serves all ranks of this interval
+            # one SVD per network and probe batch serves all ranks of this interval
             fits = [dsa_mod.fit_operator_ranks(t, n_delays, interval, ranks, ridge) for t in trajs]
+            fits2 = [dsa_mod.fit_operator_ranks(t, n_delays, interval, ranks, ridge) for t in trajs2]
             nulls = [
-                dsa_mod.dsa_null_ranks(t, n_delays, interval, ranks, ridge, seed=base_seed + s, mode=mode)
-                for t, s in zip(trajs, seeds)
+                [
+                    float(dsa_mod.pairwise_distances([a, b], mode=mode, seed=base_seed + s)[0, 1])
+                    for a, b in zip(f1, f2)
+                ]
+                for f1, f2, s in zip(fits, fits2, seeds)
             ]
             for g, st in enumerate(group):
                 key = (st["rank"], interval, n_delays, st["rank_scale"], st["interval_scale"])
