@@ -62,7 +62,9 @@ def tables():
         pairs.append(dict(condition="ff1", seed_a=a, seed_b=b, metric="weight_aligned_init", value=64.0 * v))
         pairs.append(dict(condition="ff1", seed_a=a, seed_b=b, metric="weight_gap", value=v / 1000))
         pairs.append(dict(condition="ff1", seed_a=a, seed_b=b, metric="svcca", value=v / 10))
+        pairs.append(dict(condition="ff1", seed_a=a, seed_b=b, metric="svcca_probe2", value=v / 10 + 0.05))
     pairs.append(dict(condition="ff1", seed_a=1, seed_b=4, metric="svcca", value=5.0))  # not converged: ignored
+    pairs.append(dict(condition="ff1", seed_a=1, seed_b=4, metric="svcca_probe2", value=5.0))  # ignored too
     # a pair with a non-converged network must be ignored even if present
     pairs.append(dict(condition="ff1", seed_a=0, seed_b=4, metric="dsa", value=1000.0))
     for s, v in enumerate([0.1, 0.2, 0.3]):
@@ -109,6 +111,10 @@ def test_summary_hand_computed_values():
     assert r.svcca_mean == pytest.approx(0.2)
     assert 0.1 <= r.svcca_lo <= 0.2 <= r.svcca_hi <= 0.3
     assert np.isnan(s.loc[s.condition == "ff2", "svcca_mean"]).all()
+    # the same on the second probe batch (0.15, 0.25, 0.35) and the probe-to-probe spread
+    assert r.svcca_probe2_mean == pytest.approx(0.25)
+    assert r.svcca_probe_diff == pytest.approx(0.05)
+    assert np.isnan(s.loc[s.condition == "ff2", ["svcca_probe2_mean", "svcca_probe_diff"]].to_numpy()).all()
     # no fixed-point columns in the networks table: NaN
     assert np.isnan(r.n_line_attractor_like_mean) and np.isnan(r.frac_line_attractor_like_mean)
     # weight baselines: scale-free, initial matrices (also per n^2), the alignment gap

@@ -140,7 +140,7 @@ def written(tmp_path_factory) -> dict[str, dict[str, str]]:
     from degeneracy.aggregate import summarise
     from degeneracy.measure.core import DISTANCE_COLUMNS
     from degeneracy.metrics import fixed_points
-    from degeneracy.pipeline import collect, dsa_fit, dsa_grid, extract, joint_dsa, pairwise
+    from degeneracy.pipeline import collect, dsa_fit, dsa_grid, extract, joint_dsa, pairwise, pairwise_svcca
     from degeneracy.stats import EFFECT_COLUMNS, effects_table
 
     tmp = tmp_path_factory.mktemp("schemas")
@@ -192,6 +192,7 @@ def written(tmp_path_factory) -> dict[str, dict[str, str]]:
         "pairwise/{condition}/svcca.parquet": pair,
         "pairwise.parquet": pair,
         "pairwise/{condition}/dsa_grid.parquet": _declared(dsa_grid.GRID_COLUMNS, tmp, "dsa_grid"),
+        "svcca/{condition}/spectrum.parquet": _declared(pairwise_svcca.SPECTRUM_COLUMNS, tmp, "svcca_spectrum"),
         "joint/{experiment}/{task}.parquet": _declared(joint_dsa.JOINT_COLUMNS, tmp, "joint"),
         "joint/{experiment}/{task}.spread.parquet": _declared(joint_dsa.SPREAD_COLUMNS, tmp, "spread"),
         "meta.parquet": _declared(collect.META_COLUMNS, tmp, "meta"),

@@ -59,6 +59,8 @@ def test_stored_values_are_the_documented_call(tmp_path):
         "weight_scale_free",
         "weight_gap",
         "weight_aligned_init",
+        "weight_scale_free_init",
+        "weight_ratio_init",
     }
     assert set(stored["metric"]) == metrics
     pairs = {(2, 7), (2, 9), (7, 9)}  # converged seeds only, seed_a < seed_b
@@ -79,6 +81,8 @@ def test_stored_values_are_the_documented_call(tmp_path):
         assert _value(stored, "weight_scale_free", a, b) == pytest.approx(r["aligned"] / rms)
         r0 = permutation_distance(W0[a], W0[b], seed=[SETTINGS["seed"], a, b], **SEARCH)
         assert _value(stored, "weight_aligned_init", a, b) == r0["aligned"]
+        assert _value(stored, "weight_scale_free_init", a, b) == r0["scale_free"]
+        assert _value(stored, "weight_ratio_init", a, b) == pytest.approx(r["aligned"] / r0["aligned"], rel=1e-12)
         assert _value(stored, "weight_aligned", a, b) <= _value(stored, "weight_unaligned", a, b)
     # two worker processes store the same values
     df2 = pairwise_weights(

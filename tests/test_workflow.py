@@ -235,6 +235,8 @@ def test_full_run_outputs_and_schemas(study_dir):
             "weight_gap",
             "weight_scale_free",
             "weight_aligned_init",
+            "weight_scale_free_init",
+            "weight_ratio_init",
         }
     )
     null = pairs[pairs["metric"] == "dsa_null"]

@@ -55,6 +55,8 @@ SUMMARY_COLUMNS = [
     "svcca_mean",
     "svcca_lo",
     "svcca_hi",
+    "svcca_probe2_mean",
+    "svcca_probe_diff",
     "weight_mean",
     "weight_lo",
     "weight_hi",
@@ -69,6 +71,12 @@ SUMMARY_COLUMNS = [
     "weight_aligned_init_lo",
     "weight_aligned_init_hi",
     "weight_aligned_init_per_n2_mean",
+    "weight_scale_free_init_mean",
+    "weight_scale_free_init_lo",
+    "weight_scale_free_init_hi",
+    "weight_ratio_init_mean",
+    "weight_ratio_init_lo",
+    "weight_ratio_init_hi",
     "weight_gap_mean",
     "weight_gap_max",
     "weight_change_mean",
@@ -203,11 +211,16 @@ def _condition_row(
     row["svcca_mean"], row["svcca_lo"], row["svcca_hi"] = _pair_stats(
         cpairs, "svcca", seeds, n_boot, stable_rng(seed, cond, "svcca")
     )
+    # the same on the second, independent probe batch: |difference| = the probe-sampling noise
+    row["svcca_probe2_mean"] = _pair_stats(cpairs, "svcca_probe2", seeds, 0, None)[0]
+    row["svcca_probe_diff"] = abs(row["svcca_mean"] - row["svcca_probe2_mean"])
     for prefix, metric in (
         ("weight", "weight_aligned"),
         ("weight_per_n2", "weight_aligned_per_n2"),
         ("weight_scale_free", "weight_scale_free"),
         ("weight_aligned_init", "weight_aligned_init"),
+        ("weight_scale_free_init", "weight_scale_free_init"),
+        ("weight_ratio_init", "weight_ratio_init"),
     ):
         row[f"{prefix}_mean"], row[f"{prefix}_lo"], row[f"{prefix}_hi"] = _pair_stats(
             cpairs, metric, seeds, n_boot, stable_rng(seed, cond, metric)
@@ -265,10 +278,15 @@ def summarise(
       mean within-network null with its bootstrap interval;
     - weights: ``weight_*`` (aligned), ``weight_per_n2_*`` (aligned / n^2), ``weight_scale_free_*``
       (aligned / RMS Frobenius norm), ``weight_aligned_init_*`` (aligned distance between the same
-      seeds' initial matrices; ``_per_n2_mean`` divided by n^2), ``weight_unaligned_mean``,
+      seeds' initial matrices; ``_per_n2_mean`` divided by n^2), ``weight_scale_free_init_*`` (its
+      scale-free distance), ``weight_ratio_init_*`` (mean over pairs of the per-pair ratio
+      weight_aligned / weight_aligned_init: 1 before training at every width, so the quantity to
+      compare across widths), ``weight_unaligned_mean``,
       ``weight_gap_mean`` / ``_max`` (relative optimisation gap of the alignment, a fraction);
     - representations: ``svcca_*`` = mean pairwise SVCCA distance (1 - mean canonical
       correlation, unitless in [0, 1]) among converged networks, interval as for DSA;
+      ``svcca_probe2_mean`` the same mean on the second probe batch (metric ``svcca_probe2``),
+      ``svcca_probe_diff`` = |svcca_mean - svcca_probe2_mean| (the probe-to-probe spread);
     - feature learning: mean and standard error (ddof=1) over converged networks;
     - fixed points (when ``networks`` carries the columns of
       :data:`degeneracy.metrics.fixed_points.SUMMARY_COLUMNS`, else NaN): mean number of fixed

@@ -405,6 +405,22 @@ def pair_seed(seed: int, label_a: int, label_b: int) -> list[int]:
     return [int(seed), a, b]
 
 
+def ratio_to_init(aligned, aligned_init):
+    """Per pair, the aligned distance of the trained matrices over the aligned distance of the same
+    pair's initial matrices, d_T(a, b) / d_0(a, b) (unitless; elementwise on arrays).
+
+    Before training (W_T = W_0) it is 1 at every width, and W_T = W_0 + eps G with the same relative
+    eps gives the same ratio at every n, whereas ``scale_free`` of independent random matrices
+    already rises with n (the search removes a smaller fraction of a larger matrix's distance).
+    NaN where d_0 is 0 or either distance is not finite."""
+    dT = np.asarray(aligned, dtype=np.float64)
+    d0 = np.asarray(aligned_init, dtype=np.float64)
+    ok = np.isfinite(dT) & np.isfinite(d0) & (d0 > 0)
+    out = np.full(np.broadcast(dT, d0).shape, np.nan)
+    np.divide(dT, d0, out=out, where=ok)
+    return out if out.ndim else float(out)
+
+
 def _chunk_job(args):
     mats, acts, labels, pairs, seed, search = args
     out = []

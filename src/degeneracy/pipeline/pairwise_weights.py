@@ -53,8 +53,11 @@ def pairwise_weights(
     Metrics: ``weight_aligned`` (permutation-aligned Frobenius distance), ``weight_aligned_per_n2``
     (/ n^2), ``weight_unaligned``, ``weight_scale_free`` (aligned / RMS Frobenius norm of the two
     matrices), ``weight_gap`` (relative optimisation-gap estimate, fraction) and, when the
-    weights files hold the initial matrices (column ``value_init``), ``weight_aligned_init``
-    (aligned distance between the same two seeds' initial matrices). Pair (a, b) is
+    weights files hold the initial matrices (column ``value_init``), the initial-matrix baseline:
+    ``weight_aligned_init`` (aligned distance between the same two seeds' initial matrices),
+    ``weight_scale_free_init`` (its scale-free distance) and ``weight_ratio_init`` =
+    weight_aligned / weight_aligned_init of the pair (:func:`degeneracy.metrics.weights.ratio_to_init`;
+    1 before training at every width, the quantity to compare across widths). Pair (a, b) is
     ``permutation_distance(W_a, W_b, seed=[weights.seed, a, b], ...)`` with a < b the network
     seeds (see :func:`degeneracy.metrics.weights.pairwise_weight_distances`). With
     ``trajectory_paths`` (the networks' trajectories.parquet, same order as the other inputs),
@@ -62,7 +65,7 @@ def pairwise_weights(
     at most :data:`MAX_ACTIVITY_ROWS`); the initial matrices never use it. ``threads`` worker
     processes.
     """
-    from degeneracy.metrics.weights import pairwise_weight_distances
+    from degeneracy.metrics.weights import pairwise_weight_distances, ratio_to_init
 
     from .extract import read_trajectories, read_weights
 
@@ -86,7 +89,10 @@ def pairwise_weights(
         }
         W0s = _init_matrices([weight_paths[k] for k, _ in conv])
         if W0s is not None:
-            metrics["weight_aligned_init"] = pairwise_weight_distances(W0s, **common)["aligned"]
+            init = pairwise_weight_distances(W0s, **common)
+            metrics["weight_aligned_init"] = init["aligned"]
+            metrics["weight_scale_free_init"] = init["scale_free"]
+            metrics["weight_ratio_init"] = ratio_to_init(res["aligned"], init["aligned"])
         df = _long(condition, seeds, metrics)
     _write(df, out)
     return df
