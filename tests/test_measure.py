@@ -191,7 +191,7 @@ def test_different_widths_dsa_and_svcca_but_no_weights(tmp_path):
     for i, n in enumerate((6, 9, 12)):
         np.savez(tmp_path / f"w{i}.npz", **_random_net(rng, n=n))
     res = __import__("degeneracy.measure", fromlist=["measure"]).measure(sorted(tmp_path.glob("*.npz")), **FAST_KW)
-    assert set(res.matrices) == {"dsa", "svcca"}
+    assert set(res.matrices) == {"dsa", "svcca", "svcca_shuffled"}  # no weights; SVCCA with its baseline
     assert np.isfinite(res.matrices["dsa"]).all() and np.isfinite(res.matrices["svcca"]).all()
     assert any("different widths" in n and "w0 (6 units)" in n for n in res.notes)
     # asked for explicitly, weights are refused with the widths named
@@ -326,3 +326,253 @@ def test_dsa_settings_checked_against_the_data(tmp_path, no_heavy_work, capsys):
     )
     err = capsys.readouterr().err
     assert str(good[0]) in err and "exceeds n_delays x units" in err
+
+
+# ------------------------------------------------------------------------------------------
+# hostile input (issue 31): one line naming the file, exit 2, no traceback, before the work
+# ------------------------------------------------------------------------------------------
+
+
+def _npz_declaring(path: Path, shape) -> Path:
+    """A .npz whose 'W' member header declares ``shape`` float64 but holds a few bytes."""
+    import io
+    import zipfile
+
+    buf = io.BytesIO()
+    np.lib.format.write_array_header_1_0(buf, {"descr": "<f8", "fortran_order": False, "shape": shape})
+    buf.write(b"\0" * 64)
+    traj = io.BytesIO()
+    np.save(traj, np.ones((2, 5, 3)))
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("W.npy", buf.getvalue())
+        zf.writestr("trajectories.npy", traj.getvalue())
+    return path
+
+
+def _one_line_error(capsys, argv, *needles, rc=2):
+    got = main([*argv, "--quiet"])
+    err = capsys.readouterr().err
+    assert got == rc, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), err
+    assert "Traceback" not in err
+    for n in needles:
+        assert n in err, (n, err)
+    return err
+
+
+def test_hostile_inputs_give_one_line_and_exit_2(tmp_path, no_heavy_work, capsys):
+    import os
+    import signal
+
+    good = [str(p) for p in _good(tmp_path)]
+    out = str(tmp_path / "o")
+    huge = _npz_declaring(tmp_path / "huge.npz", (10**6, 10**6))
+    _one_line_error(capsys, ["measure", *good, str(huge), "--out", out], "huge.npz", "declares", "1000000 x 1000000")
+    small_lie = _npz_declaring(tmp_path / "lie.npz", (100, 100))  # 80 kB declared, 64 B present
+    _one_line_error(capsys, ["measure", *good, str(small_lie), "--out", out], "lie.npz", "forged header")
+    np.save(tmp_path / "renamed.npy", np.ones((3, 3)))
+    os.rename(tmp_path / "renamed.npy", tmp_path / "renamed.npz")
+    _one_line_error(capsys, ["measure", *good, str(tmp_path / "renamed.npz"), "--out", out], "renamed.npz", ".npy file")
+    (tmp_path / "afile").write_text("x")
+    _one_line_error(capsys, ["measure", *good, "--out", str(tmp_path / "afile")], "afile", "not a folder")
+    _one_line_error(capsys, ["measure", *good, "--out", out, "--n-boot", "0"], "--n-boot must be")
+    fifo = tmp_path / "pipe.npz"
+    os.mkfifo(fifo)
+    signal.signal(signal.SIGALRM, lambda *a: (_ for _ in ()).throw(TimeoutError("the named pipe was opened")))
+    signal.alarm(20)
+    try:
+        _one_line_error(capsys, ["measure", *good, str(fifo), "--out", out], "pipe.npz", "named pipe")
+    finally:
+        signal.alarm(0)
+    weird = tmp_path / "evil\x1b[31m\nname.npz"
+    np.savez(weird, W=np.eye(5))
+    err = _one_line_error(capsys, ["measure", *good, str(weird), "--out", out], "missing key 'trajectories'")
+    assert "\x1b" not in err and "\\x1b" in err and "\\n" in err
+    assert not (tmp_path / "o").exists()
+
+
+def test_unwritable_out_refused_before_loading(tmp_path, no_heavy_work, capsys, monkeypatch):
+    from degeneracy.measure import report
+
+    good = [str(p) for p in _good(tmp_path)]
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o555)
+    real = report._writable
+    monkeypatch.setattr(report, "_writable", lambda p: real(p) and Path(p) != locked)  # root ignores modes
+    _one_line_error(capsys, ["measure", *good, "--out", str(locked)], "locked", "not writable")
+    _one_line_error(capsys, ["measure", *good, "--out", str(locked / "sub")], "not a writable folder")
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "thesis.tex").write_text("precious")
+    _one_line_error(capsys, ["measure", *good, "--out", str(tmp_path / "mine")], "thesis.tex", "new or empty folder")
+    assert (tmp_path / "mine" / "thesis.tex").read_text() == "precious"
+
+
+def test_dollar_math_in_a_network_name_still_draws(tmp_path, capsys):
+    rng = np.random.default_rng(5)
+    paths = []
+    for name in ("a$\\frac{$", "b_$x^2$", "c"):
+        np.savez(tmp_path / f"{name}.npz", **_random_net(rng, n=5))
+        paths.append(str(tmp_path / f"{name}.npz"))
+    out = tmp_path / "out"
+    assert main(["measure", *paths, "--out", str(out), *FAST]) == 0, capsys.readouterr().err
+    assert (out / "distances.png").stat().st_size > 0 and (out / "mds_dsa.png").stat().st_size > 0
+
+
+# ------------------------------------------------------------------------------------------
+# the output folder is written as a unit, with a manifest
+# ------------------------------------------------------------------------------------------
+
+
+def _grouped(tmp_path: Path, per_group=3, groups=(1, 2), **extra) -> list[str]:
+    rng = np.random.default_rng(6)
+    paths = []
+    for g in groups:
+        for s in range(per_group):
+            net = _random_net(rng, n=5, trials=6, T=12)
+            p = tmp_path / f"g{g}_s{s}.npz"
+            np.savez(p, **net, group=g, kind=f"k{g}", W0=net["W"] + 0.3 * rng.normal(size=(5, 5)), **extra)
+            paths.append(str(p))
+    return paths
+
+
+def _snapshot(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+def test_failed_write_leaves_the_previous_run_and_success_removes_stale_files(tmp_path, capsys, monkeypatch):
+    import json
+
+    from degeneracy.measure import report
+
+    nets = _grouped(tmp_path)
+    out = tmp_path / "out"
+    assert main(["measure", *nets, "--out", str(out), *FAST]) == 0
+    before = _snapshot(out)
+    assert {"effects.parquet", "mds_dsa.png", "distances.png", "manifest.json"} <= set(before)
+    assert sorted(json.loads(before["manifest.json"])["files"]) == sorted(before)
+
+    def broken(*a, **k):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(report, "fig_heatmaps", broken)
+    _one_line_error(capsys, ["measure", *nets, "--out", str(out), *FAST, "--seed", "3"], "disk full", rc=1)
+    assert _snapshot(out) == before  # byte for byte
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
+    monkeypatch.undo()
+
+    # unordered string groups, SVCCA only, no figures: the old effects and figures go
+    assert main(["measure", *nets, "--out", str(out), *FAST, "--group-by", "kind", "--metrics", "svcca", "--no-figures"]) == 0
+    after = _snapshot(out)
+    assert "effects.parquet" not in after and "mds_dsa.png" not in after and "distances.png" not in after
+    assert sorted(json.loads(after["manifest.json"])["files"]) == sorted(after)
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
+
+
+# ------------------------------------------------------------------------------------------
+# honest labels: samples, convergence, groups, degenerate values
+# ------------------------------------------------------------------------------------------
+
+
+def test_svcca_refuses_misaligned_samples_with_the_same_count(tmp_path, capsys):
+    rng = np.random.default_rng(7)
+    a = _random_net(rng, n=5, trials=10, T=16)
+    b = _random_net(rng, n=5, trials=8, T=20)
+    np.savez(tmp_path / "a.npz", **a)
+    np.savez(tmp_path / "b.npz", **b)
+    files = [str(tmp_path / "a.npz"), str(tmp_path / "b.npz")]
+    _one_line_error(
+        capsys, ["measure", *files, "--metrics", "svcca", "--out", str(tmp_path / "o")], "misaligned", "a (10 x 16)", "b (8 x 20)"
+    )
+    import degeneracy.measure
+
+    res = degeneracy.measure(files, metrics=None, **FAST_KW)
+    assert "svcca" not in res.matrices
+    assert any("misaligned" in n and "SVCCA skipped" in n for n in res.notes)
+
+
+def test_external_convergence_is_unknown_not_converged(tmp_path):
+    import degeneracy.measure
+
+    nets = _grouped(tmp_path, per_group=3, groups=(1,))
+    res = degeneracy.measure(nets, metrics=["dsa"], **FAST_KW)
+    assert (res.networks["status"] == "external").all()
+    assert res.networks["converged"].isna().all()
+    row = res.summary.iloc[0]
+    assert np.isnan(row["convergence_rate"]) and row["n_converged"] == 3
+    assert "convergence unknown" in row["note"]
+    # a file that says it converged (or not) is taken at its word
+    extra = tmp_path / "said"
+    extra.mkdir()
+    told = _grouped(extra, per_group=3, groups=(1,), converged=True)
+    np.savez(told[0], **{**dict(np.load(told[0])), "converged": False})
+    res = degeneracy.measure(told, metrics=["dsa"], **FAST_KW)
+    assert res.networks["status"].tolist() == ["not converged", "converged", "converged"]
+    assert res.summary.iloc[0]["n_converged"] == 2
+    assert res.summary.iloc[0]["convergence_rate"] == pytest.approx(2 / 3)
+
+
+def test_missing_and_nan_group_labels(tmp_path, no_heavy_work, capsys):
+    import degeneracy.measure
+
+    nets = _grouped(tmp_path, per_group=2)
+    rng = np.random.default_rng(8)
+    lone = tmp_path / "nogroup.npz"
+    np.savez(lone, **_random_net(rng, n=5, trials=6, T=12))
+    err = _one_line_error(capsys, ["measure", *nets, str(lone), "--out", str(tmp_path / "o")], "nogroup.npz", "missing the group key 'group'", "--default-group")
+    assert "not numbers" not in err
+    nan = tmp_path / "nan.npz"
+    np.savez(nan, **_random_net(rng, n=5, trials=6, T=12), group=np.nan)
+    _one_line_error(capsys, ["measure", *nets, str(nan), "--out", str(tmp_path / "o")], "nan.npz", "group label 'group' is nan")
+    _one_line_error(capsys, ["measure", *nets, "--group-by", "delay", "--out", str(tmp_path / "o")], "no network has the group key 'delay'")
+
+
+def test_missing_group_with_default_group(tmp_path):
+    import degeneracy.measure
+
+    nets = _grouped(tmp_path, per_group=2)
+    np.savez(tmp_path / "nogroup.npz", **_random_net(np.random.default_rng(8), n=5, trials=6, T=12))
+    res = degeneracy.measure([*nets, tmp_path / "nogroup.npz"], default_group="2", metrics=["svcca"], **FAST_KW)
+    assert res.networks["group"].tolist() == ["1", "1", "2", "2", "2"]
+    assert any("--default-group" in n for n in res.notes)
+
+
+def test_all_zero_and_overflowing_values_are_named(tmp_path, no_heavy_work):
+    import degeneracy.measure
+
+    good = _good(tmp_path)
+    net = _random_net(np.random.default_rng(9), n=5)
+    np.savez(tmp_path / "zero.npz", W=net["W"], trajectories=np.zeros_like(net["trajectories"]))
+    with pytest.raises(MeasureInputError, match=r"zero\.npz: trajectories are all zero"):
+        degeneracy.measure([*good, tmp_path / "zero.npz"])
+    np.savez(tmp_path / "big.npz", W=net["W"], trajectories=net["trajectories"] * 1e200)
+    with pytest.raises(MeasureInputError, match=r"big\.npz: 'trajectories' holds values as large as"):
+        degeneracy.measure([*good, tmp_path / "big.npz"])
+
+
+# ------------------------------------------------------------------------------------------
+# the report answers "is it more than noise?" and states the rule of the trend
+# ------------------------------------------------------------------------------------------
+
+
+def test_report_gives_baselines_and_the_trend_rule(tmp_path):
+    import degeneracy.measure
+
+    nets = _grouped(tmp_path)
+    res = degeneracy.measure(nets, out=str(tmp_path / "out"), figures=False, **FAST_KW)
+    text = (tmp_path / "out" / "report.md").read_text()
+    assert "## Is it more than noise?" in text
+    for measure_ in ("dynamics (DSA)", "weights (aligned)", "representations (SVCCA)"):
+        assert text.count(measure_) == 2, measure_  # one row per group
+    assert "within-network null" in text and "unaligned:" in text and "initial matrices, aligned:" in text
+    assert "samples shuffled:" in text
+    s = res.summary
+    assert s["dsa_null_lo"].notna().all() and s["svcca_shuffled_mean"].notna().all()
+    assert s["weight_aligned_init_mean"].notna().all()
+    # the DSA null with its interval in the per-group table
+    r = s.iloc[0]
+    assert f"[{r['dsa_null_lo']:.3g}, {r['dsa_null_hi']:.3g}]" in text
+    # the trend wording is the rule that decides it
+    assert "interval excludes 0" not in text
+    assert "only when its p-value, adjusted" in text and "Holm" in text and "p (adjusted)" in text

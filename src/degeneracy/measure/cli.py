@@ -22,7 +22,9 @@ Input formats (NETWORKS: files, folders or glob patterns; at least 2 networks):
     optional:
       ood_loss      scalar, or one value per trial (behavior level)
       W0            (n, n) initial weights (weight change in the networks table)
-      group         a label (number or string) for comparing conditions (see --group-by)
+      group         a label (number or string) for comparing conditions (see --group-by);
+                    files without it: one group 'all' if none has it, else --default-group
+      converged     true/false, if known (default: unknown; every network is included)
   .pt / .pth PyTorch checkpoints: a state_dict (possibly nested) of torch.nn.RNN, or of any
     module with a named recurrent weight (--weight-key). Trajectories come from a .npz with the
     same stem beside it (keys as above, W not needed), or by running the torch.nn.RNN on
@@ -51,6 +53,11 @@ def add_parser(sub) -> argparse.ArgumentParser:
         default="group",
         metavar="LABEL",
         help="key holding each network's group label (default: group); 'folder' = parent folder name",
+    )
+    p.add_argument(
+        "--default-group",
+        metavar="LABEL",
+        help="group of networks without the --group-by key (default: such a mix is an error)",
     )
     p.add_argument(
         "--levels", metavar="A,B,C", help="order of string group labels (numeric labels are ordered by value)"
@@ -115,7 +122,8 @@ def _split(text: str | None) -> list[str] | None:
 def run(args: argparse.Namespace) -> int:
     """Run ``measure`` from parsed arguments; returns the exit code (2 on bad input)."""
     from .core import measure
-    from .formats import MeasureInputError
+    from .formats import MeasureInputError, safe_text
+    from .report import MeasureOutputError
 
     t0 = time.time()
 
@@ -126,6 +134,7 @@ def run(args: argparse.Namespace) -> int:
         res = measure(
             args.networks,
             group_by=args.group_by,
+            default_group=args.default_group,
             levels=_split(args.levels),
             metrics=_split(args.metrics),
             fmt=args.fmt,
@@ -149,9 +158,13 @@ def run(args: argparse.Namespace) -> int:
             progress=None if args.quiet else progress,
         )
     except MeasureInputError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {safe_text(' '.join(str(exc).split()))}", file=sys.stderr)
         return 2
+    except MeasureOutputError as exc:
+        print(f"error: {safe_text(' '.join(str(exc).split()))}", file=sys.stderr)
+        return 1
     print(
-        f"{len(res.networks)} networks, metrics {', '.join(res.settings['metrics']) or 'none'}; report: {Path(args.out) / 'report.md'}"
+        f"{len(res.networks)} networks, metrics {', '.join(res.settings['metrics']) or 'none'}; "
+        f"report: {safe_text(Path(args.out) / 'report.md')}"
     )
     return 0

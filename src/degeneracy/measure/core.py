@@ -132,12 +132,13 @@ def _networks_table(nets: list[Network], groups: list[str]) -> pd.DataFrame:
             ch = weight_change(n.W0, n.W)
             wc, wc_rel = ch["abs"], ch["rel"]
         K, T, _ = n.trajectories.shape
+        status = {True: "converged", False: "not converged", None: "external"}[n.converged]
         rows.append(
             {
                 "condition": g,
                 "seed": i,
-                "status": "converged",
-                "converged": True,
+                "status": status,
+                "converged": pd.NA if n.converged is None else bool(n.converged),
                 "epochs": -1,
                 "steps": -1,
                 "final_loss": math.nan,
@@ -155,6 +156,7 @@ def _networks_table(nets: list[Network], groups: list[str]) -> pd.DataFrame:
         )
     types = {
         **NETWORK_COLUMNS,
+        "converged": "boolean",  # NA: convergence unknown (nothing in the file says)
         "name": "string",
         "path": "string",
         "group": "string",
@@ -162,7 +164,7 @@ def _networks_table(nets: list[Network], groups: list[str]) -> pd.DataFrame:
         "n_time": "int64",
     }
     df = pd.DataFrame(rows)
-    fill = {"int64": -1, "float64": math.nan, "bool": False, "string": ""}
+    fill = {"int64": -1, "float64": math.nan, "bool": False, "boolean": pd.NA, "string": ""}
     for col, dtype in types.items():  # study columns with no meaning here (e.g. training stats)
         if col not in df.columns:
             df[col] = fill.get(dtype, math.nan)
@@ -286,6 +288,131 @@ def _effects(meta, networks, pairwise, n_boot: int, seed: int, min_levels: int) 
     return eff.reset_index(drop=True)
 
 
+#: pairwise metrics that are baselines only (reported beside the distances, never a trend)
+_BASELINE_ONLY = ("svcca_shuffled",)
+
+
+def _check_settings(n_boot, weight_restarts, min_levels, threads, seed, dsa_ridge) -> None:
+    """Fail at once on settings no run can use (before loading anything)."""
+
+    def whole(x) -> bool:
+        return not isinstance(x, bool) and isinstance(x, (int, np.integer)) or (
+            isinstance(x, float) and x.is_integer()
+        )
+
+    for name, value, low in (
+        ("--n-boot", n_boot, 1),
+        ("--weight-restarts", weight_restarts, 0),
+        ("--min-levels", min_levels, 2),
+        ("--threads", threads, 1),
+        ("--seed", seed, 0),
+    ):
+        if not whole(value) or int(value) < low:
+            raise MeasureInputError(f"{name} must be a whole number >= {low}, got {value!r}")
+    if not (isinstance(dsa_ridge, (int, float)) and math.isfinite(float(dsa_ridge)) and float(dsa_ridge) >= 0):
+        raise MeasureInputError(f"--dsa-ridge must be a finite number >= 0, got {dsa_ridge!r}")
+
+
+def _groups(nets: list[Network], group_by: str, default_group: str | None, notes: list[str]) -> list[str]:
+    """Each network's group label. No network with the key: one group ``all`` (with a note) when
+    the key is the default ``group``, an error for a key the user named. Some without it: an
+    error naming them, unless ``default_group`` is given."""
+    missing = [n for n in nets if n.group is None]
+    if missing and default_group is not None:
+        label = str(default_group).strip()
+        if not label or label.lower() == "nan":
+            raise MeasureInputError(f"--default-group must be a real label, got {default_group!r}")
+        notes.append(f"groups: {len(missing)} network(s) without a {group_by!r} key put in group {label!r} (--default-group)")
+        return [n.group if n.group is not None else label for n in nets]
+    if missing and len(missing) == len(nets):
+        if group_by != "group":
+            raise MeasureInputError(
+                f"no network has the group key {group_by!r} (--group-by); e.g. {missing[0].path} has none"
+            )
+        notes.append(
+            f"groups: no network has a 'group' key, so all {len(nets)} form one group 'all' "
+            "(give each file a 'group', or use --group-by)"
+        )
+        return ["all"] * len(nets)
+    if missing:
+        shown = ", ".join(n.path for n in missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
+        raise MeasureInputError(
+            f"{shown}: missing the group key {group_by!r} that the other networks have; add it, "
+            "or pass --default-group LABEL"
+        )
+    return [str(n.group) for n in nets]
+
+
+def _svcca_shuffled(nets: list[Network], groups: list[str], variance: float, seed: int) -> np.ndarray:
+    """Baseline of SVCCA: the distance of each within-group pair after shuffling one network's
+    samples (trials x time), i.e. of two representations with no sample-by-sample relation."""
+    from degeneracy.metrics.svcca import svcca_distance
+
+    k = len(nets)
+    D = np.full((k, k), np.nan)
+    np.fill_diagonal(D, 0.0)
+    rng = np.random.default_rng(seed)
+    for i in range(k):
+        for j in range(i + 1, k):
+            if groups[i] != groups[j]:
+                continue
+            a = nets[i].trajectories.reshape(-1, nets[i].n_units)
+            b = nets[j].trajectories.reshape(-1, nets[j].n_units)
+            D[i, j] = D[j, i] = svcca_distance(a, b[rng.permutation(b.shape[0])], variance=variance)
+    return D
+
+
+def _non_finite(matrices: dict[str, np.ndarray], nets: list[Network], nulls: dict[int, float]) -> list[str]:
+    """Notes naming the networks whose distances came out NaN or inf (never dropped silently)."""
+    out = []
+    for m, D in matrices.items():
+        if m.startswith("weight"):
+            same = np.array([[a.n_units == b.n_units for b in nets] for a in nets])
+        else:
+            same = np.ones(D.shape, dtype=bool)
+        if m == "svcca_shuffled":
+            continue
+        bad = same & ~np.isfinite(D)
+        if bad.any():
+            who = sorted({nets[i].path for i in np.argwhere(bad).ravel()})
+            out.append(f"{m}: {int(bad.sum()) // 2} pair(s) gave no finite distance, involving {', '.join(who)}")
+    for i, v in nulls.items():
+        if not math.isfinite(v):
+            out.append(f"dsa_null: {nets[i].path} gave no finite noise floor")
+    return out
+
+
+def _baseline_summary(summary, meta, networks, pairwise, n_boot: int, seed: int) -> pd.DataFrame:
+    """Add ``svcca_shuffled_mean/lo/hi``: the SVCCA baseline per group (shuffled samples)."""
+    from degeneracy.aggregate import summarise
+
+    summary = summary.copy()
+    sh = pairwise[pairwise["metric"] == "svcca_shuffled"].copy()
+    if not len(sh):
+        summary["svcca_shuffled_mean"] = summary["svcca_shuffled_lo"] = summary["svcca_shuffled_hi"] = math.nan
+        return summary
+    sh["metric"] = "dsa"
+    b = summarise(meta, networks, sh, n_boot=n_boot, seed=seed).set_index("condition")
+    for c in ("mean", "lo", "hi"):
+        summary[f"svcca_shuffled_{c}"] = summary["condition"].map(b[f"dsa_{c}"]).astype("float64")
+    return summary
+
+
+def _unknown_convergence(summary: pd.DataFrame, networks: pd.DataFrame) -> pd.DataFrame:
+    """Convergence rate NaN (unknown) for groups with networks whose convergence nothing records."""
+    summary = summary.copy()
+    unknown = networks[networks["converged"].isna()].groupby("condition").size()
+    cols = [c for c in ("convergence_rate", "convergence_lo", "convergence_hi") if c in summary.columns]
+    for i, cond in summary["condition"].items():
+        n = int(unknown.get(cond, 0))
+        if n:
+            summary.loc[i, cols] = math.nan
+            note = f"convergence unknown for {n} network(s) (external): all included"
+            old = str(summary.loc[i, "note"]) if "note" in summary.columns and pd.notna(summary.loc[i, "note"]) else ""
+            summary.loc[i, "note"] = f"{note}; {old}" if old else note
+    return summary
+
+
 def measure(
     networks: Sequence[Any] | str,
     *,
@@ -311,13 +438,15 @@ def measure(
     out: str | None = None,
     figures: bool = True,
     progress: Callable[[str], None] | None = None,
+    default_group: str | None = None,
 ) -> MeasureResult:
     """Measure the degeneracy of a set of networks at every level available.
 
     ``networks``: files, folders or globs (``.npz`` arrays or PyTorch checkpoints, see
     :mod:`degeneracy.measure.formats`), in-memory dicts with the ``.npz`` keys, or a mix.
-    ``group_by``: key of each network's group label (``folder``: the parent folder); networks
-    without one form the group ``all``. ``levels``: the order of string group labels (makes the
+    ``group_by``: key of each network's group label (``folder``: the parent folder). When no
+    network has the (default) ``group`` key, all form one group ``all`` (and a note says so);
+    when only some have it, the others are an error unless ``default_group`` names their group. ``levels``: the order of string group labels (makes the
     groups an ordered factor); numeric labels are ordered by value. ``metrics``: subset of
     :data:`METRICS` (default: every one the data allows; asking for one it does not allow
     raises :class:`MeasureInputError`). ``dsa_*``: DSA settings as in the study config
@@ -343,13 +472,19 @@ def measure(
         raise MeasureInputError(f"unknown DSA mode {dsa_mode!r}: expected euclidean, angular or wasserstein")
     if not 0.0 < svcca_variance <= 1.0:
         raise MeasureInputError(f"svcca variance must be in (0, 1], got {svcca_variance}")
+    _check_settings(n_boot, weight_restarts, min_levels, threads, seed, dsa_ridge)
+    out_dir = None
+    if out is not None:
+        from .report import check_out
+
+        out_dir = check_out(out)  # before loading: an unusable --out fails at once
 
     nets = load_networks(networks, fmt, weight_key, inputs, nonlinearity, group_by)
     k = len(nets)
-    groups = [n.group if n.group is not None else "all" for n in nets]
+    notes: list[str] = []
+    groups = _groups(nets, group_by, default_group, notes)
     order, lv = _group_levels(groups, levels)
     say(f"loaded {k} networks in {len(order)} group(s): " + ", ".join(f"{g} ({groups.count(g)})" for g in order))
-    notes: list[str] = []
 
     # --- what can be computed, decided before any heavy work ---------------------------------
     explicit = metrics is not None
@@ -373,10 +508,13 @@ def measure(
             if len({n.n_units for n in nets}) > 1:
                 notes.append("weights: pairs of networks of different widths (across groups) have no weight distance")
     if "svcca" in chosen:
-        samples = {n.name: n.trajectories.shape[0] * n.trajectories.shape[1] for n in nets}
-        if len(set(samples.values())) > 1:
-            msg = "svcca: compares activity on the same probe samples, but trials x time differ: " + ", ".join(
-                f"{n} ({s})" for n, s in samples.items()
+        shapes = {n.name: n.trajectories.shape[:2] for n in nets}
+        if len(set(shapes.values())) > 1:
+            same = len({a * b for a, b in shapes.values()}) == 1
+            msg = (
+                "svcca: compares activity sample by sample on the same probe trials, but the trials x time shapes "
+                + ("differ (the sample counts agree, so the samples would be misaligned): " if same else "differ: ")
+                + ", ".join(f"{n} ({a} x {b})" for n, (a, b) in shapes.items())
             )
             if explicit:
                 raise MeasureInputError(msg)
@@ -440,27 +578,45 @@ def measure(
             )
             for key, m in zip(("aligned", "aligned_per_n2", "unaligned"), _WEIGHT_METRICS):
                 matrices[m][np.ix_(idx, idx)] = res[key]
+            if all(nets[i].W0 is not None for i in idx):  # baseline: the initial matrices' distance
+                init = pairwise_weight_distances(
+                    [nets[i].W0 for i in idx],
+                    n_restarts=int(weight_restarts),
+                    seed=int(seed),
+                    n_jobs=max(1, int(threads)),
+                )
+                matrices.setdefault("weight_aligned_init", nanmat.copy())[np.ix_(idx, idx)] = init["aligned"]
         say(f"weights: permutation-aligned distances in {time.time() - t:.1f} s")
     if "svcca" in todo:
         from degeneracy.metrics.svcca import pairwise_svcca
 
         t = time.time()
         matrices["svcca"] = pairwise_svcca([n.trajectories for n in nets], variance=float(svcca_variance))
+        matrices["svcca_shuffled"] = _svcca_shuffled(nets, groups, float(svcca_variance), int(seed))
         say(f"svcca: {k * (k - 1) // 2} pairs in {time.time() - t:.1f} s")
+    notes += _non_finite(matrices, nets, nulls)
 
     # --- tables ---------------------------------------------------------------------------------
     from degeneracy.aggregate import summarise
 
     net_df = _networks_table(nets, groups)
+    # networks whose convergence nothing records are included (external networks): the
+    # statistics see them as converged, the summary says the rate is unknown
+    included = net_df.assign(converged=net_df["converged"].fillna(True).astype(bool))
     distances = _long_all(matrices, nets, groups)
-    pairwise = _pairwise_study(distances, nulls, groups)
+    pairwise_all = _pairwise_study(distances, nulls, groups)
+    baseline = pairwise_all["metric"].isin(_BASELINE_ONLY)
+    pairwise = pairwise_all[~baseline].reset_index(drop=True)
     factor = group_by if group_by else "group"
     meta = _meta(order, lv, factor)
-    summary = summarise(meta, net_df, pairwise, n_boot=int(n_boot), seed=int(seed))
-    summary = _svcca_summary(summary, meta, net_df, pairwise, int(n_boot), int(seed))
+    summary = summarise(meta, included, pairwise, n_boot=int(n_boot), seed=int(seed))
+    summary = _svcca_summary(summary, meta, included, pairwise, int(n_boot), int(seed))
+    summary = _baseline_summary(summary, meta, included, pairwise_all, int(n_boot), int(seed))
+    summary = _unknown_convergence(summary, net_df)
+    pairwise = pairwise_all
     effects = None
     if lv is not None and len(order) >= 2:
-        effects = _effects(meta, net_df, pairwise, int(n_boot), int(seed), int(min_levels))
+        effects = _effects(meta, included, pairwise[~baseline], int(n_boot), int(seed), int(min_levels))
         say(f"effects: trend across {len(order)} ordered groups")
     elif len(order) >= 2:
         notes.append(
@@ -485,9 +641,9 @@ def measure(
     }
     full = {m: matrices[m] for m in matrices}
     result = MeasureResult(net_df, pairwise, distances, summary, effects, full, notes, settings)
-    if out is not None:
+    if out_dir is not None:
         from .report import write_outputs
 
-        written = write_outputs(result, out, figures=figures)
-        say(f"wrote {len(written)} files to {Path(out)} in {time.time() - t0:.1f} s")
+        written = write_outputs(result, out_dir, figures=figures)
+        say(f"wrote {len(written)} files to {out_dir} in {time.time() - t0:.1f} s")
     return result

@@ -22,7 +22,9 @@ from __future__ import annotations
 
 import glob
 import math
+import os
 import re
+import stat
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,7 +42,16 @@ __all__ = [
     "load_networks",
     "from_arrays",
     "read_inputs",
+    "MAX_ARRAY_BYTES",
+    "MAX_ABS_VALUE",
+    "safe_text",
+    "check_npz_header",
 ]
+
+#: largest array (bytes, as declared in a ``.npz`` member's header) that is loaded at all
+MAX_ARRAY_BYTES = 4 * 2**30
+#: largest magnitude accepted in any array: squares and sums of larger values overflow float64
+MAX_ABS_VALUE = 1e100
 
 NETWORK_SUFFIXES = (".npz", ".pt", ".pth")
 _TORCH_SUFFIXES = (".pt", ".pth")
@@ -67,6 +78,8 @@ class Network:
     W0: np.ndarray | None = None
     group: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    #: True / False when the file says (key ``converged``), None when nothing is known
+    converged: bool | None = None
 
     @property
     def n_units(self) -> int:
@@ -74,8 +87,39 @@ class Network:
         return int(self.W.shape[0])
 
 
+def safe_text(text: object) -> str:
+    """``text`` with control and other unprintable characters escaped (``\\n``, ``\\x1b``),
+    so a hostile file name cannot rewrite the terminal or split an error line."""
+    out = []
+    for ch in str(text):
+        if ch.isprintable() or ch == " ":
+            out.append(ch)
+        else:
+            out.append(ch.encode("unicode_escape").decode("ascii"))
+    return "".join(out)
+
+
 def _fail(path: str | Path, problem: str) -> MeasureInputError:
-    return MeasureInputError(f"{path}: {problem}")
+    return MeasureInputError(safe_text(f"{path}: {problem}"))
+
+
+def _regular(path: Path) -> None:
+    """Refuse anything but a regular file (a named pipe would block on open), without opening it."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as exc:
+        raise _fail(path, f"cannot be read ({exc.strerror or type(exc).__name__})") from exc
+    if not stat.S_ISREG(mode):
+        kind = (
+            "a named pipe"
+            if stat.S_ISFIFO(mode)
+            else "a socket"
+            if stat.S_ISSOCK(mode)
+            else "a device"
+            if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+            else "not a file"
+        )
+        raise _fail(path, f"is {kind}, not a regular file; give .npz or .pt files")
 
 
 def expand_inputs(items: Sequence[str | Path], fmt: str = "auto", exclude: Iterable[str | Path] = ()) -> list[Path]:
@@ -113,6 +157,7 @@ def expand_inputs(items: Sequence[str | Path], fmt: str = "auto", exclude: Itera
         if p.is_dir():
             many(list(p.iterdir()))
         elif p.exists():
+            _regular(p)
             add(p)
         elif glob.has_magic(s):
             matches = [Path(m) for m in glob.glob(s)]
@@ -124,14 +169,62 @@ def expand_inputs(items: Sequence[str | Path], fmt: str = "auto", exclude: Itera
     return out
 
 
+def check_npz_header(path: Path, max_bytes: int = MAX_ARRAY_BYTES) -> None:
+    """Check a ``.npz`` before loading it: a zip archive (not a renamed ``.npy``), every member
+    a ``.npy`` array whose declared size is at most ``max_bytes`` and fits the bytes the archive
+    holds for it, no object (pickle) arrays. Reads the headers only."""
+    with open(path, "rb") as fh:
+        magic = fh.read(6)
+    if magic == b"\x93NUMPY":
+        raise _fail(
+            path,
+            "is a .npy file (one array), not a .npz archive; save the arrays with "
+            "np.savez(path, W=..., trajectories=...)",
+        )
+    if not zipfile.is_zipfile(path):
+        raise _fail(path, "not a readable .npz file (not a zip archive)")
+    try:
+        with zipfile.ZipFile(path) as zf:
+            for info in zf.infolist():
+                key = info.filename[:-4] if info.filename.endswith(".npy") else info.filename
+                with zf.open(info) as f:
+                    version = np.lib.format.read_magic(f)
+                    if version == (1, 0):
+                        shape, _, dtype = np.lib.format.read_array_header_1_0(f)
+                    else:
+                        shape, _, dtype = np.lib.format.read_array_header_2_0(f)
+                if dtype.hasobject:
+                    raise _fail(path, f"{key!r} is an object array (a pickle); only numeric arrays are read")
+                nbytes = int(np.prod(shape, dtype=object)) * int(dtype.itemsize)
+                if nbytes > max_bytes:
+                    raise _fail(
+                        path,
+                        f"{key!r} declares a {' x '.join(map(str, shape))} {dtype} array ({nbytes / 2**30:.3g} GiB), "
+                        f"above the {max_bytes / 2**30:.3g} GiB limit of measure",
+                    )
+                if nbytes > info.file_size:
+                    raise _fail(
+                        path,
+                        f"{key!r} declares a {' x '.join(map(str, shape))} {dtype} array ({nbytes} bytes) but the "
+                        f"archive holds {info.file_size} bytes for it (truncated or forged header)",
+                    )
+    except MeasureInputError:
+        raise
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, RuntimeError, NotImplementedError) as exc:
+        raise _fail(path, f"not a readable .npz file ({type(exc).__name__}: {' '.join(str(exc).split())})") from exc
+
+
 def _read_npz(path: Path) -> dict[str, np.ndarray]:
     if not path.exists():
         raise _fail(path, "no such file")
+    _regular(path)
+    check_npz_header(path)
     try:
         with np.load(path, allow_pickle=False) as z:
             return {k: z[k] for k in z.files}
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
-        raise _fail(path, f"not a readable .npz file ({type(exc).__name__}: {exc})") from exc
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, MemoryError, AttributeError) as exc:
+        detail = " ".join(str(exc).split())
+        raise _fail(path, f"not a readable .npz file ({type(exc).__name__}: {detail})") from exc
 
 
 def _array(path: Path, data: dict, key: str, ndim: Sequence[int], required: bool = True) -> np.ndarray | None:
@@ -145,10 +238,18 @@ def _array(path: Path, data: dict, key: str, ndim: Sequence[int], required: bool
         raise _fail(path, f"{key!r} must be numeric, got dtype {a.dtype}")
     if a.ndim not in ndim:
         raise _fail(path, f"{key!r} must have {' or '.join(map(str, ndim))} dimensions, got shape {a.shape}")
-    a = a.astype(np.float64)
+    with np.errstate(over="ignore", invalid="ignore"):
+        a = a.astype(np.float64)
     if not np.isfinite(a).all():
         bad = int((~np.isfinite(a)).sum())
         raise _fail(path, f"{key!r} contains NaN or inf ({bad} of {a.size} values)")
+    big = float(np.abs(a).max()) if a.size else 0.0
+    if big > MAX_ABS_VALUE:
+        raise _fail(
+            path,
+            f"{key!r} holds values as large as {big:.3g}: distances of such values overflow "
+            f"(|value| must be at most {MAX_ABS_VALUE:.0e})",
+        )
     return a
 
 
@@ -160,10 +261,27 @@ def _label(path: Path, data: dict, key: str) -> str | None:
         raise _fail(path, f"group label {key!r} must be a single value, got shape {v.shape}")
     v = v.reshape(()).item()
     if isinstance(v, bytes):
-        v = v.decode()
+        v = v.decode(errors="replace")
+    if isinstance(v, float) and not math.isfinite(v):
+        raise _fail(path, f"group label {key!r} is {v}: give every network a real label")
     if isinstance(v, float) and v.is_integer():
         v = int(v)
-    return str(v)
+    v = str(v)
+    if not v.strip() or v.strip().lower() in ("nan", "inf", "-inf", "none"):
+        raise _fail(path, f"group label {key!r} is {v!r}: give every network a real label")
+    return safe_text(v)
+
+
+def _converged(path: Path, data: dict) -> bool | None:
+    if "converged" not in data:
+        return None
+    v = np.asarray(data["converged"])
+    if v.size != 1 or v.dtype.kind not in "biuf":
+        raise _fail(path, f"'converged' must be a single true/false value, got {v.dtype} of shape {v.shape}")
+    x = float(v.reshape(()).item())
+    if x not in (0.0, 1.0):
+        raise _fail(path, f"'converged' must be true/false (1/0), got {x}")
+    return bool(x)
 
 
 def _trajectories(path: Path, data: dict, n: int, source: Path) -> np.ndarray:
@@ -179,6 +297,12 @@ def _trajectories(path: Path, data: dict, n: int, source: Path) -> np.ndarray:
         )
     if traj.shape[1] < 2:
         raise _fail(source, f"trajectories need at least 2 time steps, got shape {traj.shape}")
+    if traj.shape[0] < 1 or traj.shape[2] < 1:
+        raise _fail(source, f"trajectories are empty (shape {traj.shape})")
+    if not np.any(traj):
+        raise _fail(source, "trajectories are all zero: no activity to compare (DSA and SVCCA need it to vary)")
+    if float(np.ptp(traj)) == 0.0:
+        raise _fail(source, "trajectories are constant: no activity to compare (DSA and SVCCA need it to vary)")
     return traj
 
 
@@ -196,6 +320,7 @@ def _extras(path: Path, data: dict, W: np.ndarray, traj: np.ndarray, group_key: 
         raise _fail(source, f"W0 has shape {W0.shape} but W has shape {W.shape}")
     out["W0"] = W0
     out["group"] = _label(source, data, group_key)
+    out["converged"] = _converged(source, data)
     return out
 
 
@@ -208,7 +333,20 @@ def load_npz(path: str | Path, group_key: str = "group") -> Network:
         raise _fail(path, f"W must be square (n x n), got shape {W.shape}")
     traj = _trajectories(path, data, W.shape[0], path)
     ex = _extras(path, data, W, traj, group_key, path)
-    return Network(path.stem, str(path), W, traj, ex.get("ood_loss", math.nan), ex["W0"], ex["group"])
+    return _network(path.stem, str(path), W, traj, ex)
+
+
+def _network(name: str, path: str, W: np.ndarray, traj: np.ndarray, ex: dict) -> Network:
+    return Network(
+        safe_text(name),
+        path,
+        W,
+        traj,
+        ex.get("ood_loss", math.nan),
+        ex["W0"],
+        ex["group"],
+        converged=ex.get("converged"),
+    )
 
 
 def from_arrays(data: dict, name: str, group_key: str = "group") -> Network:
@@ -222,7 +360,7 @@ def from_arrays(data: dict, name: str, group_key: str = "group") -> Network:
         raise _fail(label, f"W must be square (n x n), got shape {W.shape}")
     traj = _trajectories(label, data, W.shape[0], label)
     ex = _extras(label, data, W, traj, group_key, label)
-    return Network(str(name), str(name), W, traj, ex.get("ood_loss", math.nan), ex["W0"], ex["group"])
+    return _network(str(name), str(name), W, traj, ex)
 
 
 def _flatten(obj: Any, prefix: str = "") -> dict[str, Any]:
@@ -283,6 +421,7 @@ def load_torch(
     path = Path(path)
     if not path.exists():
         raise _fail(path, "no such file")
+    _regular(path)
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises several types for bad files
@@ -321,7 +460,7 @@ def load_torch(
     else:
         raise _fail(path, f"no trajectories: put them in {companion} (key 'trajectories') or pass --inputs inputs.npz")
     ex = _extras(path, data, W, traj, group_key, source)
-    return Network(path.stem, str(path), W, traj, ex.get("ood_loss", math.nan), ex["W0"], ex["group"])
+    return _network(path.stem, str(path), W, traj, ex)
 
 
 def read_inputs(path: str | Path) -> np.ndarray:

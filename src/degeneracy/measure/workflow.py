@@ -52,7 +52,7 @@ DSA_KEYS = {
     "noise_floor": "dsa_null",
 }
 #: files every run writes (figures come on top when their distances exist)
-OUTPUTS = ("networks.parquet", "pairwise.parquet", "distances.parquet", "summary.parquet", "report.md")
+OUTPUTS = ("networks.parquet", "pairwise.parquet", "distances.parquet", "summary.parquet", "report.md", "manifest.json")
 
 _SUFFIXES = (".npz", ".pt", ".pth")
 
