@@ -229,6 +229,7 @@ def test_full_run_outputs_and_schemas(study_dir):
             "dsa",
             "dsa_null",
             "svcca",
+            "svcca_probe2",
             "weight_aligned",
             "weight_aligned_per_n2",
             "weight_unaligned",
@@ -260,6 +261,7 @@ def test_full_run_outputs_and_schemas(study_dir):
         assert set(ops["matrix"]) == {"A", "singular_values"}
         for metric in ("dsa", "weights", "svcca"):
             _check_schema(r / "pairwise" / cid / f"{metric}.parquet", SCHEMAS["pairwise"])
+        assert (r / "svcca" / cid / "spectrum.parquet").is_file()
     for exp in study.experiments:
         summ = pd.read_parquet(r / "summary" / f"{exp}.parquet")
         assert set(summ["condition"]) == set(study.experiments[exp])
