@@ -583,3 +583,33 @@ def test_effects_grid_shows_the_new_rows_with_their_own_words(tmp_path, captured
     assert sum("not measured" == t for t in texts) == 3 * 8 - len(eff)
     legend = [t.get_text() for t in ax.get_legend().get_texts()]
     assert "no paper direction (1)" in legend
+
+
+def test_collect_figure_passes_the_networks_rows_to_the_example_trial(data, tmp_path, captured):
+    """The rule's networks inputs reach the figure (issue 31): with a trial table that records no
+    convergence, the figure shows only converged networks and its title says so."""
+    from pathlib import Path
+
+    from degeneracy.pipeline.collect import figure
+    from degeneracy.pipeline.extract import NETWORK_COLUMNS
+
+    bare = data["trial"].drop(columns="converged")
+    trial_paths, net_paths = [], []
+    for (cond, seed), g in bare.groupby(["condition", "seed"]):
+        trial_paths.append(tmp_path / f"trial_{cond}_{seed}.parquet")
+        g.to_parquet(trial_paths[-1], index=False)
+        row = {c: (0 if t in ("int64",) else False if t == "bool" else "" if t == "string" else np.nan) for c, t in NETWORK_COLUMNS.items()}
+        conv = (cond, seed) == ("complexity-flipflop-1", 1)
+        row.update(condition=cond, seed=seed, status="converged" if conv else "not_converged", converged=conv)
+        net_paths.append(tmp_path / f"net_{cond}_{seed}.parquet")
+        pd.DataFrame([row]).astype(NETWORK_COLUMNS).to_parquet(net_paths[-1], index=False)
+    figure("example_trial", {}, tmp_path / "t.png", tmp_path / "t.pdf", trial_path=trial_paths, networks_paths=net_paths)
+    (fig,) = captured
+    titles = [ax.get_title() for ax in fig.get_axes() if ax.get_title()]
+    assert titles == ["complexity-flipflop-1\n(seed 1, converged)"]  # sine seed 0 did not converge: left out
+    suptitle = fig._suptitle.get_text()
+    assert suptitle.startswith("Example trial of a converged network per condition")
+    assert "not recorded" not in suptitle and "complexity-sine-2 (seed 0 did not converge)" in suptitle.replace("\n", " ")
+    # the rule script passes the rows unconditionally (no signature probing)
+    script = (Path(__file__).resolve().parents[1] / "rules" / "scripts" / "figure.py").read_text()
+    assert "inspect" not in script and 'networks_paths=list(getattr(inp, "networks", []))' in script

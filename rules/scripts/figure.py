@@ -1,5 +1,4 @@
 # Snakemake wrapper (see rules/*.smk); the logic lives in degeneracy.pipeline.
-import inspect
 import sys
 from pathlib import Path
 
@@ -10,10 +9,6 @@ with job(snakemake):
     from degeneracy.pipeline.collect import figure
 
     inp = snakemake.input
-    extra = dict(snakemake.params.extra)
-    # example_trial: the chosen networks' rows (convergence), once the library takes them
-    if hasattr(inp, "networks") and "networks_paths" in inspect.signature(figure).parameters:
-        extra["networks_paths"] = list(inp.networks)
     figure(
         snakemake.wildcards.name,
         snakemake.params.settings,
@@ -26,5 +21,7 @@ with job(snakemake):
         trial_path=getattr(inp, "trial", None),
         joint_paths=list(getattr(inp, "joint", [])),
         spread_paths=list(getattr(inp, "spread", [])),
-        **extra,
+        # example_trial: the chosen networks' rows, so the figure shows converged ones
+        networks_paths=list(getattr(inp, "networks", [])),
+        **dict(snakemake.params.extra),
     )

@@ -231,9 +231,12 @@ def figure(
     trial_path: str | Path | None = None,
     joint_paths: Sequence[str | Path] = (),
     spread_paths: Sequence[str | Path] = (),
+    networks_paths: Sequence[str | Path] = (),
 ) -> None:
     """Draw figure ``name`` (a key of degeneracy.figures.FIGURES) to PNG and PDF; fig3 draws its
-    panel A in the joint DSA space when ``joint_paths`` (with ``spread_paths``) are given."""
+    panel A in the joint DSA space when ``joint_paths`` (with ``spread_paths``) are given.
+    ``networks_paths``: the example-trial networks' rows of the networks table (their
+    convergence: the figure shows converged networks only, where a condition has one)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -250,7 +253,10 @@ def figure(
         fn(read_logs(log_paths, log_jobs), out_png, out_pdf, **kwargs)
     elif name == "example_trial":
         paths = [trial_path] if isinstance(trial_path, (str, Path)) else list(trial_path)
-        fn(pd.concat([read_parquet(p) for p in paths], ignore_index=True), out_png, out_pdf, **kwargs)
+        nets_paths = [networks_paths] if isinstance(networks_paths, (str, Path)) else list(networks_paths)
+        networks = concat(nets_paths, "networks") if nets_paths else None
+        trial = pd.concat([read_parquet(p) for p in paths], ignore_index=True)
+        fn(trial, out_png, out_pdf, networks=networks, **kwargs)
     else:
         summ = pd.concat([read_parquet(p) for p in summaries], ignore_index=True)
         if name == "fig3":
