@@ -6,29 +6,34 @@ One cell = one (experiment, factor, task, measure, metric). Per cell (definition
 1. **Enough networks.** Every condition needs ``min_networks`` converged networks and the cell
    ``min_levels`` distinct levels; otherwise the verdict is ``insufficient`` and names the levels.
 2. **Paired bootstrap.** One draw of the experiment's seeds per replicate, shared by every
-   condition (same seed = same initial network at every level). Degeneracy per condition:
-   behavior = sample SD (ddof=1) of the OOD MSE; dynamics / weights = mean pairwise distance over
-   pairs of distinct networks. Conditions that share a level are averaged.
-3. **Effect size** ``ratio`` = degeneracy at the highest level / at the lowest level, with its
-   paired percentile interval; ``rho`` = Spearman correlation of level and degeneracy (all levels).
-4. **Test.** Two-sided p-value of "ratio = 1": log ratio over its paired bootstrap standard error,
-   referred to Student's t with (networks at the extreme levels - 1) degrees of freedom; adjusted over every tested cell of the table (Holm by
-   default, or Benjamini-Hochberg); ``observed`` is up / down only when ``p_adjusted < alpha``.
-5. **Noise floor (dynamics).** Called only when at every level the between-network DSA exceeds the
-   within-network null (``dsa_null``) by its interval; else ``below noise floor``.
-6. **Weights.** ``init_ratio`` (the same ratio on the seeds' initial matrices) shows what the
-   trend was before training; ``beyond_gap`` says whether the effect exceeds the alignment's
-   optimisation gap (``weight_gap``).
-7. **Robustness (dynamics).** With a DSA settings grid, ``robust`` says whether the direction of the
+   condition (same seed = same initial recurrent matrix at every level). Degeneracy per
+   condition: behavior = sample SD (ddof=1) of the OOD MSE; dynamics / weights = mean pairwise
+   distance over pairs of distinct networks. Conditions that share a level are averaged.
+3. **Effect** on its scale (``effect_scale``): log of ``ratio`` = degeneracy at the highest level /
+   at the lowest level, or, for quantities near 0 or 1 (kernel alignment), the ``difference``
+   highest - lowest; each with its paired percentile interval. ``rho``: Spearman correlation of
+   level and degeneracy (all levels).
+4. **Test.** Two-sided p-value of "no effect": the effect over its paired bootstrap standard error,
+   referred to Student's t with (networks at the extreme levels - 1) degrees of freedom; adjusted
+   (Holm by default, or Benjamini-Hochberg) **within its family**: ``primary`` (the paper's three
+   measures, one comparable metric each) or ``secondary`` (everything else). ``observed`` is up /
+   down only when ``p_adjusted < alpha``.
+5. **Gates** that turn a significant effect into ``inconclusive`` (or ``below noise floor``), each
+   named in ``reason``: a middle level that goes significantly against the trend (``monotone``,
+   ``steps``); an effect no larger than the probe-to-probe spread (``probe_spread``,
+   ``beyond_probe``: kernel alignment, SVCCA); for weights, a quantity that already moves before
+   training (``baseline_flat`` from ``init_ratio``) or a ratio within what the pairs' mean
+   alignment gaps allow (``gap_mean``, ``beyond_gap``); for dynamics, a most degenerate level
+   whose between-network DSA does not exceed the within-network null (the same network on two
+   independent probe batches of the same size) by its interval (``above_noise_floor``).
+6. **Robustness (dynamics).** With a DSA settings grid, ``robust`` says whether the direction of the
    ratio holds at every setting.
 
-Besides the three measures of degeneracy, the table has cells that go through the same steps
-(:func:`cell_metrics`): ``representations`` (mean pairwise SVCCA distance, a spread like DSA, no
-noise floor) and cells on *means* over networks rather than spreads: ``feature_learning``
-(relative weight change, kernel alignment; complexity), ``ood_loss`` (mean OOD MSE; gamma) and
-``fixed_points`` (line-attractor-like fixed points per network; auxiliary output). For those the
-per-condition value is the mean over converged networks and the ratio is mean at the highest level
-/ mean at the lowest level.
+Besides the three measures of degeneracy, the table has secondary cells that go through the same
+steps (:func:`cell_metrics`): ``behavior_relative`` (CV and SD of log OOD MSE), ``representations``
+(mean pairwise SVCCA distance), and cells on *means* over networks: ``feature_learning`` (relative
+weight change, kernel alignment uncentred and centred; complexity), ``ood_loss`` (mean OOD MSE;
+gamma) and ``fixed_points`` (line-attractor-like fixed points per network).
 """
 
 from __future__ import annotations
@@ -58,6 +63,10 @@ __all__ = [
     "EXTRA_MEASURES",
     "MEAN_METRICS",
     "EXTRA_PAPER_DIRECTIONS",
+    "DIFFERENCE_METRICS",
+    "RELATIVE_BEHAVIOR",
+    "FAMILIES",
+    "family_of",
     "paper_direction",
     "LEVELS_OF_DEGENERACY",
     "PAPER_DIRECTIONS",
@@ -88,29 +97,48 @@ PAPER_DIRECTIONS: dict[str, dict[str, str]] = {
 }
 
 #: Measures beyond the three of degeneracy (see :func:`cell_metrics`).
-EXTRA_MEASURES: tuple[str, ...] = ("representations", "feature_learning", "ood_loss", "fixed_points")
+EXTRA_MEASURES: tuple[str, ...] = ("behavior_relative", "representations", "feature_learning", "ood_loss", "fixed_points")
 
 #: Metrics of cells on a mean over networks: metric -> per-network column of ``networks``.
 MEAN_METRICS: dict[str, str] = {
     "weight_change_rel": "weight_change_rel",
     "kernel_alignment": "kernel_alignment",
+    "kernel_alignment_centred": "kernel_alignment_centred",
     "ood_mse_mean": "ood_mse",
     "n_line_attractor_like": "n_line_attractor_like",
 }
 
 #: (factor, measure, metric) -> the paper's direction for the cells beyond :data:`PAPER_DIRECTIONS`.
 #: "unknown": the paper shows the quantity but states no direction (verdict ``no paper direction``).
-#: Representations (SVCCA) take the factor's dynamics direction (:func:`paper_direction`).
+#: Representations (SVCCA), the centred kernel alignment and the scale-free behavior rows (CV, SD
+#: of log OOD MSE) are "unknown": the paper states no direction for them and none is borrowed.
 EXTRA_PAPER_DIRECTIONS: dict[tuple[str, str, str], str] = {
     ("channels", "feature_learning", "weight_change_rel"): "up",
     ("channels", "feature_learning", "kernel_alignment"): "down",
-    ("gamma", "ood_loss", "ood_mse_mean"): "unknown",
+    # "feature learning increases both average OOD loss and its variability"
+    ("gamma", "ood_loss", "ood_mse_mean"): "up",
+    ("channels", "feature_learning", "kernel_alignment_centred"): "unknown",
     ("auxiliary", "fixed_points", "n_line_attractor_like"): "up",
 }
 
+#: Mean-over-networks metrics whose effect is the difference highest - lowest (numbers near 0 or 1,
+#: where a ratio would be set by how close to 0 the lowest level happens to be).
+DIFFERENCE_METRICS: frozenset[str] = frozenset({"kernel_alignment", "kernel_alignment_centred"})
+
+#: Behavior rows on a scale-free spread of the OOD MSE (secondary): coefficient of variation
+#: (SD / mean) and SD of log OOD MSE. Both are unchanged when every OOD MSE of a level is scaled.
+RELATIVE_BEHAVIOR: tuple[str, ...] = ("ood_mse_cv", "ood_mse_log_sd")
+
+#: The two families the p-values are adjusted within (docs/study.md, "Multiplicity").
+FAMILIES: tuple[str, ...] = ("primary", "secondary")
+
 #: Factor whose experiment gets each mean-over-networks cell (fixed points: any factor with rows).
 _MEAN_CELLS: dict[str, list[tuple[str, str]]] = {
-    "channels": [("feature_learning", "weight_change_rel"), ("feature_learning", "kernel_alignment")],
+    "channels": [
+        ("feature_learning", "weight_change_rel"),
+        ("feature_learning", "kernel_alignment"),
+        ("feature_learning", "kernel_alignment_centred"),
+    ],
     "gamma": [("ood_loss", "ood_mse_mean")],
 }
 
@@ -118,13 +146,12 @@ _MEAN_CELLS: dict[str, list[tuple[str, str]]] = {
 def paper_direction(factor: str, measure: str, metric: str) -> str | None:
     """The paper's direction ("up", "down", "unknown") of a cell as its factor grows, or None
     when the factor is not one of the paper's. Degeneracy measures: :data:`PAPER_DIRECTIONS`;
-    ``representations``: the factor's dynamics direction (the paper states none of its own);
-    others: :data:`EXTRA_PAPER_DIRECTIONS`, else "unknown" for a factor of the paper."""
+    ``weights`` cells on a quantity other than the primary one are that quantity's own, unknown;
+    others: :data:`EXTRA_PAPER_DIRECTIONS`, else "unknown" for a factor of the paper (SVCCA
+    included: the paper says representational degeneracy does not follow the same constraints)."""
     dirs = PAPER_DIRECTIONS.get(factor)
     if measure in MEASURES:
         return dirs.get(measure) if dirs else None
-    if measure == "representations":
-        return dirs.get("dynamics") if dirs else None
     if (factor, measure, metric) in EXTRA_PAPER_DIRECTIONS:
         return EXTRA_PAPER_DIRECTIONS[(factor, measure, metric)]
     return "unknown" if dirs else None
@@ -146,6 +173,7 @@ VERDICTS: tuple[str, ...] = (
 EFFECT_COLUMNS: dict[str, str] = {
     "experiment": "string",
     "factor": "string",
+    "family": "string",
     "task": "string",
     "measure": "string",
     "level_of_degeneracy": "string",
@@ -163,12 +191,21 @@ EFFECT_COLUMNS: dict[str, str] = {
     "rho": "float64",
     "rho_lo": "float64",
     "rho_hi": "float64",
+    "effect_scale": "string",
+    "difference": "float64",
+    "difference_lo": "float64",
+    "difference_hi": "float64",
+    "monotone": "boolean",
+    "steps": "string",
+    "probe_spread": "float64",
+    "beyond_probe": "boolean",
     "n_valid_replicates": "int64",
     "p_value": "float64",
     "p_adjusted": "float64",
     "correction": "string",
     "alpha": "float64",
     "significant": "boolean",
+    "called": "boolean",
     "observed": "string",
     "paper": "string",
     "above_noise_floor": "boolean",
@@ -177,7 +214,9 @@ EFFECT_COLUMNS: dict[str, str] = {
     "init_ratio": "float64",
     "init_ratio_lo": "float64",
     "init_ratio_hi": "float64",
+    "baseline_flat": "boolean",
     "gap_max": "float64",
+    "gap_mean": "float64",
     "beyond_gap": "boolean",
     "verdict": "string",
     "agrees": "boolean",
@@ -245,18 +284,25 @@ def cell_metrics(
     """[(measure, metric)] of the cells of one experiment and task.
 
     Behavior: ``ood_mse`` (its SD); dynamics: ``dsa``; weights: ``weight_aligned``, or, when widths
-    differ, both ``weight_aligned_per_n2`` and the scale-free ``weight_scale_free``. Then, where
-    the data are there: representations ``svcca`` (when ``pairwise`` has svcca rows for these
-    conditions); for task complexity (factor ``channels``) feature_learning ``weight_change_rel``
-    and ``kernel_alignment``; for ``gamma`` ood_loss ``ood_mse_mean``; fixed_points
+    differ, the per-pair ratio to the initial matrices ``weight_ratio_init`` (when the pairwise
+    table has it; flat before training at every width) followed by ``weight_aligned_per_n2`` and
+    the scale-free ``weight_scale_free``. The first cell of each of the three measures is the
+    primary one (:func:`family_of`). Then the scale-free behavior rows
+    (:data:`RELATIVE_BEHAVIOR`, measure ``behavior_relative``) and, where the data are there:
+    representations ``svcca`` (when ``pairwise`` has svcca rows for these conditions); for task
+    complexity (factor ``channels``) feature_learning ``weight_change_rel``, ``kernel_alignment``
+    and ``kernel_alignment_centred``; for ``gamma`` ood_loss ``ood_mse_mean``; fixed_points
     ``n_line_attractor_like`` for any factor whose networks carry that column.
     """
     conditions = list(conditions)
     wmetric = weight_metric_for(factor, networks, conditions)
     weights = [("weights", wmetric)]
     if wmetric == "weight_aligned_per_n2":
+        if _has_pairs(pairwise, "weight_ratio_init", conditions):
+            weights.insert(0, ("weights", "weight_ratio_init"))
         weights.append(("weights", "weight_scale_free"))
     out = [("behavior", "ood_mse"), ("dynamics", "dsa"), *weights]
+    out += [("behavior_relative", m) for m in RELATIVE_BEHAVIOR]
     if _has_pairs(pairwise, "svcca", conditions):
         out.append(("representations", "svcca"))
     for measure, metric in _MEAN_CELLS.get(factor, []):
@@ -265,6 +311,15 @@ def cell_metrics(
     if _has_values(networks, MEAN_METRICS["n_line_attractor_like"], conditions):
         out.append(("fixed_points", "n_line_attractor_like"))
     return out
+
+
+def family_of(cells: list[tuple[str, str]], measure: str, metric: str) -> str:
+    """"primary" for the first cell of each of the paper's three measures in ``cells`` (behavior
+    SD of OOD MSE, DSA, the weight distance that is comparable across the factor's levels), else
+    "secondary". Holm (or BH) runs within each family on its own."""
+    if measure in MEASURES and next((m for ms, m in cells if ms == measure), None) == metric:
+        return "primary"
+    return "secondary"
 
 
 # --------------------------------------------------------------------------------------------
@@ -363,6 +418,17 @@ class _Group:
         v = v[np.isfinite(v)]
         return float(v.max()) if v.size else float("nan")
 
+    def gap_mean(self, c: str) -> float:
+        """Mean alignment gap over the condition's pairs of converged networks (fraction)."""
+        g = self._pairs(c, "weight_gap")
+        if not len(g):
+            return float("nan")
+        conv = set(self.converged[c])
+        sel = g["seed_a"].isin(conv) & g["seed_b"].isin(conv)
+        v = pd.to_numeric(g.loc[sel, "value"], errors="coerce").to_numpy(dtype=float)
+        v = v[np.isfinite(v)]
+        return float(v.mean()) if v.size else float("nan")
+
     def by_level(self, per_condition: np.ndarray) -> np.ndarray:
         """Average the last axis (conditions) over conditions that share a level."""
         x = np.asarray(per_condition, dtype=float)
@@ -410,6 +476,18 @@ def _points_and_replicates(group: _Group, measure: str, metric: str, draws: dict
     pts, reps = [], []
     for c in group.conditions:
         d = draws[c]
+        if measure == "behavior_relative":
+            v = group.ood[c]
+            v = np.where(v > 0, v, np.nan)
+            finite = v[np.isfinite(v)]
+            if metric == "ood_mse_log_sd":
+                pts.append(float(np.log(finite).std(ddof=1)) if finite.size >= 2 else float("nan"))
+                reps.append(paired_sd_replicates(np.log(v), d))
+            else:
+                pts.append(float(finite.std(ddof=1) / finite.mean()) if finite.size >= 2 else float("nan"))
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    reps.append(paired_sd_replicates(v, d) / paired_mean_replicates(v, d))
+            continue
         if measure == "behavior":
             v = group.ood[c]
             finite = v[np.isfinite(v)]
@@ -439,20 +517,35 @@ def _ratio(hi: np.ndarray, lo: np.ndarray) -> np.ndarray:
 
 
 def _noise_floor(group: _Group, draws: dict, ci: float) -> tuple[bool, str]:
-    """(passes, reason): does the between-network DSA exceed the null by its interval everywhere?"""
-    failing = []
+    """(passes, reason): at the most degenerate level (highest mean between-network DSA), does the
+    between-network DSA exceed the within-network null (the same network on two independent probe
+    batches of the same size) by its interval? Levels below the null are named in the reason
+    (their distance is at the probe's floor, so the ratio understates the contrast) but do not
+    fail the gate: a strong effect toward less degeneracy must be able to reach the floor."""
+    excess_pt, notes = {}, []
     for c, lv in zip(group.conditions, group.levels):
         z = group.null(c)
-        if not np.isfinite(z).any():
-            failing.append(f"level {_fmt_level(lv)}: no within-network null")
-            continue
         m = group.matrix(c, "dsa")
+        if not np.isfinite(z).any():
+            notes.append(f"level {_fmt_level(lv)}: no within-network null")
+            continue
         excess = paired_pairwise_replicates(m, draws[c]) - paired_mean_replicates(z, draws[c])
         lo, _ = percentile_interval(excess, ci)
+        point = pairwise_mean(m) - float(np.nanmean(z))
+        excess_pt[c] = (pairwise_mean(m), point, lo, lv)
         if not (np.isfinite(lo) and lo > 0):
-            point = pairwise_mean(m) - float(np.nanmean(z))
-            failing.append(f"level {_fmt_level(lv)}: DSA - null = {point:.3g}, interval low {lo:.3g}")
-    return not failing, "; ".join(failing)
+            notes.append(f"level {_fmt_level(lv)} within the DSA null (DSA - null = {point:.3g}, interval low {lo:.3g})")
+    if not excess_pt:
+        return False, "; ".join(notes) or "no within-network null"
+    top = max(excess_pt, key=lambda c: excess_pt[c][0] if np.isfinite(excess_pt[c][0]) else -np.inf)
+    _, point, lo, lv = excess_pt[top]
+    passes = bool(np.isfinite(lo) and lo > 0)
+    if not passes:
+        return False, (
+            f"the most degenerate level ({_fmt_level(lv)}) is within the DSA null "
+            f"(DSA - null = {point:.3g}, interval low {lo:.3g})"
+        )
+    return True, "; ".join(notes)
 
 
 def _robustness(group: _Group, grid: pd.DataFrame | None, direction: str) -> tuple[Any, str, str]:
@@ -489,10 +582,70 @@ def _join(*parts: str) -> str:
     return "; ".join(p for p in parts if p)
 
 
+def _level_replicates(group: _Group, measure: str, metric: str, draws: dict, init: bool = False):
+    """(per-level points, per-level replicates (n_boot, levels))."""
+    pts, reps = _points_and_replicates(group, measure, metric, draws, init=init)
+    return group.by_level(pts), group.by_level(reps)
+
+
+def _effect(hi, lo, difference: bool):
+    """Effect on its scale: hi - lo, or log(hi / lo) (NaN where undefined)."""
+    if difference:
+        return np.asarray(hi, dtype=float) - np.asarray(lo, dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.log(_ratio(np.asarray(hi, dtype=float), np.asarray(lo, dtype=float)))
+
+
+def _steps(lv_pts: np.ndarray, lv_reps: np.ndarray, levels: np.ndarray, difference: bool, ci: float):
+    """(monotone, text, against): each adjacent step's effect with its interval. ``against`` lists
+    the steps whose interval lies wholly on one side of 0 (in the effect's scale); the caller
+    compares their sign with the trend's. NA / "" for two levels."""
+    if len(levels) < 3:
+        return [], ""
+    out, parts = [], []
+    for i in range(len(levels) - 1):
+        e = float(_effect(lv_pts[i + 1], lv_pts[i], difference))
+        lo, hi = percentile_interval(_effect(lv_reps[:, i + 1], lv_reps[:, i], difference), ci)
+        shown = (e, lo, hi) if difference else tuple(np.exp([e, lo, hi]))
+        name = "diff" if difference else "ratio"
+        parts.append(f"{_fmt_level(levels[i])}->{_fmt_level(levels[i + 1])}: {name} {shown[0]:.3g} [{shown[1]:.3g}, {shown[2]:.3g}]")
+        sign = 1 if (np.isfinite(lo) and lo > 0) else -1 if (np.isfinite(hi) and hi < 0) else 0
+        out.append((levels[i], levels[i + 1], sign))
+    return out, "; ".join(parts)
+
+
+def _probe_variance(group: _Group, measure: str, metric: str, draws: dict, effect: float, difference: bool):
+    """(variance, note): the probe batch's contribution to the variance of the effect (on its scale),
+    which a bootstrap over networks cannot see because every network of a condition sees the same
+    probe. Kernel alignment: each network's ``<column>_probe_sd`` is the probe standard error of its
+    value; the level mean's is at most the mean of those (errors shared by every network), so the
+    difference gets ``sd_lo^2 + sd_hi^2``. SVCCA: the same effect on the second probe batch
+    (``svcca_probe2``) gives ``(e1 - e2)^2 / 2`` (one degree of freedom). (NaN, "") elsewhere."""
+    ext = (group.unique_levels[0], group.unique_levels[-1])
+    if metric in DIFFERENCE_METRICS:
+        col = f"{MEAN_METRICS[metric]}_probe_sd"
+        sds = []
+        for lv in ext:
+            v = np.concatenate([group.values(c, col) for c, x in zip(group.conditions, group.levels) if x == lv])
+            v = v[np.isfinite(v)]
+            sds.append(float(v.mean()) if v.size else float("nan"))
+        if not np.isfinite(sds).all():
+            return float("nan"), ""
+        return float(sds[0] ** 2 + sds[1] ** 2), f"probe SE {sds[0]:.3g} and {sds[1]:.3g} at the extremes"
+    if metric == "svcca" and group.has_metric("svcca_probe2"):
+        lv2, _ = _level_replicates(group, measure, "svcca_probe2", draws)
+        e2 = float(_effect(lv2[-1], lv2[0], difference))
+        if not np.isfinite(e2):
+            return float("nan"), "no probe-2 effect"
+        return float((effect - e2) ** 2 / 2.0), f"probe 2 ratio {np.exp(e2):.3g}"
+    return float("nan"), ""
+
+
 def _cell(
     group: _Group, measure: str, metric: str, factor: str, draws: dict, s: Mapping[str, Any], grid
 ) -> dict[str, Any]:
     paper = paper_direction(factor, measure, metric)
+    difference = metric in DIFFERENCE_METRICS
     row: dict[str, Any] = {
         "measure": measure,
         "level_of_degeneracy": measure,
@@ -501,27 +654,46 @@ def _cell(
         "networks": group.networks_label(),
         "n_conditions": len(group.conditions),
         "paper": paper or "",
+        "effect_scale": "difference" if difference else "log ratio",
         "above_noise_floor": pd.NA,
         "robust": pd.NA,
         "robust_settings": "",
+        "monotone": pd.NA,
+        "steps": "",
+        "probe_spread": float("nan"),
+        "beyond_probe": pd.NA,
+        "baseline_flat": pd.NA,
         "gap_max": float("nan"),
+        "gap_mean": float("nan"),
         "beyond_gap": pd.NA,
         "significant": pd.NA,
         "p_value": float("nan"),
     }
-    pts, reps = _points_and_replicates(group, measure, metric, draws)
-    lv_pts = group.by_level(pts)
-    lv_reps = group.by_level(reps)
+    lv_pts, lv_reps = _level_replicates(group, measure, metric, draws)
     finite = np.isfinite(lv_pts)
     row["n_levels"] = int(finite.sum())
     row["degeneracy_lowest"], row["degeneracy_highest"] = float(lv_pts[0]), float(lv_pts[-1])
     ci = float(s["ci"])
     row["ratio"] = float(_ratio(np.array(lv_pts[-1]), np.array(lv_pts[0])))
     ratio_reps = _ratio(lv_reps[:, -1], lv_reps[:, 0])
-    with np.errstate(invalid="ignore", divide="ignore"):
-        log_ratio = np.log(ratio_reps)
-    row["n_valid_replicates"] = int(np.isfinite(log_ratio).sum())
     row["ratio_lo"], row["ratio_hi"] = percentile_interval(ratio_reps, ci)
+    diff_reps = lv_reps[:, -1] - lv_reps[:, 0]
+    row["difference"] = float(lv_pts[-1] - lv_pts[0])
+    row["difference_lo"], row["difference_hi"] = percentile_interval(diff_reps, ci)
+    effect_reps = _effect(lv_reps[:, -1], lv_reps[:, 0], difference)
+    point = float(_effect(lv_pts[-1], lv_pts[0], difference))
+    # probe noise: added to every replicate (and so to the intervals and the test's standard error)
+    probe_var, probe_note = _probe_variance(group, measure, metric, draws, point, difference)
+    if np.isfinite(probe_var) and probe_var > 0:
+        jitter = stable_rng(int(s["seed"]), "probe", measure, metric, *group.conditions).standard_normal(len(effect_reps))
+        effect_reps = effect_reps + np.sqrt(probe_var) * jitter
+        if difference:
+            diff_reps = effect_reps
+        else:
+            ratio_reps = np.exp(effect_reps)
+        row["ratio_lo"], row["ratio_hi"] = percentile_interval(ratio_reps, ci)
+        row["difference_lo"], row["difference_hi"] = percentile_interval(diff_reps, ci)
+    row["n_valid_replicates"] = int(np.isfinite(effect_reps).sum())
     x = group.unique_levels[finite]
     row["rho"] = spearman_rho(x, lv_pts[finite]) if finite.sum() >= 2 else float("nan")
     ok = np.isfinite(lv_reps).all(axis=1) & finite.all()
@@ -529,18 +701,23 @@ def _cell(
     row["rho_lo"], row["rho_hi"] = percentile_interval(np.asarray(rhos), ci)
 
     if measure == "weights":
-        init_pts, init_reps = _points_and_replicates(group, measure, metric, draws, init=True)
-        ip, ir = group.by_level(init_pts), group.by_level(init_reps)
+        ip, ir = _level_replicates(group, measure, metric, draws, init=True)
         row["init_ratio"] = float(_ratio(np.array(ip[-1]), np.array(ip[0])))
         row["init_ratio_lo"], row["init_ratio_hi"] = percentile_interval(_ratio(ir[:, -1], ir[:, 0]), ci)
-        gaps = [group.gap_max(c) for c in group.conditions]
-        lv_gap = [
-            max((g for g, x in zip(gaps, group.levels) if x == lv and np.isfinite(g)), default=np.nan)
-            for lv in group.unique_levels
-        ]
-        row["gap_max"] = float(np.nanmax(gaps)) if np.isfinite(gaps).any() else float("nan")
-        if np.isfinite(row["ratio"]) and np.isfinite([lv_gap[0], lv_gap[-1]]).all():
-            row["beyond_gap"] = bool(abs(row["ratio"] - 1.0) > lv_gap[0] + lv_gap[-1])
+        if np.isfinite([row["init_ratio_lo"], row["init_ratio_hi"]]).all():
+            # a quantity that already moves between levels before training is not comparable
+            row["baseline_flat"] = bool(row["init_ratio_lo"] <= 1.0 <= row["init_ratio_hi"])
+        gaps_max = [group.gap_max(c) for c in group.conditions]
+        row["gap_max"] = float(np.nanmax(gaps_max)) if np.isfinite(gaps_max).any() else float("nan")
+        gm = group.by_level(np.array([group.gap_mean(c) for c in group.conditions]))
+        if np.isfinite(gm).any():
+            row["gap_mean"] = float(np.nanmax(gm[[0, -1]]))
+        if np.isfinite(row["ratio"]) and np.isfinite(gm[[0, -1]]).all():
+            # each level's mean distance may sit up to its mean pair gap above the optimum, so the
+            # true ratio lies in [ratio / (1 + g_hi), ratio * (1 + g_lo)]; an effect must leave it
+            g_lo, g_hi = float(gm[0]), float(gm[-1])
+            r = row["ratio"]
+            row["beyond_gap"] = bool(r / (1.0 + g_hi) > 1.0 or r * (1.0 + g_lo) < 1.0)
     else:
         row["init_ratio"] = row["init_ratio_lo"] = row["init_ratio_hi"] = float("nan")
 
@@ -551,50 +728,78 @@ def _cell(
         row["sufficient"], row["observed"], row["verdict"] = False, "not tested", "insufficient"
         return row
     row["sufficient"] = True
+    mean_cell = metric in MEAN_METRICS and measure not in MEASURES
     if len(group.unique_levels) < int(s["min_levels"]) or not finite.all():
         row["reason"] = (
             f"only {int(finite.sum())} of {len(group.unique_levels)} levels have a finite degeneracy "
             f"(need all, and at least {int(s['min_levels'])})"
         )
         stored = _scale_for(group, metric, group.conditions[0])[0]
-        if metric in MEAN_METRICS and measure not in MEASURES:
+        if mean_cell:
             if finite.any() and not finite.all():
                 row["reason"] += f" ({MEAN_METRICS[metric]} missing at a level)"
-        elif measure != "behavior" and not group.has_metric(stored):
+        elif measure not in ("behavior", "behavior_relative") and not group.has_metric(stored):
             row["reason"] = f"no {metric} pairs in the pairwise table"
         row["observed"], row["verdict"] = "not tested", _untested_verdict(paper)
         return row
     if row["n_valid_replicates"] < max(1, s["n_boot"] // 2):
         row["reason"] = f"only {row['n_valid_replicates']} of {s['n_boot']} bootstrap replicates defined"
-        if not row["degeneracy_lowest"] > 0:
+        if not difference and not row["degeneracy_lowest"] > 0:
             row["reason"] += " (the lowest level's value is 0: the ratio is undefined)"
         row["observed"], row["verdict"] = "not tested", _untested_verdict(paper)
         return row
-    # 2. the test (adjusted later, over the whole table)
+    # 2. the test (adjusted later, within the cell's family)
     extremes = (group.unique_levels[0], group.unique_levels[-1])
     n_units = min(len(group.converged[c]) for c, x in zip(group.conditions, group.levels) if x in extremes)
-    point = float(np.log(row["ratio"])) if row["ratio"] > 0 else float("nan")
     # a mean's bootstrap SD is the plug-in SE (divisor n): scale it back to the usual SE
-    mean_cell = metric in MEAN_METRICS and measure not in MEASURES
     se_scale = float(np.sqrt(n_units / (n_units - 1))) if mean_cell and n_units > 1 else 1.0
-    row["p_value"] = studentized_p_value(point, log_ratio, n_units, se_scale=se_scale)
+    row["p_value"] = studentized_p_value(point, effect_reps, n_units, se_scale=se_scale)
     if not np.isfinite(row["p_value"]):
         row["reason"] = (
-            f"the bootstrap replicates of the ratio do not vary ({n_units} networks at an extreme level): "
+            f"the bootstrap replicates of the effect do not vary ({n_units} networks at an extreme level): "
             "its uncertainty cannot be estimated"
         )
         row["observed"], row["verdict"] = "not tested", _untested_verdict(paper)
         return row
-    row["_direction"] = "up" if row["ratio"] > 1 else "down" if row["ratio"] < 1 else "none"
-    notes = []
+    direction = "up" if point > 0 else "down" if point < 0 else "none"
+    row["_direction"] = direction
+    notes, blockers = [], []
+    # 3. the middle levels must not go against the trend
+    steps, row["steps"] = _steps(lv_pts, lv_reps, group.unique_levels, difference, ci)
+    if steps:
+        want = 1 if direction == "up" else -1
+        against = [(a, b) for a, b, sgn in steps if sgn == -want]
+        row["monotone"] = not against
+        if against:
+            blockers.append(
+                "non-monotone: "
+                + ", ".join(f"{_fmt_level(a)}->{_fmt_level(b)}" for a, b in against)
+                + f" goes {'down' if want == 1 else 'up'} (interval excludes no change)"
+            )
+    # 4. probe noise (already inside the test; an effect within one probe SE is not called either)
+    if np.isfinite(probe_var):
+        spread = float(np.sqrt(probe_var))
+        row["probe_spread"] = spread
+        row["beyond_probe"] = bool(abs(point) > spread)
+        if not row["beyond_probe"]:
+            blockers.append(f"effect {abs(point):.3g} not larger than the probe's standard error {spread:.3g} ({probe_note})")
     if measure == "dynamics":
         passes, why = _noise_floor(group, draws, ci)
         row["above_noise_floor"] = passes
-        if not passes:
+        if why:
             notes.append(why)
-    if measure == "weights" and row["beyond_gap"] is False:
-        notes.append(f"effect |ratio - 1| = {abs(row['ratio'] - 1):.3g} not clearly larger than the alignment gap")
+    if measure == "weights":
+        if row["baseline_flat"] is False:
+            blockers.append(
+                f"not comparable across levels: the initial matrices already give {row['init_ratio']:.3g} "
+                f"[{row['init_ratio_lo']:.3g}, {row['init_ratio_hi']:.3g}]"
+            )
+        if row["beyond_gap"] is False:
+            blockers.append(
+                f"ratio {row['ratio']:.3g} within what the alignment gaps allow (mean pair gap {row['gap_mean']:.3g})"
+            )
     row["_notes"] = notes
+    row["_blockers"] = blockers
     row["_grid"] = (group, grid) if measure == "dynamics" else None
     return row
 
@@ -604,21 +809,28 @@ def _untested_verdict(paper: str | None) -> str:
 
 
 def _finish(rows: list[dict[str, Any]], s: Mapping[str, Any]) -> None:
-    """Adjust the p-values over the table, then set observed, verdict, robustness and reasons."""
+    """Adjust the p-values within each family, then set observed, verdict, robustness, reasons."""
     alpha = float(s["alpha"])
     method = str(s["correction"])
-    p = np.array([r["p_value"] for r in rows], dtype=float)
-    adj = adjust_p_values(p, method) if len(p) else p
     name = CORRECTIONS[method]
-    n_tests = int(np.isfinite(p).sum())
+    p = np.array([r["p_value"] for r in rows], dtype=float)
+    adj = np.full(p.shape, np.nan)
+    fam = np.array([r.get("family", "secondary") for r in rows], dtype=object)
+    n_tests = {}
+    for f in FAMILIES:
+        sel = fam == f
+        if sel.any():
+            adj[sel] = adjust_p_values(p[sel], method)
+        n_tests[f] = int(np.isfinite(p[sel]).sum())
     for r, q in zip(rows, adj):
         r["p_adjusted"], r["correction"], r["alpha"] = float(q), name, alpha
         if "_direction" not in r:
-            r["agrees"] = pd.NA
+            r["agrees"], r["called"] = pd.NA, False
             continue
         sig = bool(np.isfinite(q) and q < alpha and r["_direction"] in ("up", "down"))
         r["significant"] = sig
         notes = list(r.pop("_notes"))
+        blockers = list(r.pop("_blockers"))
         grid = r.pop("_grid")
         direction = r.pop("_direction")
         r["observed"] = direction if sig else "no clear trend"
@@ -630,26 +842,34 @@ def _finish(rows: list[dict[str, Any]], s: Mapping[str, Any]) -> None:
             if sig and robust is False:
                 notes.append(f"direction holds at {label} DSA settings")
         paper = r["paper"] or None
+        family = f"{r.get('family', 'secondary')} family, {n_tests.get(r.get('family', 'secondary'), 0)} cells"
         if paper == "unknown":
             r["verdict"] = "no paper direction"
             notes.insert(
                 0,
                 "the paper states no direction for this quantity"
-                + ("" if sig else f"; no trend at {alpha:g} after {name} (adjusted p = {q:.3g})"),
+                + ("" if sig else f"; no trend at {alpha:g} after {name} ({family}; adjusted p = {q:.3g})"),
             )
+            notes.extend(blockers if sig else [])
         elif not sig:
             r["verdict"] = "inconclusive"
-            notes.insert(0, f"no trend at {alpha:g} after {name} over {n_tests} cells (adjusted p = {q:.3g})")
+            notes.insert(0, f"no trend at {alpha:g} after {name} ({family}; adjusted p = {q:.3g})")
         elif r["measure"] == "dynamics" and r["above_noise_floor"] is not True:
             r["verdict"] = "below noise floor"
-        elif r["measure"] == "weights" and r.get("beyond_gap") is False:
-            # a difference within the alignment's optimisation error is not called an effect
+            notes.extend(blockers)
+        elif blockers:
+            # non-monotone, within the probe noise, not comparable across levels, or within the
+            # alignment's optimisation error: not called an effect
             r["verdict"] = "inconclusive"
+            notes = blockers + notes
         elif paper is None:
             r["verdict"] = "inconclusive"
             notes.append(f"no paper direction for factor {r['factor']!r}")
         else:
             r["verdict"] = "agree" if direction == paper else "disagree"
+        r["called"] = bool(
+            sig and not blockers and (r["measure"] != "dynamics" or r["above_noise_floor"] is True)
+        )
         r["reason"] = _join(*notes)
         r["agrees"] = (r["verdict"] == "agree") if r["verdict"] in ("agree", "disagree") else pd.NA
 
@@ -711,8 +931,14 @@ def effects_table(
             draws = {c: shared for c in conditions}
         else:
             draws = {c: paired_draws(k, s["n_boot"], rng) for c in conditions}
-        for measure, metric in cell_metrics(str(factor), networks, conditions, pairwise):
-            row = {"experiment": str(experiment), "factor": str(factor), "task": str(task)}
+        cells = cell_metrics(str(factor), networks, conditions, pairwise)
+        for measure, metric in cells:
+            row = {
+                "experiment": str(experiment),
+                "factor": str(factor),
+                "task": str(task),
+                "family": family_of(cells, measure, metric),
+            }
             if k == 0:
                 row.update(
                     measure=measure,

@@ -14,6 +14,14 @@ SVCCA pairs (a fourth latent space, measure "representations") and per-network m
 ``fixed_point_factors``, ``n_line_attractor_like``), each network's value being
 ``base * mean_ratio ** frac_L * exp(0.3 * (sqrt(pairing) z_s + sqrt(1 - pairing) e_{s,L}) - 0.045)``,
 so the planted ratio of the level means highest / lowest is ``mean_effects[column]``.
+
+Probe noise (``probe_noise`` > 0, with ``extras``): the quantities that depend on the probe batch
+carry an error shared by every network of a condition (they all see the same probe), which a
+bootstrap over networks cannot see: SVCCA distances are multiplied by ``1 + probe_noise * u_c``
+and the second probe's (``svcca_probe2``) by ``1 + probe_noise * u'_c``; kernel alignments
+(uncentred and centred) get ``+ probe_noise * u_c`` and a per-network ``*_probe_sd`` of
+``probe_noise``; the DSA distances are multiplied by ``1 + probe_noise * u_c`` too (their null
+is the probe-to-probe floor); u, u' standard normal per condition.
 """
 
 from __future__ import annotations
@@ -29,6 +37,7 @@ __all__ = ["MEAN_BASE", "synthetic_study"]
 MEAN_BASE: dict[str, float] = {
     "weight_change_rel": 0.5,
     "kernel_alignment": 0.6,
+    "kernel_alignment_centred": 0.4,
     "ood_mse": 1.0,
     "n_line_attractor_like": 3.0,
 }
@@ -47,6 +56,7 @@ def synthetic_study(
     extras: bool = False,
     mean_effects: dict[str, float] | None = None,
     fixed_point_factors: Sequence[str] = ("auxiliary",),
+    probe_noise: float = 0.0,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """(meta, networks, pairwise) tables for ``experiments`` [(experiment, factor, task)].
 
@@ -80,6 +90,7 @@ def synthetic_study(
                 e = rng.standard_normal((n_seeds, dim))
                 pos[m] = scale * (np.sqrt(pairing) * z[m] + np.sqrt(1.0 - pairing) * e)
             ood = 1.0 + pos["behavior"][:, 0]
+            u1, u2 = (probe_noise * rng.standard_normal(2)) if probe_noise > 0 else (0.0, 0.0)
             cols: dict[str, np.ndarray] = {}
             if extras:
                 for c, base in MEAN_BASE.items():
@@ -88,6 +99,10 @@ def synthetic_study(
                     noise = np.sqrt(pairing) * zm[c] + np.sqrt(1.0 - pairing) * rng.standard_normal(n_seeds)
                     cols[c] = base * mean_effects[c] ** frac[i] * np.exp(0.3 * noise - 0.045)
                 ood = cols.pop("ood_mse") * (1.0 + 0.2 * pos["behavior"][:, 0])
+                for c in ("kernel_alignment", "kernel_alignment_centred"):
+                    cols[c] = cols[c] + u1
+                    if probe_noise > 0:
+                        cols[f"{c}_probe_sd"] = np.full(n_seeds, probe_noise)
             for s in range(n_seeds):
                 extra = {c: float(v[s]) for c, v in cols.items()}
                 nets.append(
@@ -95,7 +110,7 @@ def synthetic_study(
                         condition=cond, seed=s, status="converged", converged=True, ood_mse=ood[s], n_units=64, **extra
                     )
                 )
-            dyn = np.linalg.norm(pos["dynamics"][:, None] - pos["dynamics"][None], axis=-1)
+            dyn = np.linalg.norm(pos["dynamics"][:, None] - pos["dynamics"][None], axis=-1) * (1.0 + u1)
             wts = np.linalg.norm(pos["weights"][:, None] - pos["weights"][None], axis=-1)
             null_scale = null_fraction * effects["dynamics"] ** frac[i]
             for s in range(n_seeds):
@@ -108,7 +123,9 @@ def synthetic_study(
             if extras:
                 rep = np.linalg.norm(pos["representations"][:, None] - pos["representations"][None], axis=-1)
                 for a, b in zip(*iu):
-                    pairs.append((cond, a, b, "svcca", rep[a, b]))
+                    pairs.append((cond, a, b, "svcca", rep[a, b] * (1.0 + u1)))
+                    if probe_noise > 0:
+                        pairs.append((cond, a, b, "svcca_probe2", rep[a, b] * (1.0 + u2)))
     return (
         pd.DataFrame(meta),
         pd.DataFrame(nets),
