@@ -257,3 +257,64 @@ def test_two_networks_per_level_are_not_tested():
     assert (df.loc[df.family == "secondary", "verdict"] == "no paper direction").all()
     assert (df["observed"] == "not tested").all()
     assert cells(df)["reason"].str.contains("do not vary|bootstrap replicates defined").all()
+
+
+def test_scaling_a_levels_ood_mse_moves_the_sd_not_the_cv():
+    # behavior: every OOD MSE of the highest level times c gives a raw-SD ratio of c (times the
+    # no-effect ratio) and leaves the CV and the SD of log OOD MSE where they were
+    meta, nets, pairs = study(effects={})
+    nets["ood_mse"] = np.exp(0.3 * np.random.default_rng(3).standard_normal(len(nets)))
+    base = effects_table(meta, nets, pairs, n_boot=200, seed=0).set_index("metric")
+    top = meta["condition"].iloc[-1]
+    scaled = nets.copy()
+    scaled.loc[scaled.condition == top, "ood_mse"] *= 4.0
+    df = effects_table(meta, scaled, pairs, n_boot=200, seed=0).set_index("metric")
+    assert df.loc["ood_mse", "ratio"] == pytest.approx(4.0 * base.loc["ood_mse", "ratio"])
+    for m in ("ood_mse_cv", "ood_mse_log_sd"):
+        assert df.loc[m, "ratio"] == pytest.approx(base.loc[m, "ratio"])
+        assert df.loc[m, "measure"] == "behavior_relative" and df.loc[m, "family"] == "secondary"
+        assert df.loc[m, "paper"] == "unknown"
+
+
+def test_a_rise_that_peaks_at_the_middle_level_is_not_a_trend():
+    # degeneracy 1 -> 4 -> 2 over three levels: the extremes differ 2x, but the middle level goes
+    # against the trend, so the cell is not called (the old rule, extremes only, called it)
+    meta, nets, pairs = study(effects={})
+    for i, factor in enumerate((1.0, 4.0, 2.0)):
+        sel = (pairs.condition == meta["condition"].iloc[i]) & (pairs.metric == "weight_aligned")
+        pairs.loc[sel, "value"] *= factor
+    w = cells(effects_table(meta, nets, pairs, n_boot=400, seed=0)).loc["weights"]
+    assert w["observed"] == "up" and bool(w["significant"])
+    assert w["monotone"] == False and not w["called"]  # noqa: E712
+    assert w["verdict"] == "inconclusive" and "non-monotone: 2->3 goes down" in w["reason"]
+    assert "1->2: ratio" in w["steps"] and "2->3: ratio" in w["steps"]
+    # a monotone rise with the same extremes is called
+    meta, nets, pairs = study(effects={})
+    for i, factor in enumerate((1.0, 1.5, 2.0)):
+        sel = (pairs.condition == meta["condition"].iloc[i]) & (pairs.metric == "weight_aligned")
+        pairs.loc[sel, "value"] *= factor
+    w = cells(effects_table(meta, nets, pairs, n_boot=400, seed=0)).loc["weights"]
+    assert w["monotone"] == True and w["called"] and w["verdict"] == "agree"  # noqa: E712
+
+
+def test_width_weights_use_the_ratio_to_the_initial_matrices():
+    # per-n^2 falls like 1/n already at initialisation: not comparable across widths, so its cell
+    # is secondary and not called; the per-pair ratio d_T / d_0 (flat before training) is primary
+    meta, nets, pairs = study(effects={"weights": 1.0}, levels=(32.0, 64.0, 128.0))
+    meta["factor"] = "width"
+    for c, n in zip(meta["condition"], (32, 64, 128)):
+        nets.loc[nets.condition == c, "n_units"] = n
+        sel = (pairs.condition == c) & pairs.metric.isin(["weight_aligned", "weight_aligned_init"])
+        pairs.loc[sel, "value"] *= n
+    t = pairs[pairs.metric == "weight_aligned"].set_index(["condition", "seed_a", "seed_b"])["value"]
+    i = pairs[pairs.metric == "weight_aligned_init"].set_index(["condition", "seed_a", "seed_b"])["value"]
+    ratio = (t / i).rename("value").reset_index().assign(metric="weight_ratio_init")
+    pairs = pd.concat([pairs, ratio], ignore_index=True)
+    df = effects_table(meta, nets, pairs, n_boot=400, seed=0)
+    w = df[df.measure == "weights"].set_index("metric")
+    assert list(w.index) == ["weight_ratio_init", "weight_aligned_per_n2", "weight_scale_free"]
+    assert list(w["family"]) == ["primary", "secondary", "secondary"]
+    per_n2 = w.loc["weight_aligned_per_n2"]
+    assert per_n2["observed"] == "down" and per_n2["baseline_flat"] == False  # noqa: E712
+    assert per_n2["verdict"] == "inconclusive" and "not comparable across levels" in per_n2["reason"]
+    assert not w.loc["weight_ratio_init", "called"]
