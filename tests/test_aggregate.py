@@ -34,6 +34,9 @@ def tables():
                 weight_change=wc,
                 weight_change_rel=wc / 10,
                 kernel_alignment=ka,
+                kernel_alignment_centred=ka / 2,
+                kernel_alignment_probe_sd=0.01 * (seed + 1),
+                kernel_alignment_centred_probe_sd=0.02 * (seed + 1),
                 n_units=64,
             )
         )
@@ -106,6 +109,11 @@ def test_summary_hand_computed_values():
     assert r.weight_change_rel_mean == pytest.approx(0.2)
     assert r.kernel_alignment_mean == pytest.approx(0.4)
     assert r.kernel_alignment_se == pytest.approx(0.2 / np.sqrt(3.0))
+    # centred KA (0.1, 0.2, 0.3) and the probe SD (0.01, 0.02, 0.03) of the converged networks only
+    assert r.kernel_alignment_centred_mean == pytest.approx(0.2)
+    assert r.kernel_alignment_centred_se == pytest.approx(0.1 / np.sqrt(3.0))
+    assert r.kernel_alignment_probe_sd_mean == pytest.approx(0.02)
+    assert r.kernel_alignment_centred_probe_sd_mean == pytest.approx(0.04)
     assert r.weight_change_rel_se == pytest.approx(0.1 / np.sqrt(3.0))
     # representations: mean pairwise SVCCA of the converged networks (0.1, 0.2, 0.3)
     assert r.svcca_mean == pytest.approx(0.2)

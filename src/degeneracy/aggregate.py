@@ -85,6 +85,10 @@ SUMMARY_COLUMNS = [
     "weight_change_rel_se",
     "kernel_alignment_mean",
     "kernel_alignment_se",
+    "kernel_alignment_centred_mean",
+    "kernel_alignment_centred_se",
+    "kernel_alignment_probe_sd_mean",
+    "kernel_alignment_centred_probe_sd_mean",
     "n_fixed_points_mean",
     "n_line_attractor_like_mean",
     "n_line_attractor_like_lo",
@@ -247,6 +251,12 @@ def _condition_row(
     row["weight_change_rel_se"] = _se(wcr)
     row["kernel_alignment_mean"] = _mean(ka)
     row["kernel_alignment_se"] = _se(ka)
+    kac = _col(conv, "kernel_alignment_centred")
+    row["kernel_alignment_centred_mean"] = _mean(kac)
+    row["kernel_alignment_centred_se"] = _se(kac)
+    # the probe-to-probe spread of one network's KA: a trend across levels must exceed it
+    row["kernel_alignment_probe_sd_mean"] = _mean(_col(conv, "kernel_alignment_probe_sd"))
+    row["kernel_alignment_centred_probe_sd_mean"] = _mean(_col(conv, "kernel_alignment_centred_probe_sd"))
     row["n_fixed_points_mean"] = _mean(_col(conv, "n_fixed_points"))
     row["n_line_attractor_like_mean"], row["n_line_attractor_like_lo"], row["n_line_attractor_like_hi"] = _mean_stats(
         _col(conv, "n_line_attractor_like"), n_boot, stable_rng(seed, cond, "n_line_attractor_like")

@@ -77,7 +77,9 @@ TASK_ANALYSIS_DEFAULTS: dict[str, dict[str, Any]] = {
         "mode": "euclidean",
         "seed": 0,
     },
-    "feature_learning": {"n_trials": 4, "max_outputs": 512},
+    # kernel alignment: 64 probe trials (and their sign-flipped copies where the task allows),
+    # 4 time points each, all outputs; at most max_outputs kernel rows (docs/metrics.md)
+    "feature_learning": {"n_trials": 64, "n_time_points": 4, "max_outputs": 2048, "n_subsets": 4},
     # SVCCA keeps this many leading SVD components of every network of the task, the same at
     # every level of every factor (docs/science.md: no more than the smallest 99%-variance
     # dimension among the task's levels; flip-flop at 1 channel: 5)

@@ -48,6 +48,9 @@ NETWORK_COLUMNS: dict[str, str] = {
     "weight_change": "float64",
     "weight_change_rel": "float64",
     "kernel_alignment": "float64",
+    "kernel_alignment_centred": "float64",
+    "kernel_alignment_probe_sd": "float64",
+    "kernel_alignment_centred_probe_sd": "float64",
     "n_units": "int64",
     "eval_mse": "float64",
     "eval_mse_se": "float64",
@@ -55,6 +58,9 @@ NETWORK_COLUMNS: dict[str, str] = {
     "ood_mse_aux": "float64",
     "threshold": "float64",
 }
+
+#: Kernel-alignment settings (the config's default; keys missing from a study's settings take these).
+FEATURE_LEARNING_DEFAULTS: dict[str, int] = dict(TASK_ANALYSIS_DEFAULTS["feature_learning"])
 
 #: Held-out in-distribution batch used when the analysis settings give none (the config's default).
 DEFAULT_EVAL: dict[str, int] = dict(TASK_ANALYSIS_DEFAULTS["eval"])
@@ -174,7 +180,7 @@ def trajectories(
     evaluation = dict(DEFAULT_EVAL) if evaluation is None else evaluation
     threshold = _float(cfg["training"]["threshold"])
     groups = behavior.output_groups(task)
-    ood_mse = ood_aux = eval_mse = eval_se = eval_aux = wc = wc_rel = ka = math.nan
+    ood_mse = ood_aux = eval_mse = eval_se = eval_aux = wc = wc_rel = ka = ka_c = ka_sd = ka_c_sd = math.nan
     if healthy:
         xe, ye, me = task.sample(int(evaluation["n_trials"]), _generator(evaluation["seed"]), ood=False)
         ev = behavior.grouped_mse(model, xe, ye, me, groups)
@@ -186,9 +192,25 @@ def trajectories(
         W0 = model0.recurrent_matrix().detach()
         change = fl.weight_change(W0, model.recurrent_matrix().detach())
         wc, wc_rel = _float(change["abs"]), _float(change["rel"])
-        xk = x[: int(feature_learning["n_trials"])]
-        max_out = int(feature_learning["max_outputs"])
-        ka = _float(fl.network_kernel_alignment(model0, model, xk, max_out))
+        fl_set = {**FEATURE_LEARNING_DEFAULTS, **dict(feature_learning)}
+        n_k = int(fl_set["n_trials"])
+        if n_k <= x.shape[0]:  # the probe's first n_k trials (the probe holds at least as many)
+            xk = x[:n_k]
+        else:  # a larger kernel probe: its own batch from the probe seed
+            xk, _, _ = task.sample(n_k, _generator(probe["seed"]), ood=False)
+        res = fl.probe_kernel_alignment(
+            model0,
+            model,
+            xk,
+            n_time_points=int(fl_set["n_time_points"]),
+            max_outputs=int(fl_set["max_outputs"]),
+            n_subsets=int(fl_set["n_subsets"]),
+            sign_flip=bool(getattr(task, "sign_symmetric", False)),
+        )
+        ka = _float(res["kernel_alignment"])
+        ka_c = _float(res["kernel_alignment_centred"])
+        ka_sd = _float(res["kernel_alignment_probe_sd"])
+        ka_c_sd = _float(res["kernel_alignment_centred_probe_sd"])
 
     row = pd.DataFrame(
         [
@@ -204,6 +226,9 @@ def trajectories(
                 "weight_change": wc,
                 "weight_change_rel": wc_rel,
                 "kernel_alignment": ka,
+                "kernel_alignment_centred": ka_c,
+                "kernel_alignment_probe_sd": ka_sd,
+                "kernel_alignment_centred_probe_sd": ka_c_sd,
                 "n_units": int(n_units),
                 "eval_mse": eval_mse,
                 "eval_mse_se": eval_se,

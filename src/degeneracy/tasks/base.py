@@ -112,6 +112,9 @@ class Task:
     default_lr: ClassVar[float] = 1e-3
     #: one line: how the out-of-distribution set differs from training
     ood_description: ClassVar[str] = ""
+    #: whether negated inputs -x are valid inputs whose targets are -y (then the kernel-alignment
+    #: probe pairs every trial with its sign-flipped copy, balancing the targets)
+    sign_symmetric: ClassVar[bool] = False
 
     n_channels: int = knob(1, kind=int, minimum=1, doc="independent copies of the task")
 

@@ -16,6 +16,7 @@ class FlipFlop(Task):
     threshold = 1e-3
     default_lr = 3e-3
     ood_description = "trials twice as long (2T steps); training never sees t >= T"
+    sign_symmetric = True  # pulses of sign -s give targets -y
 
     n_channels: int = knob(3, kind=int, minimum=1, doc="independent flip-flop bits")
     T: int = knob(100, kind=int, minimum=2, doc="trial length (steps)")
