@@ -79,7 +79,7 @@ NETWORK = f"{OUT}/extract/{{condition}}/seed{{seed}}/network.parquet"
 WEIGHTS = f"{OUT}/extract/{{condition}}/seed{{seed}}/weights.parquet"
 TRAJECTORIES = f"{OUT}/extract/{{condition}}/seed{{seed}}/trajectories.parquet"
 # hidden states on a second, independent probe batch of the same size (the DSA null)
-TRAJECTORIES_PROBE2 = f"{OUT}/extract/{{condition}}/seed{{seed}}/trajectories_probe2.parquet"
+TRAJECTORIES_PROBE2 = TRAJECTORIES.replace("trajectories.", "trajectories_probe2.")
 FIXED_POINTS = f"{OUT}/extract/{{condition}}/seed{{seed}}/fixed_points.parquet"
 EXAMPLE_TRIAL = f"{OUT}/extract/{{condition}}/seed{{seed}}/example_trial.parquet"
 PAIRWISE = f"{OUT}/pairwise/{{condition}}/{{metric}}.parquet"
