@@ -467,23 +467,97 @@ def test_effects_grid_columns_and_words(data, tmp_path, captured):
     new, legacy = captured
     ax = new.get_axes()[0]
     labels = [t.get_text() for t in ax.get_xticklabels()]
-    assert labels == [
-        "behavior degeneracy",
-        "dynamics degeneracy",
-        "weight degeneracy\n(weight_aligned_per_n2)",
-        "weight degeneracy\n(weight_scale_free)",
-    ]
+    # one column per measure (its primary metric); the other weight metric is named below
+    assert labels == ["behavior\ndegeneracy", "dynamics\ndegeneracy", "weight\ndegeneracy\n(weight_aligned_per_n2)"]
+    assert "weight_scale_free" in ax.get_xlabel() and "effects.md" in ax.get_xlabel()
     texts = [t.get_text() for t in ax.texts]
-    assert len(texts) == 8 and not any("?" in t for t in texts)
-    assert "observed up, paper up\nhighest/lowest 1.50 [1.10, 2.00]\nnetworks per level: 5, 5, 5" in texts
-    assert (
-        "observed unclear, paper up\nhighest/lowest 1.50 [1.10, 2.00]\nnetworks per level: 5, 5, 5\ninsufficient"
-        in texts
-    )
-    legend = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert "agree (4)" in legend and "insufficient (4)" in legend
+    assert not any("?" in t for t in texts)
+    assert texts.count("\u2713 agree") == 3 and texts.count("\u2205 insufficient") == 3  # symbol and word
+    assert "observed: up\npaper: up\nratio 1.50 [1.10, 2.00]" in texts
+    legend = [t.get_text() for t in new.legends[0].get_texts()]
+    assert "\u2713 agree (3)" in legend and "\u2205 insufficient (3)" in legend
     legacy_texts = [t.get_text() for t in legacy.get_axes()[0].texts]
-    assert "observed up, paper up\n\u03c1=0.50 [0.10, 0.90]" in legacy_texts
+    assert "observed: up\npaper: up\n\u03c1 0.50 [0.10, 0.90]" in legacy_texts
+
+
+def _text_sizes(fig) -> list[float]:
+    fig.canvas.draw()
+    return [t.get_fontsize() for t in fig.findobj(matplotlib.text.Text) if t.get_text().strip() and t.get_visible()]
+
+
+def test_effects_grid_reads_at_screen_width(tmp_path):
+    """60 cells of the default study: one column per measure, text >= 9 pt at the saved size,
+    the saved PNG at most ~2000 px wide (issue 31: it was 4292 px of 6-point text)."""
+    from degeneracy.figures import effects as mod
+
+    cells = [
+        ("behavior", "behavior_sd"), ("behavior_relative", "ood_mse_cv"), ("behavior_relative", "ood_mse_log_sd"),
+        ("dynamics", "dsa"), ("weights", "weight_aligned_per_n2"), ("weights", "weight_scale_free"),
+        ("representations", "svcca"), ("feature_learning", "weight_change_rel"),
+        ("feature_learning", "kernel_alignment"), ("ood_loss", "ood_mse"),
+    ]
+    tasks = [("complexity", "channels", "flipflop"), ("complexity", "channels", "sine"),
+             ("memory", "delay", "delayed_discrimination"), ("gamma", "gamma", "delayed_discrimination"),
+             ("width", "width", "delayed_discrimination"), ("l1", "l1", "delayed_discrimination")]
+    verdicts = list(mod.VERDICT_COLOURS)
+    rows = [
+        dict(experiment=e, factor=f, task=t, measure=m, metric=x, ratio=1.2, ratio_lo=0.9, ratio_hi=1.6,
+             observed="up", paper="up", verdict=verdicts[k % len(verdicts)])
+        for k, ((e, f, t), (m, x)) in enumerate((a, b) for a in tasks for b in cells)
+    ]
+    kept = []
+    real_save = mod.save
+    mod_save = lambda fig, png, pdf: (kept.append(fig), real_save(fig, png, pdf))  # noqa: E731
+    try:
+        mod.save = mod_save
+        FIGURES["effects"](pd.DataFrame(rows), tmp_path / "e.png", tmp_path / "e.pdf")
+    finally:
+        mod.save = real_save
+    from PIL import Image
+
+    width, height = Image.open(tmp_path / "e.png").size
+    assert width <= 2000 and height <= 1600, (width, height)
+    ax = kept[0].get_axes()[0]
+    assert len(ax.get_xticklabels()) == 4 and len(ax.get_yticklabels()) == 6
+    assert min(_text_sizes(kept[0])) >= mod.FONT_PT
+    heads = [t.get_text() for t in ax.texts if t.get_text()[:1] in mod.VERDICT_SYMBOLS.values()]
+    assert len(heads) == 24 and all(t.split(" ", 1)[1] in mod.VERDICT_COLOURS for t in heads)
+    plt.close(kept[0])
+
+
+def _overlapping(labels) -> bool:
+    boxes = [t.get_window_extent() for t in labels if t.get_text() and t.get_visible()]
+    return any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1 :])
+
+
+def test_fig3_mds_panels_fit_their_data_with_the_legend_below(data, tmp_path, captured):
+    """Panel A (issue 31): equal axes fitted to the points (not -3..3 around points within 0.3),
+    the legend below the panel, readable non-overlapping ticks."""
+    import itertools
+
+    rng = np.random.default_rng(0)
+    keys = [(c, s) for c in ("complexity-flipflop-1", "complexity-flipflop-2", "complexity-flipflop-3") for s in range(5)]
+    X = rng.normal(0, 0.1, (len(keys), 2))
+    D = squareform(pdist(X))
+    joint = pd.DataFrame(
+        [(*keys[i], *keys[j], D[i, j]) for i, j in itertools.combinations(range(len(keys)), 2)],
+        columns=["condition_a", "seed_a", "condition_b", "seed_b", "value"],
+    )
+    FIGURES["fig3"](data["summary"], data["pairwise"], data["meta"], tmp_path / "a.png", tmp_path / "a.pdf", joint=joint)
+    fig = captured[0]
+    fig.canvas.draw()
+    panels = [ax for ax in fig.get_axes() if "MDS" in ax.get_title(loc="left")]
+    assert len(panels) == 3
+    for ax in panels:
+        pts = np.vstack([c.get_offsets() for c in ax.collections])
+        span = np.ptp(pts, axis=0).max()
+        (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+        assert x1 - x0 <= 1.5 * span and y1 - y0 <= 1.5 * span, (ax.get_title(loc="left"), span, x1 - x0)
+        assert x1 - x0 == pytest.approx(y1 - y0)  # equal axes
+        assert not _overlapping(ax.get_xticklabels()) and not _overlapping(ax.get_yticklabels())
+        legend = ax.get_legend().get_window_extent()
+        assert legend.y1 <= ax.get_window_extent().y0  # below the panel, not beside it
+        assert min(t.get_fontsize() for t in ax.get_legend().get_texts()) >= 7
 
 
 def test_example_trial_without_convergence_does_not_claim_it(data, tmp_path, captured):
@@ -569,20 +643,13 @@ def test_effects_grid_shows_the_new_rows_with_their_own_words(tmp_path, captured
     (fig,) = captured
     ax = fig.get_axes()[0]
     labels = [t.get_text() for t in ax.get_xticklabels()]
-    assert labels == [
-        "behavior degeneracy",
-        "dynamics degeneracy",
-        "weight degeneracy",
-        "representational degeneracy",
-        "feature learning\n(kernel_alignment)",
-        "feature learning\n(weight_change_rel)",
-        "mean OOD loss",
-        "line-attractor-like\nfixed points",
-    ]
-    texts = [t.get_text() for t in ax.texts]
-    assert sum("not measured" == t for t in texts) == 3 * 8 - len(eff)
-    legend = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert "no paper direction (1)" in legend
+    assert labels[:2] == ["behavior\ndegeneracy", "dynamics\ndegeneracy"]
+    assert labels[2].startswith("weight\ndegeneracy") and labels[3].startswith("representational\ndegeneracy")
+    assert len(labels) == 4
+    note = ax.get_xlabel().replace("\n", " ")
+    assert "feature learning" in note and "mean OOD loss" in note and "fixed points" in note
+    legend = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert any(t.startswith("\u2713 agree (") for t in legend)
 
 
 def test_collect_figure_passes_the_networks_rows_to_the_example_trial(data, tmp_path, captured):

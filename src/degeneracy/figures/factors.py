@@ -95,21 +95,41 @@ def _mds_panel(
     if not ax.collections:
         no_data(ax, "no condition with 2 or more\nconverged networks")
         return
-    ax.set_aspect("equal", adjustable="datalim")
+    _fit_square(ax, np.vstack([c.get_offsets() for c in ax.collections]))
     _legend_right(ax, axis_label(factor, param))
 
 
 def _legend_right(ax, title: str) -> None:
-    """The level legend, small and frameless, outside the panel on its right."""
+    """The level legend, frameless, outside the panel below its axis label (a legend beside a
+    square MDS panel squeezes it into a sliver)."""
     ax.legend(
         title=title,
-        fontsize=6,
+        fontsize=7,
         title_fontsize=7,
         frameon=False,
-        loc="upper left",
-        bbox_to_anchor=(1.02, 1.0),
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.2),
         borderaxespad=0,
     )
+
+
+def _fit_square(ax, xy: np.ndarray) -> None:
+    """Equal axes fitted to the points: one half-width (the larger data half-range, plus 15%)
+    around the data's centre, so the points fill the panel; at most 4 ticks per axis, so tick
+    labels never run into each other."""
+    from matplotlib.ticker import MaxNLocator
+
+    xy = np.asarray(xy, dtype=float)
+    xy = xy[np.isfinite(xy).all(axis=1)] if xy.ndim == 2 else xy
+    if xy.size:
+        lo, hi = xy.min(axis=0), xy.max(axis=0)
+        mid = (lo + hi) / 2
+        half = max(float((hi - lo).max()) / 2 * 1.15, 1e-9)
+        ax.set_xlim(mid[0] - half, mid[0] + half)
+        ax.set_ylim(mid[1] - half, mid[1] + half)
+    ax.set_aspect("equal", adjustable="box")
+    for axis in (ax.xaxis, ax.yaxis):
+        axis.set_major_locator(MaxNLocator(nbins=4, min_n_ticks=3))
 
 
 def _joint_panel(
@@ -148,8 +168,8 @@ def _joint_panel(
         )
     ax.set_xlabel("MDS 1 (DSA distance units)", fontsize=8)
     ax.set_ylabel("MDS 2")
-    ax.set_aspect("equal", adjustable="datalim")
-    _legend_right(ax, axis_label(factor, param) + " (mean distance to centroid)")
+    _fit_square(ax, xy)
+    _legend_right(ax, axis_label(factor, param) + "\n(mean distance to centroid)")
     return True
 
 
