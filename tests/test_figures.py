@@ -491,18 +491,40 @@ def test_effects_grid_reads_at_screen_width(tmp_path):
     from degeneracy.figures import effects as mod
 
     cells = [
-        ("behavior", "behavior_sd"), ("behavior_relative", "ood_mse_cv"), ("behavior_relative", "ood_mse_log_sd"),
-        ("dynamics", "dsa"), ("weights", "weight_aligned_per_n2"), ("weights", "weight_scale_free"),
-        ("representations", "svcca"), ("feature_learning", "weight_change_rel"),
-        ("feature_learning", "kernel_alignment"), ("ood_loss", "ood_mse"),
+        ("behavior", "behavior_sd"),
+        ("behavior_relative", "ood_mse_cv"),
+        ("behavior_relative", "ood_mse_log_sd"),
+        ("dynamics", "dsa"),
+        ("weights", "weight_aligned_per_n2"),
+        ("weights", "weight_scale_free"),
+        ("representations", "svcca"),
+        ("feature_learning", "weight_change_rel"),
+        ("feature_learning", "kernel_alignment"),
+        ("ood_loss", "ood_mse"),
     ]
-    tasks = [("complexity", "channels", "flipflop"), ("complexity", "channels", "sine"),
-             ("memory", "delay", "delayed_discrimination"), ("gamma", "gamma", "delayed_discrimination"),
-             ("width", "width", "delayed_discrimination"), ("l1", "l1", "delayed_discrimination")]
+    tasks = [
+        ("complexity", "channels", "flipflop"),
+        ("complexity", "channels", "sine"),
+        ("memory", "delay", "delayed_discrimination"),
+        ("gamma", "gamma", "delayed_discrimination"),
+        ("width", "width", "delayed_discrimination"),
+        ("l1", "l1", "delayed_discrimination"),
+    ]
     verdicts = list(mod.VERDICT_COLOURS)
     rows = [
-        dict(experiment=e, factor=f, task=t, measure=m, metric=x, ratio=1.2, ratio_lo=0.9, ratio_hi=1.6,
-             observed="up", paper="up", verdict=verdicts[k % len(verdicts)])
+        dict(
+            experiment=e,
+            factor=f,
+            task=t,
+            measure=m,
+            metric=x,
+            ratio=1.2,
+            ratio_lo=0.9,
+            ratio_hi=1.6,
+            observed="up",
+            paper="up",
+            verdict=verdicts[k % len(verdicts)],
+        )
         for k, ((e, f, t), (m, x)) in enumerate((a, b) for a in tasks for b in cells)
     ]
     kept = []
@@ -536,14 +558,18 @@ def test_fig3_mds_panels_fit_their_data_with_the_legend_below(data, tmp_path, ca
     import itertools
 
     rng = np.random.default_rng(0)
-    keys = [(c, s) for c in ("complexity-flipflop-1", "complexity-flipflop-2", "complexity-flipflop-3") for s in range(5)]
+    keys = [
+        (c, s) for c in ("complexity-flipflop-1", "complexity-flipflop-2", "complexity-flipflop-3") for s in range(5)
+    ]
     X = rng.normal(0, 0.1, (len(keys), 2))
     D = squareform(pdist(X))
     joint = pd.DataFrame(
         [(*keys[i], *keys[j], D[i, j]) for i, j in itertools.combinations(range(len(keys)), 2)],
         columns=["condition_a", "seed_a", "condition_b", "seed_b", "value"],
     )
-    FIGURES["fig3"](data["summary"], data["pairwise"], data["meta"], tmp_path / "a.png", tmp_path / "a.pdf", joint=joint)
+    FIGURES["fig3"](
+        data["summary"], data["pairwise"], data["meta"], tmp_path / "a.png", tmp_path / "a.pdf", joint=joint
+    )
     fig = captured[0]
     fig.canvas.draw()
     panels = [ax for ax in fig.get_axes() if "MDS" in ax.get_title(loc="left")]
@@ -665,18 +691,25 @@ def test_collect_figure_passes_the_networks_rows_to_the_example_trial(data, tmp_
     for (cond, seed), g in bare.groupby(["condition", "seed"]):
         trial_paths.append(tmp_path / f"trial_{cond}_{seed}.parquet")
         g.to_parquet(trial_paths[-1], index=False)
-        row = {c: (0 if t in ("int64",) else False if t == "bool" else "" if t == "string" else np.nan) for c, t in NETWORK_COLUMNS.items()}
+        row = {
+            c: (0 if t in ("int64",) else False if t == "bool" else "" if t == "string" else np.nan)
+            for c, t in NETWORK_COLUMNS.items()
+        }
         conv = (cond, seed) == ("complexity-flipflop-1", 1)
         row.update(condition=cond, seed=seed, status="converged" if conv else "not_converged", converged=conv)
         net_paths.append(tmp_path / f"net_{cond}_{seed}.parquet")
         pd.DataFrame([row]).astype(NETWORK_COLUMNS).to_parquet(net_paths[-1], index=False)
-    figure("example_trial", {}, tmp_path / "t.png", tmp_path / "t.pdf", trial_path=trial_paths, networks_paths=net_paths)
+    figure(
+        "example_trial", {}, tmp_path / "t.png", tmp_path / "t.pdf", trial_path=trial_paths, networks_paths=net_paths
+    )
     (fig,) = captured
     titles = [ax.get_title() for ax in fig.get_axes() if ax.get_title()]
     assert titles == ["complexity-flipflop-1\n(seed 1, converged)"]  # sine seed 0 did not converge: left out
     suptitle = fig._suptitle.get_text()
     assert suptitle.startswith("Example trial of a converged network per condition")
-    assert "not recorded" not in suptitle and "complexity-sine-2 (seed 0 did not converge)" in suptitle.replace("\n", " ")
+    assert "not recorded" not in suptitle and "complexity-sine-2 (seed 0 did not converge)" in suptitle.replace(
+        "\n", " "
+    )
     # the rule script passes the rows unconditionally (no signature probing)
     script = (Path(__file__).resolve().parents[1] / "rules" / "scripts" / "figure.py").read_text()
     assert "inspect" not in script and 'networks_paths=list(getattr(inp, "networks", []))' in script

@@ -463,7 +463,10 @@ def test_failed_write_leaves_the_previous_run_and_success_removes_stale_files(tm
     monkeypatch.undo()
 
     # unordered string groups, SVCCA only, no figures: the old effects and figures go
-    assert main(["measure", *nets, "--out", str(out), *FAST, "--group-by", "kind", "--metrics", "svcca", "--no-figures"]) == 0
+    assert (
+        main(["measure", *nets, "--out", str(out), *FAST, "--group-by", "kind", "--metrics", "svcca", "--no-figures"])
+        == 0
+    )
     after = _snapshot(out)
     assert "effects.parquet" not in after and "mds_dsa.png" not in after and "distances.png" not in after
     assert sorted(json.loads(after["manifest.json"])["files"]) == sorted(after)
@@ -483,7 +486,11 @@ def test_svcca_refuses_misaligned_samples_with_the_same_count(tmp_path, capsys):
     np.savez(tmp_path / "b.npz", **b)
     files = [str(tmp_path / "a.npz"), str(tmp_path / "b.npz")]
     _one_line_error(
-        capsys, ["measure", *files, "--metrics", "svcca", "--out", str(tmp_path / "o")], "misaligned", "a (10 x 16)", "b (8 x 20)"
+        capsys,
+        ["measure", *files, "--metrics", "svcca", "--out", str(tmp_path / "o")],
+        "misaligned",
+        "a (10 x 16)",
+        "b (8 x 20)",
     )
     import degeneracy.measure
 
@@ -514,18 +521,29 @@ def test_external_convergence_is_unknown_not_converged(tmp_path):
 
 
 def test_missing_and_nan_group_labels(tmp_path, no_heavy_work, capsys):
-    import degeneracy.measure
 
     nets = _grouped(tmp_path, per_group=2)
     rng = np.random.default_rng(8)
     lone = tmp_path / "nogroup.npz"
     np.savez(lone, **_random_net(rng, n=5, trials=6, T=12))
-    err = _one_line_error(capsys, ["measure", *nets, str(lone), "--out", str(tmp_path / "o")], "nogroup.npz", "missing the group key 'group'", "--default-group")
+    err = _one_line_error(
+        capsys,
+        ["measure", *nets, str(lone), "--out", str(tmp_path / "o")],
+        "nogroup.npz",
+        "missing the group key 'group'",
+        "--default-group",
+    )
     assert "not numbers" not in err
     nan = tmp_path / "nan.npz"
     np.savez(nan, **_random_net(rng, n=5, trials=6, T=12), group=np.nan)
-    _one_line_error(capsys, ["measure", *nets, str(nan), "--out", str(tmp_path / "o")], "nan.npz", "group label 'group' is nan")
-    _one_line_error(capsys, ["measure", *nets, "--group-by", "delay", "--out", str(tmp_path / "o")], "no network has the group key 'delay'")
+    _one_line_error(
+        capsys, ["measure", *nets, str(nan), "--out", str(tmp_path / "o")], "nan.npz", "group label 'group' is nan"
+    )
+    _one_line_error(
+        capsys,
+        ["measure", *nets, "--group-by", "delay", "--out", str(tmp_path / "o")],
+        "no network has the group key 'delay'",
+    )
 
 
 def test_missing_group_with_default_group(tmp_path):

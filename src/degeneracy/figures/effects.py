@@ -144,9 +144,9 @@ def fig_effects(
     if "experiment" not in eff.columns:
         eff["experiment"] = ""
     present = [str(v) for v in eff[measure].astype(str).unique()]
-    shown_measures = [m for m in measures if m in present] or [
-        c for c in _MEASURE_ORDER if c in present
-    ][:4] or present[:4]
+    shown_measures = (
+        [m for m in measures if m in present] or [c for c in _MEASURE_ORDER if c in present][:4] or present[:4]
+    )
     cols = [(m, _primary_metric(eff, measure, m)) for m in shown_measures]
     keys = eff[eff[measure].astype(str).isin(shown_measures)][["experiment", "factor", "task"]].drop_duplicates()
     keys = keys.assign(_o=keys["factor"].map(lambda f: order.get(f, len(order))))
@@ -190,10 +190,15 @@ def fig_effects(
     for k in range(1, len(cols)):
         ax.axvline(k - 0.5, color="white", lw=2)
     ax.set_xticks(range(len(cols)))
-    several = {m for m in shown_measures if len(eff.loc[eff[measure].astype(str) == m, "metric"].unique()) > 1} if "metric" in eff.columns else set()
+    several = (
+        {m for m in shown_measures if len(eff.loc[eff[measure].astype(str) == m, "metric"].unique()) > 1}
+        if "metric" in eff.columns
+        else set()
+    )
     ax.set_xticklabels(
         [
-            (_MEAN_LABELS.get(m) or f"{_MEASURE_WORDS.get(m, m)}\ndegeneracy") + (f"\n({metric})" if m in several else "")
+            (_MEAN_LABELS.get(m) or f"{_MEASURE_WORDS.get(m, m)}\ndegeneracy")
+            + (f"\n({metric})" if m in several else "")
             for m, metric in cols
         ],
         fontsize=FONT_PT + 1,
@@ -208,9 +213,7 @@ def fig_effects(
     ax.xaxis.tick_top()
     is_drawn = eff[measure].astype(str).isin(shown_measures)
     if "metric" in eff.columns:
-        is_drawn &= pd.Series(
-            [(str(a), str(b)) in drawn for a, b in zip(eff[measure], eff["metric"])], index=eff.index
-        )
+        is_drawn &= pd.Series([(str(a), str(b)) in drawn for a, b in zip(eff[measure], eff["metric"])], index=eff.index)
     vc = eff.loc[is_drawn, "verdict"].astype(str).value_counts()
     shown = [k for k in verdicts if k in vc.index or k in ("agree", "disagree", "inconclusive")]
     handles = [
@@ -232,5 +235,7 @@ def fig_effects(
             for m, ms in hidden.items()
         )
         ax.set_xlabel(_wrap(text, int(fig_w * 13)), fontsize=FONT_PT, color="0.3", labelpad=8)
-    fig.suptitle("Does degeneracy change as the paper says? Observed direction against the paper's", fontsize=FONT_PT + 2)
+    fig.suptitle(
+        "Does degeneracy change as the paper says? Observed direction against the paper's", fontsize=FONT_PT + 2
+    )
     save(fig, out_png, out_pdf)

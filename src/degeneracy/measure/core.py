@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import math
 import time
-from pathlib import Path
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
@@ -296,9 +295,7 @@ def _check_settings(n_boot, weight_restarts, min_levels, threads, seed, dsa_ridg
     """Fail at once on settings no run can use (before loading anything)."""
 
     def whole(x) -> bool:
-        return not isinstance(x, bool) and isinstance(x, (int, np.integer)) or (
-            isinstance(x, float) and x.is_integer()
-        )
+        return not isinstance(x, bool) and isinstance(x, (int, np.integer)) or (isinstance(x, float) and x.is_integer())
 
     for name, value, low in (
         ("--n-boot", n_boot, 1),
@@ -322,7 +319,9 @@ def _groups(nets: list[Network], group_by: str, default_group: str | None, notes
         label = str(default_group).strip()
         if not label or label.lower() == "nan":
             raise MeasureInputError(f"--default-group must be a real label, got {default_group!r}")
-        notes.append(f"groups: {len(missing)} network(s) without a {group_by!r} key put in group {label!r} (--default-group)")
+        notes.append(
+            f"groups: {len(missing)} network(s) without a {group_by!r} key put in group {label!r} (--default-group)"
+        )
         return [n.group if n.group is not None else label for n in nets]
     if missing and len(missing) == len(nets):
         if group_by != "group":

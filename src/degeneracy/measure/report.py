@@ -82,7 +82,9 @@ def check_out(out: str | Path) -> Path:
         allowed = set(KNOWN_OUTPUTS) | {str(f) for f in listed}
         foreign = sorted(e.name for e in out.iterdir() if e.name not in allowed or not (e.is_file() or e.is_symlink()))
         if foreign:
-            shown = ", ".join(safe_text(f) for f in foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
+            shown = ", ".join(safe_text(f) for f in foreign[:5]) + (
+                f" and {len(foreign) - 5} more" if len(foreign) > 5 else ""
+            )
             raise MeasureInputError(
                 f"{name}: --out holds files no measure run wrote ({shown}); the folder is replaced as a whole, "
                 "so name a new or empty folder"
@@ -149,7 +151,13 @@ def fig_mds(D: np.ndarray, groups: list[str], order: list[str], path: str | Path
         for g in order:
             idx = [i for i, x in enumerate(groups) if x == g]
             ax.scatter(
-                X[idx, 0], X[idx, 1], color=col[g], label=_plain(f"{g} (n={len(idx)})"), s=28, edgecolor="k", linewidth=0.4
+                X[idx, 0],
+                X[idx, 1],
+                color=col[g],
+                label=_plain(f"{g} (n={len(idx)})"),
+                s=28,
+                edgecolor="k",
+                linewidth=0.4,
             )
         ax.legend(fontsize=7, frameon=False, loc="best")
         ax.set_xlabel("MDS 1")
@@ -338,15 +346,19 @@ def report_markdown(result: "MeasureResult", figures: list[str]) -> str:
     if result.effects is not None and len(result.effects):
         eff = result.effects
         alpha = float(eff["alpha"].dropna().iloc[0]) if "alpha" in eff and eff["alpha"].notna().any() else 0.05
-        corr = str(eff["correction"].dropna().iloc[0]) if "correction" in eff and eff["correction"].notna().any() else "Holm"
+        corr = (
+            str(eff["correction"].dropna().iloc[0])
+            if "correction" in eff and eff["correction"].notna().any()
+            else "Holm"
+        )
         lines += [
             "",
             "## Trend across groups",
             "",
             f"The rule: a trend is called `up` or `down` only when its p-value, adjusted ({corr}) over the tested "
             f"rows of its family (primary: behavior, dynamics, weights; secondary: the rest), is below {alpha:g}. "
-            "The p-value tests \"degeneracy at the highest level / "
-            "at the lowest = 1\" (ratio with its 95% bootstrap interval); Spearman rho between the group level and "
+            'The p-value tests "degeneracy at the highest level / '
+            'at the lowest = 1" (ratio with its 95% bootstrap interval); Spearman rho between the group level and '
             "each group's degeneracy describes the trend across all groups. Otherwise the trend is `no clear "
             "trend` (or `not tested`, with the reason).",
             "",
