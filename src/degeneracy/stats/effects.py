@@ -617,8 +617,8 @@ def _steps(lv_pts: np.ndarray, lv_reps: np.ndarray, levels: np.ndarray, differen
 def _probe_variance(group: _Group, measure: str, metric: str, draws: dict, effect: float, difference: bool):
     """(variance, note): the probe batch's contribution to the variance of the effect (on its scale),
     which a bootstrap over networks cannot see because every network of a condition sees the same
-    probe. Kernel alignment: each network's ``<column>_probe_sd`` is the probe standard error of its
-    value; the level mean's is at most the mean of those (errors shared by every network), so the
+    probe. Kernel alignment: each network's ``<column>_probe_sd`` (SD over disjoint quarter-probe
+    subsets) stands for the probe standard error of its value, conservatively (it is larger); the level mean's is at most the mean of those (errors shared by every network), so the
     difference gets ``sd_lo^2 + sd_hi^2``. SVCCA: the same effect on the second probe batch
     (``svcca_probe2``) gives ``(e1 - e2)^2 / 2`` (one degree of freedom). (NaN, "") elsewhere."""
     ext = (group.unique_levels[0], group.unique_levels[-1])
