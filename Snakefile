@@ -4,6 +4,7 @@ snakemake --cores 2                                          # the default study
 snakemake --cores 2 results/default/figures/fig3.png         # one figure and only what it needs
 snakemake --cores 2 --configfile configs/test.yaml           # the tiny test study -> results/test/
 snakemake --cores 2 --config only=[width] seeds=3            # a subset -> results/default+only=width+seeds=3/
+snakemake --cores 2 report                                   # the results page -> results/default/results.html
 
 See docs/workflow.md.
 """
@@ -43,6 +44,7 @@ include: "rules/metrics.smk"
 include: "rules/aggregate.smk"
 include: "rules/figures.smk"
 include: "rules/external.smk"
+include: "rules/report.smk"
 
 
 rule all:
