@@ -2,6 +2,13 @@
 # of K seeds of a condition trained together (degeneracy.training.train_ensemble; same checkpoint
 # and log files per seed). Resources here are the defaults everywhere; a cluster profile may
 # override them (profiles/), the study config never does.
+#
+# Resuming: a training job keeps a snapshot `<checkpoint>.resume.pt` beside its checkpoint
+# (seed<seed>.pt.resume.pt; an ensemble job: beside its first seed's checkpoint) and a rerun of
+# the job continues from it (docs/training.md, "Resuming"; docs/cluster.md for SLURM time limits).
+# The snapshot is deliberately NOT an output: Snakemake deletes the outputs of an incomplete job
+# before running it again, which would throw the snapshot away; as an undeclared file it survives,
+# and the trainer removes it once the checkpoint is written.
 
 if not ENSEMBLE_BLOCKS:
 

@@ -4,6 +4,8 @@
 # One ensemble per job (params.seeds given): output.checkpoints / output.logs, one per seed in the
 # order of params.seeds; params.compile (optional, default False) compiles the ensemble step.
 # Either way every finished epoch appends one line to the job's log: file.
+# A rerun of a killed job resumes from the snapshot `<checkpoint>.resume.pt` (not an output; see
+# rules/train.smk) and says so in the log.
 import sys
 from pathlib import Path
 

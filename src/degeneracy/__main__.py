@@ -8,6 +8,11 @@ Examples::
     python -m degeneracy plan configs/paper.yaml --pilot-seeds 2   # pilot + cost (docs/plan.md)
 
 Writes ``<out-dir>/seed<seed>.pt`` (checkpoint) and ``<out-dir>/seed<seed>.log.parquet``.
+While it trains it keeps ``<out-dir>/seed<seed>.pt.resume.pt`` (a snapshot every
+``training.resume_every_s`` seconds, default 300): started again with the same arguments after a
+kill, ``train`` continues from it and says so (``resumed from ...: epoch E done ...``), to the same
+network and log as an uninterrupted run; a snapshot of another config or code version is ignored,
+with the reason (docs/training.md, "Resuming").
 """
 
 from __future__ import annotations

@@ -5,8 +5,8 @@ A config is a plain dict with three sections::
     task:     {name: flipflop, <task knobs, see degeneracy.tasks>}
     model:    {kind: standard | mup, n_units, gamma, tau, readout_init}
     training: {lr, batch_size, steps_per_epoch, max_epochs, plateau_factor, plateau_patience,
-               stop_patience, threshold, regulariser: {kind, lambda}, grad_clip, device,
-               num_threads, ensemble}
+               stop_patience, threshold, regulariser: {kind, lambda}, grad_clip, adam_eps,
+               adam_eps_width, device, num_threads, resume_every_s, resume_every_epochs}
 
 :data:`MODEL_PARAMS`, :data:`TRAINING_PARAMS` and :data:`REGULARISER_PARAMS` are the only
 statement of these keys. :func:`resolve_config` checks a config against them (and the task's own
@@ -159,6 +159,16 @@ TRAINING_PARAMS: dict[str, Param] = {
     ),
     "device": Param("auto", str, "auto (CUDA when present), cpu or cuda", choices=DEVICES),
     "num_threads": Param(1, int, "torch CPU threads per job", minimum=1),
+    "resume_every_s": Param(
+        300.0,
+        float,
+        "seconds between resumable snapshots (<checkpoint>.resume.pt, end of an epoch); null: none by time",
+        exclusive_minimum=0,
+        nullable=True,
+    ),
+    "resume_every_epochs": Param(
+        None, int, "also a resumable snapshot every this many epochs; null: by time only", minimum=1, nullable=True
+    ),
 }
 
 MODEL_DEFAULTS: dict[str, Any] = {k: p.default for k, p in MODEL_PARAMS.items()}

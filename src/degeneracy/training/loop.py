@@ -19,6 +19,18 @@ from ..io import atomic_torch_save, atomic_write_parquet
 from ..models import build_model
 from ..tasks import make_task
 from .regularisers import regulariser_penalty
+from .resume import (
+    SnapshotTimer,
+    code_version,
+    fingerprint,
+    global_rng_state,
+    load_resume,
+    notice_stderr,
+    remove_resume,
+    resume_path,
+    save_resume,
+    set_global_rng_state,
+)
 from .stopping import StopRule
 
 STATUSES = ("converged", "not_converged", "diverged")
@@ -101,6 +113,7 @@ def train(
     checkpoint_path: Path | str,
     log_path: Path | str,
     progress: Callable[[dict[str, Any]], None] | None = None,
+    notice: Callable[[str], None] | None = None,
 ) -> TrainResult:
     """Train one network with BPTT + Adam until criterion, budget or divergence.
 
@@ -115,7 +128,15 @@ def train(
     Writes the checkpoint (initial and final weights, resolved config, seed, status, versions) and
     the per-epoch log (Parquet: epoch, steps, loss [MSE], lr, elapsed_s [s]) atomically.
     ``progress``, if given, is called with each epoch's log row.
+
+    Resumable: every ``training.resume_every_s`` seconds (or ``resume_every_epochs`` epochs) the
+    run's whole state goes to ``<checkpoint_path>.resume.pt`` at the end of an epoch; a later call
+    with the same arguments continues from it (same final checkpoint and log, ``elapsed_s`` aside),
+    and a snapshot of another config or code version is ignored. The snapshot is removed once the
+    final checkpoint is written. ``notice`` (default: a line on stderr) hears whether the run resumed
+    and from which epoch, or why a snapshot found was not used (module :mod:`.resume`).
     """
+    notice = notice_stderr if notice is None else notice
     cfg = resolve_config(config)
     tcfg = cfg["training"]
     torch.set_num_threads(tcfg["num_threads"])
@@ -132,8 +153,26 @@ def train(
     rows: list[dict[str, Any]] = []
     stop = StopRule(tcfg["threshold"], tcfg["stop_patience"])
     status, steps, loss_mean = "not_converged", 0, float("nan")
-    t0 = time.perf_counter()
-    for epoch in range(1, tcfg["max_epochs"] + 1):
+    snapshot = resume_path(checkpoint_path)
+    fp = fingerprint(cfg, [seed], "single", device, code_version(__file__, cfg))
+    start, elapsed0 = 1, 0.0
+    state = load_resume(snapshot, fp, notice)
+    if state is not None:
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["optimizer"])
+        sched.load_state_dict(state["scheduler"])
+        stop.streak = int(state["stop_streak"])
+        gen.set_state(state["data_rng"])
+        set_global_rng_state(state["global_rng"])
+        init_state, rows, steps = state["init_state"], list(state["rows"]), int(state["steps"])
+        start, elapsed0 = int(state["epoch"]) + 1, float(state["elapsed_s"])
+        notice(
+            f"resumed from {snapshot}: epoch {state['epoch']} done ({steps} steps, "
+            f"{elapsed0:.1f} s trained); continuing at epoch {start}"
+        )
+    timer = SnapshotTimer(tcfg["resume_every_s"], tcfg["resume_every_epochs"], start - 1)
+    t0 = time.perf_counter() - elapsed0
+    for epoch in range(start, tcfg["max_epochs"] + 1):
         total = torch.zeros((), device=device)
         finite = True
         for _ in range(tcfg["steps_per_epoch"]):
@@ -169,9 +208,30 @@ def train(
         if stop.update(loss_mean):
             status = "converged"
             break
-    return write_outputs(
+        if epoch < tcfg["max_epochs"] and timer.due(epoch):
+            save_resume(
+                snapshot,
+                fp,
+                {
+                    "epoch": epoch,
+                    "steps": steps,
+                    "elapsed_s": time.perf_counter() - t0,
+                    "rows": rows,
+                    "init_state": init_state,
+                    "model": _state(model),
+                    "optimizer": opt.state_dict(),
+                    "scheduler": sched.state_dict(),
+                    "stop_streak": stop.streak,
+                    "data_rng": gen.get_state(),
+                    "global_rng": global_rng_state(),
+                },
+            )
+            timer.mark(epoch)
+    result = write_outputs(
         cfg, seed, status, init_state, _state(model), task, rows, steps, loss_mean, checkpoint_path, log_path
     )
+    remove_resume(snapshot)
+    return result
 
 
 def write_outputs(
