@@ -867,6 +867,7 @@ def _finish(rows: list[dict[str, Any]], s: Mapping[str, Any]) -> None:
             notes.append(f"no paper direction for factor {r['factor']!r}")
         else:
             r["verdict"] = "agree" if direction == paper else "disagree"
+            notes.insert(0, f"{direction} at adjusted p = {q:.3g} ({name}, {family}); every gate passed")
         r["called"] = bool(
             sig and not blockers and (r["measure"] != "dynamics" or r["above_noise_floor"] is True)
         )
