@@ -594,3 +594,12 @@ def test_report_gives_baselines_and_the_trend_rule(tmp_path):
     # the trend wording is the rule that decides it
     assert "interval excludes 0" not in text
     assert "only when its p-value, adjusted" in text and "Holm" in text and "p (adjusted)" in text
+
+
+def test_a_folder_with_a_resume_snapshot_takes_only_the_networks(tmp_path):
+    # training writes <checkpoint>.resume.pt while it runs: a folder or glob must not take it as a network
+    from degeneracy.measure.formats import expand_inputs
+
+    for name in ("a.npz", "b.pt", "b.pt.resume.pt"):
+        (tmp_path / name).write_bytes(b"x")
+    assert [p.name for p in expand_inputs([tmp_path])] == ["a.npz", "b.pt"]

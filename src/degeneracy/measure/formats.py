@@ -144,7 +144,12 @@ def expand_inputs(items: Sequence[str | Path], fmt: str = "auto", exclude: Itera
             out.append(p)
 
     def many(paths: list[Path]) -> None:
-        paths = [p for p in sorted(paths) if p.is_file() and p.suffix.lower() in wanted]
+        # an unfinished training's resume snapshot (<checkpoint>.resume.pt) is not a network
+        paths = [
+            p
+            for p in sorted(paths)
+            if p.is_file() and p.suffix.lower() in wanted and not p.name.lower().endswith(".resume.pt")
+        ]
         torch_stems = {(p.parent, p.stem) for p in paths if p.suffix.lower() in _TORCH_SUFFIXES}
         for p in paths:
             if p.suffix.lower() == ".npz" and (p.parent, p.stem) in torch_stems:
