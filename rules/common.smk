@@ -263,3 +263,67 @@ def figure_extra(wildcards):
     if name == "training_curves":
         return {"log_jobs": STUDY.jobs(settings["experiments"])}
     return {}
+
+
+# ---- pairwise chunks (rules/metrics.smk; docs/workflow.md, "Pairwise jobs")
+
+from degeneracy.conditions import block_size as _block_size
+from degeneracy.conditions import pair_chunks as _pair_chunks
+
+PAIRS_PER_JOB = int(STUDY.config["pairwise"]["pairs_per_job"])
+#: seeds per block (by seed value): a chunk's name says it, so a new block size never reuses a file
+PAIR_BLOCK = _block_size(PAIRS_PER_JOB)
+
+
+@lru_cache(maxsize=None)
+def pair_chunk_seeds(condition):
+    """{chunk name: (seeds of block a, seeds of block b)} of the condition's pairwise jobs."""
+    return {
+        f"s{PAIR_BLOCK}b{a}-{b}": (sa, sb)
+        for a, b, sa, sb in _pair_chunks(CONDITIONS[condition].seeds, PAIRS_PER_JOB)
+    }
+
+
+def _chunk(wildcards):
+    try:
+        return pair_chunk_seeds(wildcards.condition)[wildcards.chunk]
+    except KeyError:
+        raise ValueError(
+            f"no pairwise chunk {wildcards.chunk!r} of {wildcards.condition!r} at "
+            f"pairs_per_job {PAIRS_PER_JOB}"
+        )
+
+
+def chunk_seed_files(pattern):
+    """Input function: ``pattern`` for every seed of the job's two blocks."""
+
+    def fn(wildcards):
+        first, second = _chunk(wildcards)
+        return [
+            pattern.format(condition=wildcards.condition, seed=s)
+            for s in sorted(set(first) | set(second))
+        ]
+
+    return fn
+
+
+def chunk_params(wildcards):
+    first, second = _chunk(wildcards)
+    return [list(first), list(second)]
+
+
+def chunk_outputs(pattern):
+    """Input function: ``pattern`` (with {condition}, {chunk}) for every chunk of the condition."""
+
+    def fn(wildcards):
+        return [
+            pattern.format(condition=wildcards.condition, chunk=c)
+            for c in pair_chunk_seeds(wildcards.condition)
+        ]
+
+    return fn
+
+
+WEIGHT_CHUNK = f"{OUT}/pairwise/{{condition}}/weights/{{chunk}}.parquet"
+SVCCA_CHUNK = f"{OUT}/pairwise/{{condition}}/svcca/{{chunk}}.parquet"
+SPECTRUM_CHUNK = f"{OUT}/svcca/{{condition}}/spectrum/{{chunk}}.parquet"

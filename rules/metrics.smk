@@ -1,5 +1,13 @@
-# DSA operators of a condition's converged networks (one job per condition), then all pairs
-# of a condition in one job per metric.
+# DSA operators of a condition's converged networks (one job per condition), then its pairs:
+# DSA in one job per condition (one batched alignment of the whole set), the purely pairwise
+# measures (weights, SVCCA) in chunks of at most pairwise.pairs_per_job pairs, one job per pair
+# of seed blocks, gathered into the condition's table (docs/workflow.md, "Pairwise jobs").
+
+
+# Light: on a cluster the gathers run in the main Snakemake process (no submission).
+localrules:
+    pairwise_weights_gather,
+    pairwise_svcca_gather,
 
 
 rule dsa_fit:
@@ -18,10 +26,10 @@ rule dsa_fit:
         "../envs/degeneracy.yaml"
     threads: 1
     # measured (paper pilot, flip-flop, n = 512, 2,048 probe trials): 4.6 GB for 2 networks,
-    # 4.8 min per network (50 networks: about 4 h)
+    # 4.8 min per network (50 networks: about 4 h, so 6 h with a margin)
     resources:
         mem_mb=8000,
-        runtime=240,
+        runtime=360,
     params:
         dsa=dsa_settings(DSA_FIT_KEYS),
         code=code("dsa_fit.py"),
@@ -52,44 +60,74 @@ rule pairwise_dsa:
         "scripts/pairwise_dsa.py"
 
 
+# One job per pair of seed blocks. Measured per pair on one core (docs/plan.md): about 27 s at
+# n = 512 (the 6-seed pilot: 399 s for 15 pairs, start-up included), so the default 100 pairs
+# per job is about 45 min at the paper's widest networks; runtime follows (60 min).
 rule pairwise_weights:
     input:
-        networks=seed_files(NETWORK),
-        weights=seed_files(WEIGHTS),
-        trajectories=seed_files(TRAJECTORIES),
+        networks=chunk_seed_files(NETWORK),
+        weights=chunk_seed_files(WEIGHTS),
+        trajectories=chunk_seed_files(TRAJECTORIES),
     output:
-        f"{OUT}/pairwise/{{condition}}/weights.parquet",
+        WEIGHT_CHUNK,
     log:
-        f"{OUT}/logs/pairwise/{{condition}}/weights.log",
+        f"{OUT}/logs/pairwise/{{condition}}/weights/{{chunk}}.log",
     benchmark:
-        f"{OUT}/benchmarks/pairwise/{{condition}}/weights.tsv"
+        f"{OUT}/benchmarks/pairwise/{{condition}}/weights/{{chunk}}.tsv"
+    wildcard_constraints:
+        chunk=r"s\d+b\d+-\d+",
     conda:
         "../envs/degeneracy.yaml"
-    threads: 2
+    threads: 1
     resources:
-        mem_mb=8000,
-        runtime=240,
+        mem_mb=4000,
+        runtime=60,
     params:
         weights=SETTINGS["weights"],
+        chunk=chunk_params,
         code=code("pairwise_weights.py"),
     script:
         "scripts/pairwise_weights.py"
 
 
+rule pairwise_weights_gather:
+    input:
+        chunk_outputs(WEIGHT_CHUNK),
+    output:
+        f"{OUT}/pairwise/{{condition}}/weights.parquet",
+    log:
+        f"{OUT}/logs/pairwise/{{condition}}/weights.log",
+    benchmark:
+        f"{OUT}/benchmarks/gather/{{condition}}/weights.tsv"
+    conda:
+        "../envs/degeneracy.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    params:
+        code=code("pairwise_gather.py"),
+    script:
+        "scripts/pairwise_gather.py"
+
+
 # SVCCA on both probe batches (metrics svcca and svcca_probe2) with a fixed number of components
-# per task (svcca.n_components), and every pair's canonical correlations.
+# per task (svcca.n_components), and every pair's canonical correlations: one job per pair of
+# seed blocks (its cost is mostly the bases of its at most 2 x block networks), then gathered.
 rule pairwise_svcca:
     input:
-        networks=seed_files(NETWORK),
-        trajectories=seed_files(TRAJECTORIES),
-        trajectories_probe2=seed_files(TRAJECTORIES_PROBE2),
+        networks=chunk_seed_files(NETWORK),
+        trajectories=chunk_seed_files(TRAJECTORIES),
+        trajectories_probe2=chunk_seed_files(TRAJECTORIES_PROBE2),
     output:
-        pairs=f"{OUT}/pairwise/{{condition}}/svcca.parquet",
-        spectrum=f"{OUT}/svcca/{{condition}}/spectrum.parquet",
+        pairs=SVCCA_CHUNK,
+        spectrum=SPECTRUM_CHUNK,
     log:
-        f"{OUT}/logs/pairwise/{{condition}}/svcca.log",
+        f"{OUT}/logs/pairwise/{{condition}}/svcca/{{chunk}}.log",
     benchmark:
-        f"{OUT}/benchmarks/pairwise/{{condition}}/svcca.tsv"
+        f"{OUT}/benchmarks/pairwise/{{condition}}/svcca/{{chunk}}.tsv"
+    wildcard_constraints:
+        chunk=r"s\d+b\d+-\d+",
     conda:
         "../envs/degeneracy.yaml"
     threads: 1
@@ -99,9 +137,33 @@ rule pairwise_svcca:
         runtime=60,
     params:
         svcca=analysis("svcca"),
+        chunk=chunk_params,
         code=code("pairwise_svcca.py"),
     script:
         "scripts/pairwise_svcca.py"
+
+
+rule pairwise_svcca_gather:
+    input:
+        pairs=chunk_outputs(SVCCA_CHUNK),
+        spectrum=chunk_outputs(SPECTRUM_CHUNK),
+    output:
+        pairs=f"{OUT}/pairwise/{{condition}}/svcca.parquet",
+        spectrum=f"{OUT}/svcca/{{condition}}/spectrum.parquet",
+    log:
+        f"{OUT}/logs/pairwise/{{condition}}/svcca.log",
+    benchmark:
+        f"{OUT}/benchmarks/gather/{{condition}}/svcca.tsv"
+    conda:
+        "../envs/degeneracy.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    params:
+        code=code("pairwise_gather.py"),
+    script:
+        "scripts/pairwise_gather.py"
 
 
 # DSA robustness: the condition's pairs and nulls at rank and delay interval x0.5, x1, x2 of the

@@ -323,3 +323,80 @@ def test_pilot_flags_an_unreachable_threshold(workflow, tmp_path):
         assert f"- FLAG {cid}: 0 of 2 converged" in res.stdout
     assert "start-up included (--no-retime; an upper bound)" in res.stdout
     assert "## Flags (2)" in res.stdout
+
+
+# --------------------------------------------------------------------------- wall time of a cluster
+
+
+def _dag():
+    from degeneracy.plan import Job
+
+    return [
+        Job("A", "x", 3.0),
+        Job("B", "x", 2.0),
+        Job("C", "train", 4.0, gpus=1, deps=("A",)),
+        Job("D", "x", 1.0, threads=2, deps=("A", "B")),
+        Job("E", "x", 2.0, deps=("C", "D")),
+    ]
+
+
+def test_list_schedule_makespan_by_hand():
+    """A (3 s) and B (2 s) start at once on 2 cores; C (GPU, after A) runs 3-7; D (2 threads,
+    after A and B) waits for C's core until 7 and ends at 8; E (after C and D) ends at 10. On 3
+    cores D runs 3-4 and the makespan is the critical path A -> C -> E, 9 s. On 1 core every job
+    runs alone (D's 2 threads capped at 1): the sum, 12 s."""
+    from degeneracy.plan import list_schedule
+
+    s = list_schedule(_dag(), cores=2, gpus=1)
+    assert s.makespan == 10.0
+    assert s.start == {"A": 0.0, "B": 0.0, "C": 3.0, "D": 7.0, "E": 8.0}
+    assert s.critical_path == ["A", "C", "E"] and s.critical_s == 9.0
+    assert list_schedule(_dag(), cores=3, gpus=1).makespan == 9.0
+    one = list_schedule(_dag(), cores=1, gpus=1)
+    assert one.makespan == 12.0 and one.start["C"] == 3.0  # C (chain 6 s) before B (5 s)
+    with pytest.raises(ValueError, match="GPU"):
+        list_schedule(_dag(), cores=2, gpus=0)
+
+
+def test_over_requests_lists_jobs_above_runtime_or_memory():
+    from degeneracy.plan import Job, over_requests
+
+    jobs = [Job("a", "r", 3601.0), Job("b", "r", 3600.0, mem_mb=9000.0), Job("c", "s", 1e6)]
+    out = over_requests(jobs, {"r": {"runtime": 60, "mem_mb": 8000}})
+    assert out == ["a: 60.0 min > runtime 60 min", "b: 9000 MB > mem_mb 8000"]
+
+
+def test_study_jobs_match_the_workflow_dag_of_the_test_study():
+    """The planner's jobs of configs/test.yaml are the workflow's (tests/test_workflow.py counts
+    the same rules in a dry run), with chunked pairwise jobs at pairs_per_job 4."""
+    from degeneracy.plan import list_schedule, study_jobs
+
+    cfg = yaml.safe_load(TEST_CONFIG.read_text())
+    cfg["experiments"]["gamma"]["seeds"] = 6
+    cfg["pairwise"] = {"pairs_per_job": 4}
+    study = checked_study(cfg)
+    jobs = study_jobs(study)
+    counts = pd.Series([j.rule for j in jobs]).value_counts().to_dict()
+    n_nets = sum(len(c.seeds) for c in study.conditions.values())
+    n_cond = len(study.conditions)
+    # 2 gamma conditions of 6 seeds: 6 chunks each (blocks {0,1}, {2,3}, {4,5}); the rest 1 chunk
+    assert counts["pairwise_weights"] == counts["pairwise_svcca"] == (n_cond - 2) + 2 * 6
+    assert counts["train"] == counts["extract"] == n_nets
+    assert counts["dsa_fit"] == counts["pairwise_dsa"] == counts["pairwise_weights_gather"] == n_cond
+    s = list_schedule(jobs, cores=4)
+    assert s.makespan >= max(s.critical_s, sum(j.seconds * j.threads for j in jobs) / 4) - 1e-6
+    assert s.critical_path[-1].startswith("figure")
+
+
+def test_a_training_takes_a_free_gpu_else_a_core():
+    """Two trainings of 10 s on a core or 2 s on a GPU. One GPU, two cores: the first takes the
+    GPU (0-2 s), the second a core (0-10 s): 10 s. No GPU: both on cores, 10 s. One core and one
+    GPU: the GPU job holds the only core, so the second starts at 2 on the freed GPU: 4 s. Two
+    GPUs: 2 s."""
+    from degeneracy.plan import Job, list_schedule
+
+    jobs = [Job("t1", "train", 10.0, gpu_seconds=2.0), Job("t2", "train", 10.0, gpu_seconds=2.0)]
+    assert list_schedule(jobs, cores=2, gpus=1).makespan == 10.0
+    assert list_schedule(jobs, cores=2, gpus=0).makespan == 10.0
+    assert list_schedule(jobs, cores=1, gpus=1).makespan == 4.0
+    assert list_schedule(jobs, cores=2, gpus=2).makespan == 2.0

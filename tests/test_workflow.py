@@ -23,7 +23,7 @@ REPO = Path(__file__).resolve().parents[1]
 TEST_CONFIG = REPO / "configs" / "test.yaml"
 
 sys.path.insert(0, str(REPO / "src"))
-from degeneracy.conditions import build_study  # noqa: E402
+from degeneracy.conditions import build_study, pair_chunks  # noqa: E402
 from workflow_copy import copy_workflow  # noqa: E402
 
 pytestmark = pytest.mark.slow
@@ -97,13 +97,17 @@ def expected_counts(cfg: dict) -> dict[str, int]:
     study = build_study(cfg)
     n_networks = sum(len(c.seeds) for c in study.conditions.values())
     n_cond = len(study.conditions)
+    ppj = study.config["pairwise"]["pairs_per_job"]
     return {
         "train": n_networks,
         "extract": n_networks,
         "dsa_fit": n_cond,
         "pairwise_dsa": n_cond,
-        "pairwise_weights": n_cond,
-        "pairwise_svcca": n_cond,
+        # one chunk per condition at the test study's seeds (tests/test_pairwise_chunks.py: more)
+        "pairwise_weights": sum(len(pair_chunks(c.seeds, ppj)) for c in study.conditions.values()),
+        "pairwise_svcca": sum(len(pair_chunks(c.seeds, ppj)) for c in study.conditions.values()),
+        "pairwise_weights_gather": n_cond,
+        "pairwise_svcca_gather": n_cond,
         "dsa_grid": n_cond,
         "joint_dsa": len({(r["experiment"], r["task"]) for r in study.meta if r["experiment"] == "complexity"}),
         "summary": len(study.experiments),
@@ -167,6 +171,8 @@ def test_single_figure_builds_only_its_ancestors(fresh):
         "pairwise_dsa": len(l1_conditions),
         "pairwise_weights": len(l1_conditions),
         "pairwise_svcca": len(l1_conditions),
+        "pairwise_weights_gather": len(l1_conditions),
+        "pairwise_svcca_gather": len(l1_conditions),
         "summary": 1,
         "figure": 1,
     }

@@ -17,5 +17,6 @@ with job(snakemake) as threads:
         n_components=snakemake.params.svcca["svcca"]["n_components"],
         probe2_paths=list(snakemake.input.trajectories_probe2),
         out_spectrum=snakemake.output.spectrum,
+        chunk=snakemake.params.chunk,
     )
     print(df.groupby("metric")["value"].describe().to_string() if len(df) else "no pairs")

@@ -16,5 +16,6 @@ with job(snakemake) as threads:
         snakemake.output[0],
         threads=threads,
         trajectory_paths=list(snakemake.input.trajectories),
+        chunk=snakemake.params.chunk,
     )
     print(df.groupby("metric")["value"].describe().to_string() if len(df) else "no pairs")

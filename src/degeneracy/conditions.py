@@ -33,6 +33,8 @@ __all__ = [
     "condition_id",
     "deep_merge",
     "seed_list",
+    "block_size",
+    "pair_chunks",
 ]
 
 #: The figure registry: every figure the workflow knows (one target each) -> the experiments it
@@ -109,7 +111,41 @@ GLOBAL_DEFAULTS: dict[str, Any] = {
     # DSA robustness grid: at most this many converged networks per condition (lowest seeds
     # first; null = all). Its pairwise cost grows with the square of the count.
     "dsa_grid": {"max_networks": None},
+    # the purely pairwise measures (weights, SVCCA) run in jobs of at most this many pairs:
+    # seeds in blocks of isqrt(pairs_per_job) by seed value, one job per pair of blocks
+    # (docs/workflow.md, "Pairwise jobs"; the default keeps an n = 512 weights job under 60 min)
+    "pairwise": {"pairs_per_job": 100},
 }
+
+
+# --------------------------------------------------------------------------- pair chunks
+
+
+def block_size(pairs_per_job: int) -> int:
+    """Seeds per block of the chunked pairwise jobs: the largest B with B * B <= pairs_per_job
+    (at least 2), so a job over two blocks has at most B * B pairs and one within a block
+    B (B - 1) / 2."""
+    return max(2, math.isqrt(int(pairs_per_job)))
+
+
+def pair_chunks(seeds: Iterable[int], pairs_per_job: int) -> list[tuple[int, int, list[int], list[int]]]:
+    """The pairwise jobs of a condition with ``seeds``: ``(a, b, seeds of block a, seeds of
+    block b)`` for every pair of blocks a <= b (block k = the seeds s with s // B == k, B =
+    :func:`block_size`), leaving out a block paired with itself when it holds one seed (no
+    pair). Job (a, b) measures the pairs (s, t), s in block a, t in block b, s < t. A block's
+    seeds depend on the seed values only, so adding seeds leaves every job over full blocks
+    unchanged (its inputs and output name stay the same) and adds jobs for the new blocks."""
+    size = block_size(pairs_per_job)
+    blocks: dict[int, list[int]] = {}
+    for s in sorted(set(int(s) for s in seeds)):
+        blocks.setdefault(s // size, []).append(s)
+    keys = sorted(blocks)
+    return [
+        (a, b, blocks[a], blocks[b])
+        for i, a in enumerate(keys)
+        for b in keys[i:]
+        if a != b or len(blocks[a]) >= 2
+    ]
 
 
 # --------------------------------------------------------------------------- helpers

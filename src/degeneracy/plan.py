@@ -36,6 +36,17 @@ if TYPE_CHECKING:
 #: stages in pipeline order; every benchmark TSV belongs to one (see :func:`stage_of`)
 STAGES = ("train", "extract", "dsa_fit", "pairwise_dsa", "pairwise_weights", "aggregation", "figures")
 
+#: Measured costs (docs/plan.md, docs/reliability.md, docs/training.md) behind the defaults and the
+#: pilot-free projection (``plan --no-pilot``). Seconds on one core of the 2-core development
+#: machine unless noted.
+MEASURED: dict[str, float] = {
+    # pairwise_weights at n = 512 (trained networks, initial-matrix baseline, activity start):
+    # the 6-seed width pilot's job, 399 s for 15 pairs on one core, start-up included
+    "pairwise_weights_pair_s_n512": 26.6,
+    # the same at n = 128 (docs/metrics.md: 268 ms per search, two searches per pair)
+    "pairwise_weights_pair_s_n128": 0.54,
+}
+
 #: the pilot's targets (relative to the study root): no summaries, effects or figures
 PILOT_TARGETS = ("meta.parquet", "networks.parquet", "pairwise.parquet")
 
@@ -55,8 +66,13 @@ def stage_of(rel: Path) -> tuple[str, str, str | None, int | None]:
     if len(parts) == 3 and parts[2].startswith("seed"):
         condition, seed = parts[1], int(re.sub(r"\D", "", parts[2]) or -1)
     if top == "pairwise":
+        if len(parts) == 4:  # a chunk: pairwise/<c>/<metric>/<chunk>.tsv
+            rule = f"pairwise_{parts[2]}"
+            return rule, rule, parts[1], None
         rule = f"pairwise_{Path(parts[-1]).stem}"
         return rule, rule, parts[1] if len(parts) == 3 else None, None
+    if top == "gather":  # gather/<c>/<metric>.tsv: the chunks joined into the condition's table
+        return f"pairwise_{Path(parts[-1]).stem}_gather", "aggregation", parts[1] if len(parts) == 3 else None, None
     if top == "dsa_fit":
         return "dsa_fit", "dsa_fit", Path(parts[-1]).stem, None
     if top == "aggregate":
@@ -395,13 +411,20 @@ def time_scaled_stages(study, root: Path, table: pd.DataFrame, bench: pd.DataFra
     out = {}
     for stage, done in timed.items():
         jobs = bench[(bench["stage"] == stage) & bench["condition"].isin(list(done))]
-        over = [row.s - done[row.condition] for row in jobs.itertuples()]
+        # a condition's chunk jobs together ran its pairs once: its start-up is per job
+        over = [(g["s"].sum() - done[c]) / len(g) for c, g in jobs.groupby("condition")]
         # no condition with two converged networks: the job time as a whole
         startup = max(0.0, float(pd.Series(over).median())) if over else _median_job_s(bench, stage)
         per_unit = {c: done[c] / _units(stage, int(converged[c])) for c in done}
         out[stage] = StageCost(startup, per_unit, "in-process re-timing of the pilot's own files")
     return out
 
+
+#: where plan --no-pilot takes its durations from
+NO_PILOT = (
+    "the measured costs in degeneracy.plan (MEASURED, TRAIN_S_N128, measured_costs; "
+    "docs/plan.md), not a pilot of this config"
+)
 
 #: how --no-retime measures the per-unit stages (also the projection's note)
 NO_RETIME = "the pilot's job wall time per network or pair, start-up included (--no-retime; an upper bound)"
@@ -418,10 +441,10 @@ def job_scaled_stages(table: pd.DataFrame, bench: pd.DataFrame) -> dict[str, Sta
     out = {}
     for stage in UNIT_STAGES:
         per = {}
-        for row in bench[bench["stage"] == stage].itertuples():
-            units = _units(stage, int(converged.get(row.condition, 0)))
+        for cid, g in bench[bench["stage"] == stage].groupby("condition"):
+            units = _units(stage, int(converged.get(cid, 0)))  # all chunk jobs of the condition together
             if units >= 1:
-                per[row.condition] = float(row.s) / units
+                per[cid] = float(g["s"].sum()) / units
         startup = 0.0 if per else _median_job_s(bench, stage)
         out[stage] = StageCost(startup, per, NO_RETIME)
     return out
@@ -441,13 +464,18 @@ class Projection:
 
 
 def rule_resources(workdir: Path) -> dict[str, dict[str, int]]:
-    """``threads`` and ``runtime`` (minutes) of each rule, read from ``rules/*.smk``."""
+    """``threads``, ``mem_mb`` and ``runtime`` (minutes) of each named rule, read from
+    ``rules/*.smk`` (rules at any indentation, e.g. inside an ``if``)."""
     out: dict[str, dict[str, int]] = {}
     for smk in sorted((workdir / "rules").glob("*.smk")):
-        for block in re.split(r"^rule\s+", smk.read_text(), flags=re.MULTILINE)[1:]:
+        for block in re.split(r"^[ \t]*rule\s+(?=\w+:)", smk.read_text(), flags=re.MULTILINE)[1:]:
             name = block.split(":", 1)[0].strip()
             info = {}
-            for key, pat in (("threads", r"threads:\s*(\d+)"), ("runtime", r"runtime\s*=\s*(\d+)")):
+            for key, pat in (
+                ("threads", r"threads:\s*(\d+)"),
+                ("mem_mb", r"mem_mb\s*=\s*(\d+)"),
+                ("runtime", r"runtime\s*=\s*(\d+)"),
+            ):
                 m = re.search(pat, block)
                 if m:
                     info[key] = int(m.group(1))
@@ -768,6 +796,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="project DSA and weight stages from the pilot's job times (faster; an upper bound) "
         "instead of re-timing them in this process",
     )
+    p.add_argument("--gpus", type=int, default=0, help="GPUs of the cluster (trainings run on them; default 0)")
+    p.add_argument(
+        "--no-pilot",
+        action="store_true",
+        help="no pilot: project the full config's DAG from the measured costs in degeneracy.plan "
+        "(docs/plan.md, 'Wall time of a cluster') and print its wall time on --cores / --gpus",
+    )
     p.add_argument("--workdir", help="workflow folder (default: the checkout of this package)")
     p.set_defaults(func=plan_command)
 
@@ -788,6 +823,18 @@ def plan_command(args: argparse.Namespace) -> int:
     workdir = workflow_dir(args.workdir)
     config_path = Path(args.config).resolve()
     config = load_config(config_path)
+    if args.no_pilot:
+        try:
+            full = checked_study(config)
+        except StudyConfigError as exc:
+            print(f"config error: {' '.join(str(exc).split())}", file=sys.stderr)
+            return 2
+        jobs = study_jobs(full, measured_costs, gpus=args.gpus)
+        n_net = sum(len(c.seeds) for c in full.conditions.values())
+        print(f"# Plan for {args.config} (no pilot)\n")
+        print(f"{len(full.conditions)} conditions, {n_net} networks, {len(jobs)} jobs.\n")
+        print(cluster_report(jobs, args.cores, args.gpus, rule_resources(workdir), NO_PILOT))
+        return 0
     try:
         overlay = pilot_overlay(
             config, args.pilot_seeds, args.budget_scale, args.study_suffix, args.only, args.extremes, args.tasks
@@ -833,6 +880,11 @@ def plan_command(args: argparse.Namespace) -> int:
             "(an upper bound: the stop rule may end them earlier)"
         )
     text = render(str(args.config), pilot.root, table, proj, costs, args.cores, slurm_groups(workdir), resources)
+    jobs = study_jobs(full, pilot_cost(full, proj, costs, resources), gpus=args.gpus)
+    text += "\n" + cluster_report(
+        jobs, args.cores, args.gpus, resources, "train, extract, dsa_fit, pairwise_dsa and pairwise_weights "
+        "from this pilot, the other rules from the measured costs (docs/plan.md)"
+    )
     (root / "plan.md").write_text(text)
     print(text)
     print(f"wrote {pilot.root}/plan.md")
@@ -840,3 +892,378 @@ def plan_command(args: argparse.Namespace) -> int:
     if rc != 0:
         print(f"warning: the pilot workflow exited {rc} (some jobs failed; see {pilot.root}/logs/)", file=sys.stderr)
     return 1 if len(flagged) else 0
+
+
+# --------------------------------------------------------------------------- wall time of a cluster
+
+
+@dataclass
+class Job:
+    """One job of the study's DAG for :func:`list_schedule`: ``seconds`` (projected wall time),
+    ``threads`` (cores it holds), ``gpus``, ``mem_mb`` (projected peak memory, 0 unknown) and
+    ``deps`` (names of the jobs whose outputs it reads)."""
+
+    name: str
+    rule: str
+    seconds: float
+    threads: int = 1
+    gpus: int = 0
+    mem_mb: float = 0.0
+    deps: tuple[str, ...] = ()
+    #: wall seconds on one GPU (and one core) when the job may run there instead; None: CPU only
+    gpu_seconds: float | None = None
+
+    @property
+    def fastest(self) -> float:
+        return self.seconds if self.gpu_seconds is None else min(self.seconds, self.gpu_seconds)
+
+
+@dataclass
+class Schedule:
+    """A list schedule: ``makespan`` (s), ``start``/``finish`` per job (s), ``critical_path``
+    (the longest chain of dependent jobs, first to last) and its length ``critical_s``."""
+
+    makespan: float
+    start: dict[str, float]
+    finish: dict[str, float]
+    critical_path: list[str]
+    critical_s: float
+
+
+def _topological(jobs: Mapping[str, Job]) -> list[str]:
+    indeg = {n: 0 for n in jobs}
+    users: dict[str, list[str]] = {n: [] for n in jobs}
+    for j in jobs.values():
+        for d in j.deps:
+            if d not in jobs:
+                raise ValueError(f"job {j.name} depends on unknown job {d}")
+            indeg[j.name] += 1
+            users[d].append(j.name)
+    order, ready = [], [n for n, k in indeg.items() if k == 0]
+    while ready:
+        n = ready.pop()
+        order.append(n)
+        for u in users[n]:
+            indeg[u] -= 1
+            if indeg[u] == 0:
+                ready.append(u)
+    if len(order) != len(jobs):
+        raise ValueError("the jobs' dependencies have a cycle")
+    return order
+
+
+def list_schedule(jobs: Sequence[Job], cores: int, gpus: int = 0) -> Schedule:
+    """Greedy list scheduling of ``jobs`` on ``cores`` cores and ``gpus`` GPUs, respecting their
+    dependencies: whenever a job finishes (and at time 0), every ready job that fits the free
+    cores and GPUs starts, longest remaining chain first (critical-path priority); a job asks for
+    at most ``cores`` threads. A job with ``gpu_seconds`` runs on a free GPU (holding one core)
+    for that long, else on the CPU for ``seconds``. Durations are taken as given (no queueing or
+    start-up delays); the critical path takes each job's fastest duration."""
+    import heapq
+
+    if cores < 1:
+        raise ValueError("cores must be >= 1")
+    by = {j.name: j for j in jobs}
+    if len(by) != len(jobs):
+        raise ValueError("job names must be unique")
+    order = _topological(by)
+    users: dict[str, list[str]] = {n: [] for n in by}
+    for j in jobs:
+        for d in j.deps:
+            users[d].append(j.name)
+    tail: dict[str, float] = {}  # longest chain from the job's start to the end of the DAG
+    nxt: dict[str, str | None] = {}
+    for n in reversed(order):
+        best, arg = 0.0, None
+        for u in users[n]:
+            if tail[u] > best:
+                best, arg = tail[u], u
+        tail[n], nxt[n] = by[n].fastest + best, arg
+    head = max(by, key=lambda n: (tail[n] if not by[n].deps else -1.0), default=None)
+    path, n = [], head
+    while n is not None:
+        path.append(n)
+        n = nxt[n]
+    for j in jobs:
+        if j.gpus > gpus:
+            raise ValueError(f"job {j.name} needs {j.gpus} GPUs; the cluster has {gpus}")
+    waiting = {n: len(by[n].deps) for n in by}
+    ready = [(-tail[n], n) for n in by if waiting[n] == 0]
+    heapq.heapify(ready)
+    running: list[tuple[float, str]] = []
+    free_c, free_g, now = cores, gpus, 0.0
+    start: dict[str, float] = {}
+    finish: dict[str, float] = {}
+    used: dict[str, tuple[int, int]] = {}
+    while ready or running:
+        held = []
+        while ready and free_c > 0:
+            item = heapq.heappop(ready)
+            j = by[item[1]]
+            need = min(j.threads, cores)
+            on_gpu = j.gpus or (j.gpu_seconds is not None and free_g > 0)
+            g = max(j.gpus, 1) if on_gpu else 0
+            if need <= free_c and g <= free_g:
+                free_c -= need
+                free_g -= g
+                used[j.name] = (need, g)
+                start[j.name] = now
+                secs = j.gpu_seconds if (on_gpu and j.gpu_seconds is not None) else j.seconds
+                heapq.heappush(running, (now + secs, j.name))
+            else:
+                held.append(item)
+        for item in held:
+            heapq.heappush(ready, item)
+        if not running:
+            break
+        now, name = heapq.heappop(running)
+        done = [name]
+        while running and running[0][0] <= now:
+            done.append(heapq.heappop(running)[1])
+        for name in done:
+            finish[name] = now
+            c, g = used.pop(name)
+            free_c += c
+            free_g += g
+            for u in users[name]:
+                waiting[u] -= 1
+                if waiting[u] == 0:
+                    heapq.heappush(ready, (-tail[u], u))
+    return Schedule(max(finish.values(), default=0.0), start, finish, path, tail[head] if head else 0.0)
+
+
+#: Per-network training seconds on one core at n <= 128, to each network's stop rule, by (task,
+#: model kind): the pilots' s/network (docs/plan.md), weighted towards the slow conditions (a
+#: network that never converges trains its full budget). Estimates where noted.
+TRAIN_S_N128: dict[tuple[str, str], float] = {
+    ("flipflop", "standard"): 45.0,  # 25.6-42.9 s
+    ("flipflop", "mup"): 75.0,  # 13.8-71.6 s
+    ("delayed_discrimination", "standard"): 700.0,  # 20-149 s; 5 channels 1,389 s (full budget)
+    ("delayed_discrimination", "mup"): 400.0,  # 15-363 s
+    ("sine", "standard"): 3600.0,  # plateau: the full 128,000 steps at about 35 steps/s
+    ("sine", "mup"): 650.0,  # 351-642 s
+    ("path_integration", "standard"): 800.0,  # 210-368 s at a quarter budget, still training
+    ("path_integration", "mup"): 1540.0,  # 770 s at half the budget, not converged
+    ("lorenz96", "standard"): 130.0,  # 17-126 s
+}
+#: H200 single-network training rates (steps/s, flip-flop, batch 64; docs/training.md) and the
+#: CPU rate at n <= 128 they are compared with (flip-flop pilot: 1,664 steps in 25.7 s)
+GPU_STEPS_PER_S = {128: 227.0, 512: 116.0}
+CPU_STEPS_PER_S_N128 = 65.0
+
+
+def width_factor(n: int) -> float:
+    """CPU cost of a training or extraction step at width ``n`` relative to n = 128 (measured:
+    4.17 and 35.6 ms per network-step at n = 128 and 512, about equal at n = 64)."""
+    return max(1.0, n / 128.0) ** 1.55
+
+
+def gpu_ratio(n: int) -> float:
+    """Projected GPU / CPU wall time of one network's training at width ``n`` (one network per
+    GPU at a time: its launch-bound rate, :data:`GPU_STEPS_PER_S`, against one core)."""
+    gpu = GPU_STEPS_PER_S[128] * (128.0 / max(n, 128)) ** (math.log(GPU_STEPS_PER_S[128] / GPU_STEPS_PER_S[512]) / math.log(4))
+    return (CPU_STEPS_PER_S_N128 / width_factor(n)) / gpu
+
+
+def measured_costs(cond, rule: str, units: int = 1) -> tuple[float, float]:
+    """(seconds on one core, peak MB) of one job of ``rule`` for condition ``cond`` over
+    ``units`` (networks for dsa_fit, dsa_grid and joint_dsa; pairs for pairwise_dsa and
+    pairwise_weights; networks read for pairwise_svcca), from :data:`MEASURED` and the pilots
+    (docs/plan.md, "Wall time of a cluster"). Memory 0 where nothing was measured."""
+    n = int(cond.config["model"].get("n_units", 128))
+    trials = int(cond.analysis["probe"]["n_trials"])
+    size = (n / 512.0) * (trials / 2048.0)  # trajectory size relative to the measured shapes
+    kind = cond.config["model"].get("kind", "standard")
+    if rule == "train":
+        return TRAIN_S_N128.get((cond.task, kind), 600.0) * width_factor(n), 512.0 * max(n / 512.0, 0.25)
+    if rule == "extract":
+        # 287 s at n = 512 (job_memory.py, tangent kernel dominates); probes of 2,048 trials: x2
+        return 20.0 + 2 * 287.0 * width_factor(n) / width_factor(512), 2545.0 * max(size, 0.2)
+    if rule == "dsa_fit":
+        # 288 s per n = 512 flip-flop network at 2,048 probe trials, 4.6 GB (Gram path)
+        return 10.0 + units * max(2.0, 288.0 * (n / 512.0) ** 2 * trials / 2048.0), 4600.0 * max(size, 0.1)
+    if rule == "dsa_grid":
+        # its 9 (rank, delay) settings refit every network: 9 dsa_fit jobs, plus their pairs
+        fit, mem = measured_costs(cond, "dsa_fit", units)
+        return 9 * fit + 9 * 0.032 * units * (units - 1) / 2, mem
+    if rule == "pairwise_dsa":
+        return 10.0 + 0.032 * units, 1174.0  # 39 s for 1,225 pairs, 1.2 GB
+    if rule == "pairwise_weights":
+        per = MEASURED["pairwise_weights_pair_s_n512"] * (n / 512.0) ** 2.81  # 0.54 s at n = 128
+        return 5.0 + units * per, 700.0 * max(n / 512.0, 0.25)
+    if rule == "pairwise_svcca":
+        # one SVD basis per network and probe batch; 5.4 GB for a pair at n = 512 and 2,048 trials
+        return 5.0 + units * 2 * max(0.5, 15.0 * size), 5400.0 * max(size, 0.1)
+    if rule == "joint_dsa":
+        fit, mem = measured_costs(cond, "dsa_fit", units)
+        return fit, mem
+    if rule == "fixed_points":
+        return 60.0 * width_factor(n), 0.0  # not measured
+    return 30.0, 0.0  # gathers, concatenations, summaries, effects, figures: not measured
+
+
+def study_jobs(study, cost=measured_costs, gpus: int = 0, figures: bool = True) -> list[Job]:
+    """The jobs of ``study``'s DAG as the workflow plans them (rules/*.smk): train and extract per
+    network, dsa_fit, pairwise_dsa and dsa_grid per condition, pairwise_weights and
+    pairwise_svcca per chunk of seed blocks (``pairwise.pairs_per_job``) with their gathers, the
+    joint DSA per experiment and task, fixed points, the study tables, summaries, effects and
+    figures. ``cost(cond, rule, units) -> (seconds, MB)``; with ``gpus`` > 0 a training may run
+    on a GPU (:func:`gpu_ratio` of its CPU time) when one is free, else on a core."""
+    from .conditions import pair_chunks
+
+    ppj = int(study.config["pairwise"]["pairs_per_job"])
+    jobs: list[Job] = []
+    nets_of: dict[str, list[str]] = {}
+    tables: list[str] = []
+    for cid, c in study.conditions.items():
+        n_units = int(c.config["model"].get("n_units", 128))
+        ext = []
+        for s in c.seeds:
+            sec, mb = cost(c, "train", 1)
+            gsec = sec * gpu_ratio(n_units) if gpus else None
+            jobs.append(Job(f"train {cid} {s}", "train", sec, 1, 0, mb, gpu_seconds=gsec))
+            sec, mb = cost(c, "extract", 1)
+            jobs.append(Job(f"extract {cid} {s}", "extract", sec, 1, 0, mb, (f"train {cid} {s}",)))
+            ext.append(f"extract {cid} {s}")
+        nets_of[cid] = ext
+        k, pairs = len(c.seeds), len(c.seeds) * (len(c.seeds) - 1) // 2
+        sec, mb = cost(c, "dsa_fit", k)
+        jobs.append(Job(f"dsa_fit {cid}", "dsa_fit", sec, 1, 0, mb, tuple(ext)))
+        sec, mb = cost(c, "pairwise_dsa", pairs)
+        jobs.append(Job(f"pairwise_dsa {cid}", "pairwise_dsa", sec, 2, 0, mb, (f"dsa_fit {cid}",)))
+        sec, mb = cost(c, "dsa_grid", k)
+        jobs.append(Job(f"dsa_grid {cid}", "dsa_grid", sec, 1, 0, mb, tuple(ext)))
+        tables += [f"pairwise_dsa {cid}"]
+        for metric in ("weights", "svcca"):
+            rule = f"pairwise_{metric}"
+            chunk_jobs = []
+            for a, b, sa, sb in pair_chunks(c.seeds, ppj):
+                members = sorted(set(sa) | set(sb))
+                units = len(members) if metric == "svcca" else sum(1 for x in sa for y in sb if x < y)
+                sec, mb = cost(c, rule, units)
+                name = f"{rule} {cid} b{a}-{b}"
+                deps = tuple(f"extract {cid} {s}" for s in members)
+                jobs.append(Job(name, rule, sec, 1, 0, mb, deps))
+                chunk_jobs.append(name)
+            sec, mb = cost(c, f"{rule}_gather", len(chunk_jobs))
+            jobs.append(Job(f"{rule}_gather {cid}", f"{rule}_gather", min(sec, 5.0), 1, 0, mb, tuple(chunk_jobs)))
+            tables.append(f"{rule}_gather {cid}")
+    fp = set(study.config.get("fixed_points", {}).get("experiments", []))
+    fixed = []
+    for cid, s in study.jobs([e for e in study.experiments if e in fp]):
+        sec, mb = cost(study.conditions[cid], "fixed_points", 1)
+        jobs.append(Job(f"fixed_points {cid} {s}", "fixed_points", sec, 1, 0, mb, (f"train {cid} {s}",)))
+        fixed.append(f"fixed_points {cid} {s}")
+    joint = []
+    for exp in study.config.get("joint_dsa", {}).get("experiments", []):
+        if exp not in study.experiments:
+            continue
+        for task in sorted({r["task"] for r in study.meta_rows([exp])}):
+            cids = sorted({r["condition"] for r in study.meta_rows([exp]) if r["task"] == task})
+            deps = tuple(e for c in cids for e in nets_of[c])
+            sec, mb = cost(study.conditions[cids[0]], "joint_dsa", len(deps))
+            jobs.append(Job(f"joint_dsa {exp} {task}", "joint_dsa", sec, 1, 0, mb, deps))
+            joint.append(f"joint_dsa {exp} {task}")
+    all_ext = tuple(e for v in nets_of.values() for e in v)
+    n_nets = len(all_ext)
+    jobs.append(Job("networks", "networks", 5.0 + 0.01 * n_nets, 1, 0, 0.0, all_ext))
+    jobs.append(Job("pairwise_all", "pairwise_all", 5.0 + 0.05 * len(tables), 1, 0, 0.0, tuple(tables)))
+    summaries = []
+    for exp in sorted(study.experiments):
+        cids = study.experiments[exp]
+        deps = tuple(e for c in cids for e in nets_of[c]) + tuple(
+            t for t in tables if t.split()[-1] in cids
+        )
+        jobs.append(Job(f"summary {exp}", "summary", 30.0, 1, 0, 0.0, deps))
+        summaries.append(f"summary {exp}")
+    grids = tuple(f"dsa_grid {cid}" for cid in study.conditions)
+    jobs.append(Job("effects", "effects", 60.0, 1, 0, 0.0, ("networks", "pairwise_all", *grids, *fixed)))
+    if figures:
+        for name in study.figures:
+            deps = ("effects",) if name == "effects" else tuple(summaries) + tuple(joint)
+            jobs.append(Job(f"figure {name}", "figure", 30.0, 1, 0, 0.0, deps))
+    return jobs
+
+
+def over_requests(jobs: Sequence[Job], resources: Mapping[str, Mapping[str, int]]) -> list[str]:
+    """One line per job projected above its rule's ``runtime`` (minutes) or ``mem_mb`` request."""
+    out = []
+    for j in jobs:
+        req = resources.get(j.rule, {})
+        rt, mem = req.get("runtime"), req.get("mem_mb")
+        if rt and j.seconds > 60 * rt:
+            out.append(f"{j.name}: {_duration(j.seconds)} > runtime {rt} min")
+        if mem and j.mem_mb > mem:
+            out.append(f"{j.name}: {j.mem_mb:.0f} MB > mem_mb {mem}")
+    return out
+
+
+def cluster_report(jobs: Sequence[Job], cores: int, gpus: int, resources: Mapping[str, Mapping[str, int]],
+                   source: str) -> str:
+    """Markdown: core-hours per rule, the makespan of a list schedule on ``cores`` cores and
+    ``gpus`` GPUs, the critical path and every job over its rule's requests."""
+    sched = list_schedule(jobs, cores, gpus)
+    by_rule: dict[str, list[Job]] = {}
+    for j in jobs:
+        by_rule.setdefault(j.rule, []).append(j)
+    lines = [
+        f"## Wall time on {cores} cores and {gpus} GPU{'' if gpus == 1 else 's'}",
+        "",
+        f"Durations: {source}.",
+        "",
+        "| rule | jobs | core-hours | GPU-hours | longest job |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    total_c = total_g = 0.0
+    def ran(j):  # (core-seconds, GPU-seconds) as scheduled
+        secs = sched.finish[j.name] - sched.start[j.name]
+        on_gpu = j.gpus or (j.gpu_seconds is not None and secs == j.gpu_seconds and secs != j.seconds)
+        return (0.0, secs * max(j.gpus, 1)) if on_gpu else (secs * min(j.threads, cores), 0.0)
+
+    for rule, js in sorted(by_rule.items(), key=lambda kv: -sum(ran(j)[0] for j in kv[1])):
+        ch = sum(ran(j)[0] for j in js) / 3600
+        gh = sum(ran(j)[1] for j in js) / 3600
+        total_c, total_g = total_c + ch, total_g + gh
+        longest = max(sched.finish[j.name] - sched.start[j.name] for j in js)
+        lines.append(f"| {rule} | {len(js)} | {ch:.3g} | {gh:.3g} | {_duration(longest)} |")
+    lines.append(f"| total | {len(jobs)} | {total_c:.3g} | {total_g:.3g} | |")
+    lines += [
+        "",
+        f"Makespan (list schedule, longest remaining chain first): **{_duration(sched.makespan)}** "
+        f"(core-hours / {cores} cores = {_duration(total_c * 3600 / cores)}; "
+        f"critical path {_duration(sched.critical_s)}).",
+        "",
+        f"Critical path ({len(sched.critical_path)} jobs, {_duration(sched.critical_s)}):",
+        "",
+    ]
+    by = {j.name: j for j in jobs}
+    lines += [f"1. {n} ({_duration(by[n].fastest)})" for n in sched.critical_path]
+    over = over_requests(jobs, resources)
+    lines += ["", f"Jobs projected above their rule's runtime or memory request: {len(over)}", ""]
+    lines += [f"- {o}" for o in over[:40]]
+    if len(over) > 40:
+        lines.append(f"- ... and {len(over) - 40} more")
+    return "\n".join(lines) + "\n"
+
+
+def pilot_cost(full_study, proj: Projection, costs: Mapping[str, StageCost], resources: Mapping[str, Mapping[str, int]]):
+    """A ``cost(cond, rule, units)`` for :func:`study_jobs` from a pilot's projection: training and
+    extraction per network, dsa_fit, pairwise_dsa and pairwise_weights per network or pair from
+    the pilot (the same numbers as the core-hours table); every other rule from
+    :func:`measured_costs`."""
+    task_of = {cid: c.task for cid, c in full_study.conditions.items()}
+    pc = proj.per_condition.set_index("condition")
+
+    def cost(cond, rule, units=1):
+        sec, mb = measured_costs(cond, rule, units)
+        th = resources.get(rule, {}).get("threads", 1)
+        if rule in ("train", "extract") and cond.id in pc.index:
+            per = float(pc.loc[cond.id, rule]) / max(int(pc.loc[cond.id, "networks"]), 1) / th
+            return (per if math.isfinite(per) else sec), mb
+        if rule in UNIT_STAGES and rule in costs:
+            per, _ = _lookup(costs[rule].per_unit_s, cond.id, task_of)
+            if math.isfinite(per):
+                return costs[rule].startup_s + per * units, mb
+        return sec, mb
+
+    return cost

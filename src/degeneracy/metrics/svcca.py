@@ -28,7 +28,7 @@ width; the padding only adds zero singular values, which are dropped).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Iterable, Sequence
 
 import numpy as np
 import torch
@@ -118,7 +118,10 @@ class SvccaResult:
 
 
 def pairwise_svcca_spectrum(
-    activities: Iterable, variance: float = 0.99, n_components: int | None = None
+    activities: Iterable,
+    variance: float = 0.99,
+    n_components: int | None = None,
+    pairs: Sequence[tuple[int, int]] | None = None,
 ) -> SvccaResult:
     """All pairwise SVCCA distances of a set of networks' activity, with each pair's canonical
     correlations (see :class:`SvccaResult`).
@@ -128,6 +131,9 @@ def pairwise_svcca_spectrum(
     (the same probe inputs), the widths may differ. ``n_components``: fixed number of components
     kept per network (None: the ``variance`` rule). A network whose activity has zero variance
     gets NaN distances. Fewer than 2 networks: NaN distances and no pairs.
+    ``pairs``: only these (i, j) index pairs, i < j (the workflow's chunked jobs); the distance
+    of every other pair is NaN. A pair's values depend on its two networks only (pairs are
+    batched by the larger of their two component counts), never on the rest of the set.
     """
     _check(variance, n_components)
     bases, explained, n99 = [], [], []
@@ -147,7 +153,13 @@ def pairwise_svcca_spectrum(
         n99.append(q)
     k = len(bases)
     dims = np.array([b.shape[1] for b in bases], dtype=np.int64)
-    I, J = np.triu_indices(k, 1)
+    if pairs is None:
+        I, J = np.triu_indices(k, 1)
+    else:
+        P = np.asarray(list(pairs), dtype=np.int64).reshape(-1, 2)
+        if len(P) and not ((P[:, 0] < P[:, 1]) & (P[:, 0] >= 0) & (P[:, 1] < k)).all():
+            raise ValueError(f"pairs must be index pairs i < j in 0..{k - 1}")
+        I, J = P[:, 0], P[:, 1]
     m = int(dims.max()) if k else 0
     res = SvccaResult(
         distance=np.full((k, k), np.nan),
@@ -157,23 +169,25 @@ def pairwise_svcca_spectrum(
         explained=np.array(explained, dtype=np.float64),
         n99=np.array(n99, dtype=np.int64),
     )
-    if k < 2:
+    if k < 2 or len(I) == 0:
         return res
     U = torch.zeros(k, n, max(m, 1), dtype=torch.float64)
     for i, b in enumerate(bases):
         U[i, :, : b.shape[1]] = torch.from_numpy(np.ascontiguousarray(b))
     del bases
-    I_t, J_t = torch.as_tensor(I), torch.as_tensor(J)
-    chunk = max(1, int(2e7 // max(1, m * m + n * m)))
     vals = np.empty(len(I))
-    for s in range(0, len(I), chunk):
-        M = U[I_t[s : s + chunk]].transpose(-1, -2) @ U[J_t[s : s + chunk]]  # (P, m, m)
+    # one pair at a time, padded to the larger of its two component counts: batched products
+    # and SVDs round differently with the batch's size, and a pair's canonical correlations
+    # must not depend on the other pairs measured with it (the workflow's chunked jobs)
+    for p, (i, j) in enumerate(zip(I, J)):
+        mw = max(int(max(dims[i], dims[j])), 1)
+        M = U[i, :, :mw].T @ U[j, :, :mw]  # (mw, mw)
         sv = torch.linalg.svdvals(M).clamp(0.0, 1.0).numpy()  # descending
-        for p in range(sv.shape[0]):
-            q = int(min(dims[I[s + p]], dims[J[s + p]]))
-            res.correlations[s + p, :q] = sv[p, :q]
-            vals[s + p] = 1.0 - float(sv[p, :q].mean()) if q > 0 else np.nan
-    D = np.zeros((k, k))
+        q = int(min(dims[i], dims[j]))
+        res.correlations[p, :q] = sv[:q]
+        vals[p] = 1.0 - float(sv[:q].mean()) if q > 0 else np.nan
+    D = np.full((k, k), np.nan) if pairs is not None else np.zeros((k, k))
+    np.fill_diagonal(D, 0.0)
     D[I, J] = vals
     D[J, I] = vals
     res.distance = D

@@ -443,6 +443,7 @@ def pairwise_weight_distances(
     activities: Sequence | None = None,
     n_polish: int = 4,
     tabu_iters: int = 2500,
+    pairs: Sequence[tuple[int, int]] | None = None,
 ) -> dict[str, np.ndarray]:
     """All pairwise permutation-invariant distances of a set of square matrices.
 
@@ -457,6 +458,8 @@ def pairwise_weight_distances(
     Returns dict of symmetric k x k arrays with zero diagonal, keys :data:`PAIR_KEYS`:
     ``aligned`` (weight units), ``aligned_per_n2``, ``unaligned``, ``scale_free``
     (dimensionless), ``gap`` (fraction). Fewer than 2 matrices: NaN arrays (k x k).
+    ``pairs``: only these (i, j) index pairs (the workflow's chunked jobs); every other
+    off-diagonal entry is NaN. Each computed value is the one of the full set.
     """
     M = [_as_matrix(W, f"matrix #{i}") for i, W in enumerate(mats)]
     k = len(M)
@@ -480,7 +483,18 @@ def pairwise_weight_distances(
         n_polish=int(n_polish),
         tabu_iters=int(tabu_iters),
     )
-    pairs = [(i, j) for i in range(k) for j in range(i + 1, k)]
+    if pairs is None:
+        pairs = [(i, j) for i in range(k) for j in range(i + 1, k)]
+    else:
+        pairs = [(int(i), int(j)) for i, j in pairs]
+        bad = [p for p in pairs if not (0 <= p[0] < k and 0 <= p[1] < k and p[0] != p[1])]
+        if bad:
+            raise ValueError(f"pairs must be index pairs of distinct matrices in 0..{k - 1}, got {bad[:3]}")
+    if not pairs:
+        out = {key: np.full((k, k), np.nan) for key in PAIR_KEYS}
+        for D in out.values():
+            np.fill_diagonal(D, 0.0)
+        return out
     if n_jobs is None:
         n_jobs = min(2, os.cpu_count() or 1)
     n_jobs = max(1, min(int(n_jobs), len(pairs)))
@@ -494,7 +508,9 @@ def pairwise_weight_distances(
         for ch, out in zip(chunks, outs):
             lookup.update(dict(zip(ch, out)))
         res = [lookup[p] for p in pairs]
-    out = {key: np.zeros((k, k)) for key in PAIR_KEYS}
+    out = {key: np.zeros((k, k)) if len(pairs) == k * (k - 1) // 2 else np.full((k, k), np.nan) for key in PAIR_KEYS}
+    for D in out.values():
+        np.fill_diagonal(D, 0.0)
     for (i, j), vals in zip(pairs, res):
         for key, v in zip(PAIR_KEYS, vals):
             out[key][i, j] = out[key][j, i] = v

@@ -69,6 +69,7 @@ def pairwise_svcca(
     n_components: int | None = None,
     probe2_paths: Sequence[str | Path] | None = None,
     out_spectrum: str | Path | None = None,
+    chunk: tuple[Sequence[int], Sequence[int]] | None = None,
 ) -> pd.DataFrame:
     """SVCCA of every pair of the condition's converged networks (their trajectories were
     written by :func:`degeneracy.pipeline.extract.trajectories` on the condition's shared probe
@@ -76,17 +77,20 @@ def pairwise_svcca(
     per network (the task's ``svcca.n_components``; None: the ``variance`` rule).
     ``probe2_paths``: the same networks' trajectories on the second probe batch (adds
     ``svcca_probe2`` rows). ``out_spectrum``: where to write the canonical correlations
-    (:data:`SPECTRUM_COLUMNS`). Fewer than 2 converged networks: empty tables."""
+    (:data:`SPECTRUM_COLUMNS`). Fewer than 2 converged networks: empty tables. ``chunk`` =
+    (seeds of block a, seeds of block b): only the pairs between the two blocks (the inputs hold
+    those blocks' networks); a pair's values depend on its two networks only, so the chunks'
+    tables joined equal one job's."""
     import torch
 
     from degeneracy.io import atomic_write_parquet
     from degeneracy.metrics.svcca import pairwise_svcca_spectrum
 
     from .extract import read_trajectories
-    from .pairwise import _long, _write, converged_seeds
+    from .pairwise import _long, _write, chunk_pairs, converged_seeds
 
     torch.set_num_threads(int(threads))
-    conv = converged_seeds(network_paths)
+    conv = sorted(converged_seeds(network_paths), key=lambda t: t[1])  # seed_a < seed_b
     seeds = [s for _, s in conv]
     sources = {"svcca": trajectory_paths}
     if probe2_paths is not None:
@@ -96,16 +100,18 @@ def pairwise_svcca(
             )
         sources["svcca_probe2"] = probe2_paths
     matrices, spectrum = {}, []
-    if len(seeds) >= 2:
+    pairs = chunk_pairs(seeds, chunk)
+    if pairs:
         for metric, paths in sources.items():
             res = pairwise_svcca_spectrum(
                 (read_trajectories(paths[k]) for k, _ in conv),  # one network in memory at a time
                 variance=float(variance),
                 n_components=None if n_components is None else int(n_components),
+                pairs=pairs,
             )
             matrices[metric] = res.distance
             spectrum += _spectrum_rows(condition, seeds, metric, res)
-    df = _long(condition, seeds, matrices) if matrices else pd.DataFrame()
+    df = _long(condition, seeds, matrices, pairs) if matrices else pd.DataFrame()
     _write(df, out)
     if out_spectrum is not None:
         spec = pd.DataFrame(spectrum, columns=list(SPECTRUM_COLUMNS))

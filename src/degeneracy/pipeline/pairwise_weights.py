@@ -1,5 +1,6 @@
-"""Pairwise weights stage: permutation-aligned distances of all pairs of one condition's
-converged networks in one job (degeneracy.metrics.weights)."""
+"""Pairwise weights stage: permutation-aligned distances of the pairs of one condition's
+converged networks (degeneracy.metrics.weights): all of them, or one chunk (the pairs between
+two seed blocks, :func:`degeneracy.conditions.pair_chunks`) per job."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from .pairwise import _long, _write, converged_seeds
+from .pairwise import _long, _write, chunk_pairs, converged_seeds
 
 __all__ = ["pairwise_weights", "activity_sample", "WEIGHT_SEARCH_KEYS", "MAX_ACTIVITY_ROWS"]
 
@@ -47,8 +48,13 @@ def pairwise_weights(
     out: str | Path,
     threads: int = 1,
     trajectory_paths: Sequence[str | Path] | None = None,
+    chunk: tuple[Sequence[int], Sequence[int]] | None = None,
 ) -> pd.DataFrame:
-    """Weight distances of every converged pair (long table, ``seed_a < seed_b``).
+    """Weight distances of every converged pair (long table, ``seed_a < seed_b``), or with
+    ``chunk`` = (seeds of block a, seeds of block b) only the pairs between the two blocks
+    (:func:`degeneracy.pipeline.pairwise.chunk_pairs`; the inputs then hold those blocks'
+    networks). A pair's values do not depend on the other networks, so the chunks' tables
+    joined (:func:`degeneracy.pipeline.pairwise.gather`) equal the table of one job.
 
     Metrics: ``weight_aligned`` (permutation-aligned Frobenius distance), ``weight_aligned_per_n2``
     (/ n^2), ``weight_unaligned``, ``weight_scale_free`` (aligned / RMS Frobenius norm of the two
@@ -72,14 +78,15 @@ def pairwise_weights(
     conv = sorted(converged_seeds(network_paths), key=lambda t: t[1])  # seed_a < seed_b
     seeds = [s for _, s in conv]
     df = pd.DataFrame()
-    if len(seeds) >= 2:
+    pairs = chunk_pairs(seeds, chunk)
+    if pairs:
         search = {k: int(weights[k]) for k in WEIGHT_SEARCH_KEYS if k in weights}
         common = dict(seed=int(weights["seed"]), labels=seeds, n_jobs=max(1, int(threads)), **search)
         Ws = [read_weights(weight_paths[k]) for k, _ in conv]
         acts = None
         if trajectory_paths is not None:
             acts = [activity_sample(read_trajectories(trajectory_paths[k])) for k, _ in conv]
-        res = pairwise_weight_distances(Ws, activities=acts, **common)
+        res = pairwise_weight_distances(Ws, activities=acts, pairs=pairs, **common)
         metrics = {
             "weight_aligned": res["aligned"],
             "weight_aligned_per_n2": res["aligned_per_n2"],
@@ -89,10 +96,10 @@ def pairwise_weights(
         }
         W0s = _init_matrices([weight_paths[k] for k, _ in conv])
         if W0s is not None:
-            init = pairwise_weight_distances(W0s, **common)
+            init = pairwise_weight_distances(W0s, pairs=pairs, **common)
             metrics["weight_aligned_init"] = init["aligned"]
             metrics["weight_scale_free_init"] = init["scale_free"]
             metrics["weight_ratio_init"] = ratio_to_init(res["aligned"], init["aligned"])
-        df = _long(condition, seeds, metrics)
+        df = _long(condition, seeds, metrics, pairs)
     _write(df, out)
     return df
