@@ -24,9 +24,9 @@ rule results_page:
     output:
         html=f"{OUT}/results.html",
     log:
-        f"{OUT}/logs/report/results_page.log",
+        f"{OUT}/logs/aggregate/results_page.log",
     benchmark:
-        f"{OUT}/benchmarks/report/results_page.tsv"
+        f"{OUT}/benchmarks/aggregate/results_page.tsv"
     conda:
         "../envs/degeneracy.yaml"
     threads: 1

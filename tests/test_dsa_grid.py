@@ -139,7 +139,15 @@ def test_dsa_grid_values_match_pipeline_and_direct_calls(tmp_path):
     for s in seeds:
         assert abs(main_null[s] - dsa_null(X[s], X2[s], 3, 2, 4, 1e-8, seed=7 + s)) < 1e-12
     nul2 = tmp_path / "null2.parquet"
-    dsa_fit("c", nets, trajs, DSA, ops, nul2, trajectory_probe2_paths=[p.with_name("trajectories_probe2.parquet") for p in trajs])
+    dsa_fit(
+        "c",
+        nets,
+        trajs,
+        DSA,
+        ops,
+        nul2,
+        trajectory_probe2_paths=[p.with_name("trajectories_probe2.parquet") for p in trajs],
+    )
     pd.testing.assert_frame_equal(read_parquet(nul2), read_parquet(nul))
     # the settings change the values (a grid that ignored them would repeat one table)
     assert not np.allclose(sub.xs("dsa", level="metric").to_numpy(), one[one["metric"] == "dsa"]["value"].to_numpy())

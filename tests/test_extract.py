@@ -185,7 +185,12 @@ def test_second_probe_batch_is_independent_same_size_and_shared_across_seeds(tmp
         out = tmp_path / f"out{seed}"
         out.mkdir()
         trajectories(
-            path, "c0", seed, PROBE, OOD, FL,
+            path,
+            "c0",
+            seed,
+            PROBE,
+            OOD,
+            FL,
             out_network=out / "network.parquet",
             out_trajectories=out / "trajectories.parquet",
             out_weights=out / "weights.parquet",

@@ -27,7 +27,12 @@ from degeneracy.conditions import build_study  # noqa: E402
 pytestmark = pytest.mark.slow
 
 #: the condition's tables (the study tables concatenate them)
-TABLES = ("pairwise/{c}/dsa.parquet", "pairwise/{c}/weights.parquet", "pairwise/{c}/svcca.parquet", "svcca/{c}/spectrum.parquet")
+TABLES = (
+    "pairwise/{c}/dsa.parquet",
+    "pairwise/{c}/weights.parquet",
+    "pairwise/{c}/svcca.parquet",
+    "svcca/{c}/spectrum.parquet",
+)
 CONDITION = "flipflop-ch1-mup-n8-g1"
 
 
@@ -132,7 +137,9 @@ def _fresh_tables(root: Path, cfg: dict, out: Path) -> dict[str, pd.DataFrame]:
         out_null=out / "null.parquet",
         trajectory_probe2_paths=files["trajectories_probe2"],
     )
-    pairwise_dsa(CONDITION, out / "ops.parquet", out / "null.parquet", {k: dsa[k] for k in ("mode", "seed")}, out / "dsa.parquet")
+    pairwise_dsa(
+        CONDITION, out / "ops.parquet", out / "null.parquet", {k: dsa[k] for k in ("mode", "seed")}, out / "dsa.parquet"
+    )
     pairwise_weights(
         CONDITION,
         files["network"],

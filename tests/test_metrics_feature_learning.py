@@ -107,7 +107,9 @@ def _flipflop_net(n=12, T=20, seed=0):
     from degeneracy.tasks import make_task
 
     task = make_task("flipflop", n_channels=1, T=T)
-    cfg = resolve_config({"task": {"name": "flipflop", "n_channels": 1, "T": T}, "model": {"kind": "standard", "n_units": n}})
+    cfg = resolve_config(
+        {"task": {"name": "flipflop", "n_channels": 1, "T": T}, "model": {"kind": "standard", "n_units": n}}
+    )
     return task, build_model(cfg["model"], task.n_inputs, task.n_outputs, seed)
 
 

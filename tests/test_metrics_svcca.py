@@ -246,9 +246,7 @@ def test_pipeline_stage_writes_converged_pairs(tmp_path):
     assert v[("svcca", 0, 1)] < 1e-10
     for a, b in [(0, 1), (0, 2), (1, 2)]:
         assert v[("svcca", a, b)] == pytest.approx(svcca_distance(acts[a], acts[b], n_components=3), abs=1e-12)
-        assert v[("svcca_probe2", a, b)] == pytest.approx(
-            svcca_distance(acts2[a], acts2[b], n_components=3), abs=1e-12
-        )
+        assert v[("svcca_probe2", a, b)] == pytest.approx(svcca_distance(acts2[a], acts2[b], n_components=3), abs=1e-12)
     spec = pd.read_parquet(spec_path)
     assert {c: str(t) for c, t in spec.dtypes.items()} == SPECTRUM_COLUMNS
     assert len(spec) == 2 * 3 * 3  # two probes x three pairs x three components

@@ -177,7 +177,13 @@ def test_rows_appear_only_where_their_data_are():
         n_boot=100,
         seed=0,
     )
-    assert set(bare["measure"]) == {"behavior", "behavior_relative", "dynamics", "weights", "ood_loss"}  # gamma: ood_mse always there
+    assert set(bare["measure"]) == {
+        "behavior",
+        "behavior_relative",
+        "dynamics",
+        "weights",
+        "ood_loss",
+    }  # gamma: ood_mse always there
     full = effects_table(meta, nets, pairs, n_boot=100, seed=0)
     per_exp = full.groupby("experiment")["measure"].apply(set).to_dict()
     assert "fixed_points" not in per_exp["complexity"] and "feature_learning" not in per_exp["auxiliary"]

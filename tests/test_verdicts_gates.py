@@ -216,7 +216,10 @@ def test_markdown_reads_without_the_code():
     assert "converged / trained per level" in header
     assert "1: 8/8, 2: 8/8, 3: 8/8" in md
     assert "?" not in md and "| nan" not in md
-    assert "Primary family: agree: 1 / disagree: 2 / inconclusive: 0 / below noise floor: 0 / insufficient: 0 (of 3 cells)" in md
+    assert (
+        "Primary family: agree: 1 / disagree: 2 / inconclusive: 0 / below noise floor: 0 / insufficient: 0 (of 3 cells)"
+        in md
+    )
 
 
 def test_pipeline_effects_reads_the_aggregate_settings_and_grid_files(tmp_path):

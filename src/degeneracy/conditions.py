@@ -140,12 +140,7 @@ def pair_chunks(seeds: Iterable[int], pairs_per_job: int) -> list[tuple[int, int
     for s in sorted(set(int(s) for s in seeds)):
         blocks.setdefault(s // size, []).append(s)
     keys = sorted(blocks)
-    return [
-        (a, b, blocks[a], blocks[b])
-        for i, a in enumerate(keys)
-        for b in keys[i:]
-        if a != b or len(blocks[a]) >= 2
-    ]
+    return [(a, b, blocks[a], blocks[b]) for i, a in enumerate(keys) for b in keys[i:] if a != b or len(blocks[a]) >= 2]
 
 
 # --------------------------------------------------------------------------- helpers

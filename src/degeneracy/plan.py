@@ -882,8 +882,12 @@ def plan_command(args: argparse.Namespace) -> int:
     text = render(str(args.config), pilot.root, table, proj, costs, args.cores, slurm_groups(workdir), resources)
     jobs = study_jobs(full, pilot_cost(full, proj, costs, resources), gpus=args.gpus)
     text += "\n" + cluster_report(
-        jobs, args.cores, args.gpus, resources, "train, extract, dsa_fit, pairwise_dsa and pairwise_weights "
-        "from this pilot, the other rules from the measured costs (docs/plan.md)"
+        jobs,
+        args.cores,
+        args.gpus,
+        resources,
+        "train, extract, dsa_fit, pairwise_dsa and pairwise_weights "
+        "from this pilot, the other rules from the measured costs (docs/plan.md)",
     )
     (root / "plan.md").write_text(text)
     print(text)
@@ -979,7 +983,7 @@ def list_schedule(jobs: Sequence[Job], cores: int, gpus: int = 0) -> Schedule:
             if tail[u] > best:
                 best, arg = tail[u], u
         tail[n], nxt[n] = by[n].fastest + best, arg
-    head = max(by, key=lambda n: (tail[n] if not by[n].deps else -1.0), default=None)
+    head = max(by, key=lambda n: tail[n] if not by[n].deps else -1.0, default=None)
     path, n = [], head
     while n is not None:
         path.append(n)
@@ -1061,7 +1065,9 @@ def width_factor(n: int) -> float:
 def gpu_ratio(n: int) -> float:
     """Projected GPU / CPU wall time of one network's training at width ``n`` (one network per
     GPU at a time: its launch-bound rate, :data:`GPU_STEPS_PER_S`, against one core)."""
-    gpu = GPU_STEPS_PER_S[128] * (128.0 / max(n, 128)) ** (math.log(GPU_STEPS_PER_S[128] / GPU_STEPS_PER_S[512]) / math.log(4))
+    gpu = GPU_STEPS_PER_S[128] * (128.0 / max(n, 128)) ** (
+        math.log(GPU_STEPS_PER_S[128] / GPU_STEPS_PER_S[512]) / math.log(4)
+    )
     return (CPU_STEPS_PER_S_N128 / width_factor(n)) / gpu
 
 
@@ -1171,9 +1177,7 @@ def study_jobs(study, cost=measured_costs, gpus: int = 0, figures: bool = True) 
     summaries = []
     for exp in sorted(study.experiments):
         cids = study.experiments[exp]
-        deps = tuple(e for c in cids for e in nets_of[c]) + tuple(
-            t for t in tables if t.split()[-1] in cids
-        )
+        deps = tuple(e for c in cids for e in nets_of[c]) + tuple(t for t in tables if t.split()[-1] in cids)
         jobs.append(Job(f"summary {exp}", "summary", 30.0, 1, 0, 0.0, deps))
         summaries.append(f"summary {exp}")
     grids = tuple(f"dsa_grid {cid}" for cid in study.conditions)
@@ -1198,8 +1202,9 @@ def over_requests(jobs: Sequence[Job], resources: Mapping[str, Mapping[str, int]
     return out
 
 
-def cluster_report(jobs: Sequence[Job], cores: int, gpus: int, resources: Mapping[str, Mapping[str, int]],
-                   source: str) -> str:
+def cluster_report(
+    jobs: Sequence[Job], cores: int, gpus: int, resources: Mapping[str, Mapping[str, int]], source: str
+) -> str:
     """Markdown: core-hours per rule, the makespan of a list schedule on ``cores`` cores and
     ``gpus`` GPUs, the critical path and every job over its rule's requests."""
     sched = list_schedule(jobs, cores, gpus)
@@ -1215,6 +1220,7 @@ def cluster_report(jobs: Sequence[Job], cores: int, gpus: int, resources: Mappin
         "|---|---:|---:|---:|---:|",
     ]
     total_c = total_g = 0.0
+
     def ran(j):  # (core-seconds, GPU-seconds) as scheduled
         secs = sched.finish[j.name] - sched.start[j.name]
         on_gpu = j.gpus or (j.gpu_seconds is not None and secs == j.gpu_seconds and secs != j.seconds)
@@ -1246,7 +1252,9 @@ def cluster_report(jobs: Sequence[Job], cores: int, gpus: int, resources: Mappin
     return "\n".join(lines) + "\n"
 
 
-def pilot_cost(full_study, proj: Projection, costs: Mapping[str, StageCost], resources: Mapping[str, Mapping[str, int]]):
+def pilot_cost(
+    full_study, proj: Projection, costs: Mapping[str, StageCost], resources: Mapping[str, Mapping[str, int]]
+):
     """A ``cost(cond, rule, units)`` for :func:`study_jobs` from a pilot's projection: training and
     extraction per network, dsa_fit, pairwise_dsa and pairwise_weights per network or pair from
     the pilot (the same numbers as the core-hours table); every other rule from

@@ -772,9 +772,7 @@ def dsa_null(
     ``trajectories_probe2.parquet``), with the same settings (units of ``mode``). Between-network
     distances fit every network on all K trials of one probe, so this is the distance two
     identical networks would show from the probe sample alone: it shrinks as K^-1/2."""
-    return dsa_null_ranks(
-        traj_a, traj_b, n_delays, delay_interval, [rank], ridge, seed, mode, **optimiser_opts
-    )[0]
+    return dsa_null_ranks(traj_a, traj_b, n_delays, delay_interval, [rank], ridge, seed, mode, **optimiser_opts)[0]
 
 
 def dsa_null_ranks(

@@ -118,9 +118,7 @@ def time_points(n_steps: int, n_time_points: int) -> list[int]:
     return sorted({int(round((k + 1) * n_steps / n)) - 1 for k in range(n)})
 
 
-def tangent_features(
-    model: torch.nn.Module, x: torch.Tensor, times: list[int], chunk_trials: int = 16
-) -> torch.Tensor:
+def tangent_features(model: torch.nn.Module, x: torch.Tensor, times: list[int], chunk_trials: int = 16) -> torch.Tensor:
     """Rows of the Jacobian J = d y / d W_rec of ``model`` on probe inputs ``x`` (trials, time,
     in) at the time steps ``times``, all output channels: (trials * len(times) * outputs,
     n_params) float32, rows ordered (trial, time, output). An output depends only on its own

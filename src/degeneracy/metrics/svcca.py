@@ -53,7 +53,9 @@ def _samples(activity, name: str) -> np.ndarray:
 def _check(variance: float, n_components: int | None) -> None:
     if not 0.0 < variance <= 1.0:
         raise ValueError(f"variance must be in (0, 1], got {variance}")
-    if n_components is not None and (isinstance(n_components, bool) or int(n_components) != n_components or n_components < 1):
+    if n_components is not None and (
+        isinstance(n_components, bool) or int(n_components) != n_components or n_components < 1
+    ):
         raise ValueError(f"n_components must be a positive integer or None, got {n_components!r}")
 
 

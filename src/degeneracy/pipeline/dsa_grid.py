@@ -192,10 +192,7 @@ def dsa_grid(
             fits = [dsa_mod.fit_operator_ranks(t, n_delays, interval, ranks, ridge) for t in trajs]
             fits2 = [dsa_mod.fit_operator_ranks(t, n_delays, interval, ranks, ridge) for t in trajs2]
             nulls = [
-                [
-                    float(dsa_mod.pairwise_distances([a, b], mode=mode, seed=base_seed + s)[0, 1])
-                    for a, b in zip(f1, f2)
-                ]
+                [float(dsa_mod.pairwise_distances([a, b], mode=mode, seed=base_seed + s)[0, 1]) for a, b in zip(f1, f2)]
                 for f1, f2, s in zip(fits, fits2, seeds)
             ]
             for g, st in enumerate(group):

@@ -78,8 +78,12 @@ def _long(
     return pd.DataFrame(rows, columns=list(PAIRWISE_COLUMNS))
 
 
-def gather(paths: Sequence[str | Path], out: str | Path | None = None, columns: Mapping[str, str] | None = None,
-           by: Sequence[str] = ("seed_a", "seed_b")) -> pd.DataFrame:
+def gather(
+    paths: Sequence[str | Path],
+    out: str | Path | None = None,
+    columns: Mapping[str, str] | None = None,
+    by: Sequence[str] = ("seed_a", "seed_b"),
+) -> pd.DataFrame:
     """Join the chunk tables at ``paths`` into one table (written atomically to ``out`` when
     given): metric by metric (in the order the metrics first appear), then by ``by``, the order
     in which one job over all pairs writes them. ``columns``: the table's columns and dtypes

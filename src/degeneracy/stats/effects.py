@@ -97,7 +97,13 @@ PAPER_DIRECTIONS: dict[str, dict[str, str]] = {
 }
 
 #: Measures beyond the three of degeneracy (see :func:`cell_metrics`).
-EXTRA_MEASURES: tuple[str, ...] = ("behavior_relative", "representations", "feature_learning", "ood_loss", "fixed_points")
+EXTRA_MEASURES: tuple[str, ...] = (
+    "behavior_relative",
+    "representations",
+    "feature_learning",
+    "ood_loss",
+    "fixed_points",
+)
 
 #: Metrics of cells on a mean over networks: metric -> per-network column of ``networks``.
 MEAN_METRICS: dict[str, str] = {
@@ -314,7 +320,7 @@ def cell_metrics(
 
 
 def family_of(cells: list[tuple[str, str]], measure: str, metric: str) -> str:
-    """"primary" for the first cell of each of the paper's three measures in ``cells`` (behavior
+    """ "primary" for the first cell of each of the paper's three measures in ``cells`` (behavior
     SD of OOD MSE, DSA, the weight distance that is comparable across the factor's levels), else
     "secondary". Holm (or BH) runs within each family on its own."""
     if measure in MEASURES and next((m for ms, m in cells if ms == measure), None) == metric:
@@ -534,7 +540,9 @@ def _noise_floor(group: _Group, draws: dict, ci: float) -> tuple[bool, str]:
         point = pairwise_mean(m) - float(np.nanmean(z))
         excess_pt[c] = (pairwise_mean(m), point, lo, lv)
         if not (np.isfinite(lo) and lo > 0):
-            notes.append(f"level {_fmt_level(lv)} within the DSA null (DSA - null = {point:.3g}, interval low {lo:.3g})")
+            notes.append(
+                f"level {_fmt_level(lv)} within the DSA null (DSA - null = {point:.3g}, interval low {lo:.3g})"
+            )
     if not excess_pt:
         return False, "; ".join(notes) or "no within-network null"
     top = max(excess_pt, key=lambda c: excess_pt[c][0] if np.isfinite(excess_pt[c][0]) else -np.inf)
@@ -608,7 +616,9 @@ def _steps(lv_pts: np.ndarray, lv_reps: np.ndarray, levels: np.ndarray, differen
         lo, hi = percentile_interval(_effect(lv_reps[:, i + 1], lv_reps[:, i], difference), ci)
         shown = (e, lo, hi) if difference else tuple(np.exp([e, lo, hi]))
         name = "diff" if difference else "ratio"
-        parts.append(f"{_fmt_level(levels[i])}->{_fmt_level(levels[i + 1])}: {name} {shown[0]:.3g} [{shown[1]:.3g}, {shown[2]:.3g}]")
+        parts.append(
+            f"{_fmt_level(levels[i])}->{_fmt_level(levels[i + 1])}: {name} {shown[0]:.3g} [{shown[1]:.3g}, {shown[2]:.3g}]"
+        )
         sign = 1 if (np.isfinite(lo) and lo > 0) else -1 if (np.isfinite(hi) and hi < 0) else 0
         out.append((levels[i], levels[i + 1], sign))
     return out, "; ".join(parts)
@@ -685,7 +695,9 @@ def _cell(
     # probe noise: added to every replicate (and so to the intervals and the test's standard error)
     probe_var, probe_note = _probe_variance(group, measure, metric, draws, point, difference)
     if np.isfinite(probe_var) and probe_var > 0:
-        jitter = stable_rng(int(s["seed"]), "probe", measure, metric, *group.conditions).standard_normal(len(effect_reps))
+        jitter = stable_rng(int(s["seed"]), "probe", measure, metric, *group.conditions).standard_normal(
+            len(effect_reps)
+        )
         effect_reps = effect_reps + np.sqrt(probe_var) * jitter
         if difference:
             diff_reps = effect_reps
@@ -782,7 +794,9 @@ def _cell(
         row["probe_spread"] = spread
         row["beyond_probe"] = bool(abs(point) > spread)
         if not row["beyond_probe"]:
-            blockers.append(f"effect {abs(point):.3g} not larger than the probe's standard error {spread:.3g} ({probe_note})")
+            blockers.append(
+                f"effect {abs(point):.3g} not larger than the probe's standard error {spread:.3g} ({probe_note})"
+            )
     if measure == "dynamics":
         passes, why = _noise_floor(group, draws, ci)
         row["above_noise_floor"] = passes
@@ -868,9 +882,7 @@ def _finish(rows: list[dict[str, Any]], s: Mapping[str, Any]) -> None:
         else:
             r["verdict"] = "agree" if direction == paper else "disagree"
             notes.insert(0, f"{direction} at adjusted p = {q:.3g} ({name}, {family}); every gate passed")
-        r["called"] = bool(
-            sig and not blockers and (r["measure"] != "dynamics" or r["above_noise_floor"] is True)
-        )
+        r["called"] = bool(sig and not blockers and (r["measure"] != "dynamics" or r["above_noise_floor"] is True))
         r["reason"] = _join(*notes)
         r["agrees"] = (r["verdict"] == "agree") if r["verdict"] in ("agree", "disagree") else pd.NA
 
