@@ -157,14 +157,7 @@ def fig_effects(
     )
     verdicts = list(VERDICT_COLOURS) + sorted(set(eff["verdict"].astype(str)) - set(VERDICT_COLOURS))
     colours = {v: VERDICT_COLOURS.get(v, _OTHER_COLOUR) for v in verdicts}
-    # cells not drawn, named under the grid
     drawn = set(cols)
-    left = eff[[measure] + (["metric"] if "metric" in eff.columns else [])].astype(str).drop_duplicates()
-    hidden: dict[str, list[str]] = {}
-    for r in left.itertuples(index=False):
-        m, metric = r[0], (r[1] if len(r) > 1 else "")
-        if (m, metric) not in drawn:
-            hidden.setdefault(m, []).append(metric)
     cell_w, cell_h = 2.1, 1.05
     fig_w = cell_w * len(cols) + 2.9
     fig = plt.figure(figsize=(fig_w, cell_h * len(rows) + 2.4), layout="constrained")
@@ -174,16 +167,31 @@ def fig_effects(
         here = eff[(eff["factor"] == factor) & (eff["task"] == task) & (eff["experiment"] == exp)]
         for j, (m, metric) in enumerate(cols):
             sel = here[here[measure].astype(str) == m]
+            own = sel
             if metric:
                 sel = sel[sel["metric"].astype(str) == metric]
+            if not len(sel) and "family" in own.columns:
+                # this row's comparable (primary) metric differs from the column's (width: the
+                # ratio to the initial matrices): draw it, named in the cell
+                sel = own[own["family"].astype(str) == "primary"]
             if not len(sel):
                 ax.text(j, i, "not measured", ha="center", va="center", fontsize=FONT_PT, color="0.35")
                 continue
             r = sel.iloc[0]
+            drawn.add((m, str(r.get("metric", ""))))
             rgba[i, j] = to_rgba(colours.get(str(r["verdict"]), _OTHER_COLOUR), alpha=0.55)
             head, detail = _cell_lines(r)
+            if metric and str(r.get("metric", "")) != metric:
+                head += f"\n({r['metric']})"
             ax.text(j, i - 0.27, head, ha="center", va="center", fontsize=FONT_PT + 1, fontweight="bold")
             ax.text(j, i + 0.14, detail, ha="center", va="center", fontsize=FONT_PT, linespacing=1.25)
+    # cells not drawn, named under the grid
+    left = eff[[measure] + (["metric"] if "metric" in eff.columns else [])].astype(str).drop_duplicates()
+    hidden: dict[str, list[str]] = {}
+    for r in left.itertuples(index=False):
+        m, metric = r[0], (r[1] if len(r) > 1 else "")
+        if (m, metric) not in drawn:
+            hidden.setdefault(m, []).append(metric)
     ax.imshow(rgba, aspect="auto", interpolation="nearest")
     for k in range(1, len(rows)):
         ax.axhline(k - 0.5, color="white", lw=2)
