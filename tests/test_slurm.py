@@ -188,7 +188,7 @@ def _env() -> dict[str, str]:
 
 def _snakemake(workdir: Path, *args: str, env=None) -> subprocess.CompletedProcess:
     cmd = [sys.executable, "-m", "snakemake", *args]
-    proc = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True, env=env, timeout=600)
+    proc = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True, env=env, timeout=1500)
     if proc.returncode != 0:
         raise AssertionError(f"{' '.join(cmd)} failed:\n{proc.stdout[-5000:]}\n{proc.stderr[-5000:]}")
     return proc
