@@ -56,13 +56,13 @@ def _checkpoint(tmp_path, status="converged", threshold=None, task=TASK, perturb
     return path, init, final
 
 
-def _extract(tmp_path, path, evaluation=EVAL):
-    out = tmp_path / "out"
+def _extract(tmp_path, path, evaluation=EVAL, seed=0, out_name="out"):
+    out = tmp_path / out_name
     out.mkdir(exist_ok=True)
     row = trajectories(
         path,
         "c0",
-        0,
+        seed,
         PROBE,
         OOD,
         FL,
@@ -70,6 +70,7 @@ def _extract(tmp_path, path, evaluation=EVAL):
         out_trajectories=out / "trajectories.parquet",
         out_weights=out / "weights.parquet",
         evaluation=evaluation,
+        out_trajectories_probe2=out / "trajectories_probe2.parquet",
     )
     return row.iloc[0], out
 
@@ -182,22 +183,7 @@ def test_second_probe_batch_is_independent_same_size_and_shared_across_seeds(tmp
     outs = []
     for seed in (0, 1):
         path, _, _ = _checkpoint(tmp_path, seed=seed)
-        out = tmp_path / f"out{seed}"
-        out.mkdir()
-        trajectories(
-            path,
-            "c0",
-            seed,
-            PROBE,
-            OOD,
-            FL,
-            out_network=out / "network.parquet",
-            out_trajectories=out / "trajectories.parquet",
-            out_weights=out / "weights.parquet",
-            evaluation=EVAL,
-            out_trajectories_probe2=out / "trajectories_probe2.parquet",
-        )
-        outs.append(out)
+        outs.append(_extract(tmp_path, path, seed=seed, out_name=f"out{seed}")[1])
     h1 = read_trajectories(outs[0] / "trajectories.parquet")
     h2 = read_trajectories(outs[0] / "trajectories_probe2.parquet")
     assert h1.shape == h2.shape and not np.allclose(h1, h2)

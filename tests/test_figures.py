@@ -713,3 +713,15 @@ def test_collect_figure_passes_the_networks_rows_to_the_example_trial(data, tmp_
     # the rule script passes the rows unconditionally (no signature probing)
     script = (Path(__file__).resolve().parents[1] / "rules" / "scripts" / "figure.py").read_text()
     assert "inspect" not in script and 'networks_paths=list(getattr(inp, "networks", []))' in script
+
+
+def test_one_factor_figures_wrap_beyond_four_panels(data, tmp_path, captured):
+    """fig6 has five panels of one factor: side by side they made a 3121 px strip whose text
+    shrank below legibility at page width; they wrap onto a second row of three."""
+    call("fig6", data, tmp_path / "fig6.png", tmp_path / "fig6.pdf")
+    fig = captured[-1]
+    shown = [ax for ax in fig.get_axes() if ax.get_visible() and ax.get_title(loc="left")]
+    assert len(shown) == 5
+    assert fig.get_figwidth() <= 3.7 * 3 + 2.2 + 1e-9
+    rows = {round(ax.get_position().y0, 3) for ax in shown}
+    assert len(rows) == 2

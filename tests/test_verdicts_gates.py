@@ -183,14 +183,20 @@ def test_weight_baselines_init_trend_and_alignment_gap():
     assert "within alignment gap" in effects_markdown(g.reset_index())
 
 
-def test_width_reports_per_n2_and_scale_free_with_the_initial_trend():
+def width_study():
+    """No trained effect over widths 32, 64, 128; the stored aligned distances grow like n (the
+    per-n^2 value falls like 1/n), as do the initial matrices'."""
     meta, nets, pairs = study(effects={"weights": 1.0}, levels=(32.0, 64.0, 128.0))
     meta["factor"] = "width"
     for c, n in zip(meta["condition"], (32, 64, 128)):
         nets.loc[nets.condition == c, "n_units"] = n
-        # stored aligned distances grow like n (the per-n^2 value falls like 1/n), as do the init ones
         sel = (pairs.condition == c) & pairs.metric.isin(["weight_aligned", "weight_aligned_init"])
         pairs.loc[sel, "value"] *= n
+    return meta, nets, pairs
+
+
+def test_width_reports_per_n2_and_scale_free_with_the_initial_trend():
+    meta, nets, pairs = width_study()
     sf = pairs[(pairs.metric == "weight_aligned")].assign(metric="weight_scale_free")
     sf["value"] = 0.5  # a flat scale-free distance
     sf["value"] += np.random.default_rng(1).normal(0, 0.01, len(sf))
@@ -303,12 +309,7 @@ def test_a_rise_that_peaks_at_the_middle_level_is_not_a_trend():
 def test_width_weights_use_the_ratio_to_the_initial_matrices():
     # per-n^2 falls like 1/n already at initialisation: not comparable across widths, so its cell
     # is secondary and not called; the per-pair ratio d_T / d_0 (flat before training) is primary
-    meta, nets, pairs = study(effects={"weights": 1.0}, levels=(32.0, 64.0, 128.0))
-    meta["factor"] = "width"
-    for c, n in zip(meta["condition"], (32, 64, 128)):
-        nets.loc[nets.condition == c, "n_units"] = n
-        sel = (pairs.condition == c) & pairs.metric.isin(["weight_aligned", "weight_aligned_init"])
-        pairs.loc[sel, "value"] *= n
+    meta, nets, pairs = width_study()
     t = pairs[pairs.metric == "weight_aligned"].set_index(["condition", "seed_a", "seed_b"])["value"]
     i = pairs[pairs.metric == "weight_aligned_init"].set_index(["condition", "seed_a", "seed_b"])["value"]
     ratio = (t / i).rename("value").reset_index().assign(metric="weight_ratio_init")

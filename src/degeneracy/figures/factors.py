@@ -218,31 +218,36 @@ def fig3(
     save(fig, out_png, out_pdf)
 
 
+#: Most panels side by side in a one-factor figure before it wraps onto a second row.
+MAX_COLUMNS = 4
+
+
 def _rows_figure(
     rows: list[tuple[pd.DataFrame, str, dict]], metrics: tuple[str, ...], suptitle: str, out_png: Path, out_pdf: Path
 ) -> None:
     """One row per factor (frame, row title, plot_metric keyword arguments), one column per
-    metric, and one legend outside on the right."""
+    metric, and one legend outside on the right. A single factor with more than
+    :data:`MAX_COLUMNS` metrics wraps onto further rows, so the figure keeps a page's width."""
     plt = pyplot()
     frames = [frame for frame, _, _ in rows]
     pal = task_palette(*frames)
+    panels = [(row, metric) for row in rows for metric in metrics]
+    ncols = len(metrics) if len(rows) > 1 or len(metrics) <= MAX_COLUMNS else 3
+    nrows = -(-len(panels) // ncols)
     fig, axes = plt.subplots(
-        len(rows),
-        len(metrics),
-        figsize=(3.7 * len(metrics) + 2.2, 3.4 * len(rows)),
-        layout="constrained",
-        squeeze=False,
+        nrows, ncols, figsize=(3.7 * ncols + 2.2, 3.4 * nrows), layout="constrained", squeeze=False
     )
     extras: set[str] = set()
     letters = iter("ABCDEFGHIJKL")
-    for i, (frame, row_title, kwargs) in enumerate(rows):
-        for j, metric in enumerate(metrics):
-            title = (
-                f"{next(letters)}  {row_title}: {_TITLES.get(metric, metric)}"
-                if row_title
-                else f"{next(letters)}  {_TITLES.get(metric, metric)}"
-            )
-            extras |= plot_metric(axes[i, j], frame, metric, pal, title=title, **kwargs)
+    for ax, ((frame, row_title, kwargs), metric) in zip(axes.flat, panels):
+        title = (
+            f"{next(letters)}  {row_title}: {_TITLES.get(metric, metric)}"
+            if row_title
+            else f"{next(letters)}  {_TITLES.get(metric, metric)}"
+        )
+        extras |= plot_metric(ax, frame, metric, pal, title=title, **kwargs)
+    for ax in axes.flat[len(panels) :]:
+        ax.set_visible(False)
     shared_legend(fig, pal, task_labels(*frames), extras)
     fig.suptitle(suptitle, fontsize=10)
     save(fig, out_png, out_pdf)

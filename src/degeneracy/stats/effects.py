@@ -414,26 +414,15 @@ class _Group:
                 v[self.pos[int(a)]] = float(x)
         return v
 
-    def gap_max(self, c: str) -> float:
+    def gaps(self, c: str) -> np.ndarray:
+        """Finite alignment gaps of the condition's pairs of converged networks (fractions)."""
         g = self._pairs(c, "weight_gap")
         if not len(g):
-            return float("nan")
+            return np.empty(0)
         conv = set(self.converged[c])
         sel = g["seed_a"].isin(conv) & g["seed_b"].isin(conv)
         v = pd.to_numeric(g.loc[sel, "value"], errors="coerce").to_numpy(dtype=float)
-        v = v[np.isfinite(v)]
-        return float(v.max()) if v.size else float("nan")
-
-    def gap_mean(self, c: str) -> float:
-        """Mean alignment gap over the condition's pairs of converged networks (fraction)."""
-        g = self._pairs(c, "weight_gap")
-        if not len(g):
-            return float("nan")
-        conv = set(self.converged[c])
-        sel = g["seed_a"].isin(conv) & g["seed_b"].isin(conv)
-        v = pd.to_numeric(g.loc[sel, "value"], errors="coerce").to_numpy(dtype=float)
-        v = v[np.isfinite(v)]
-        return float(v.mean()) if v.size else float("nan")
+        return v[np.isfinite(v)]
 
     def by_level(self, per_condition: np.ndarray) -> np.ndarray:
         """Average the last axis (conditions) over conditions that share a level."""
@@ -685,26 +674,18 @@ def _cell(
     row["degeneracy_lowest"], row["degeneracy_highest"] = float(lv_pts[0]), float(lv_pts[-1])
     ci = float(s["ci"])
     row["ratio"] = float(_ratio(np.array(lv_pts[-1]), np.array(lv_pts[0])))
-    ratio_reps = _ratio(lv_reps[:, -1], lv_reps[:, 0])
-    row["ratio_lo"], row["ratio_hi"] = percentile_interval(ratio_reps, ci)
-    diff_reps = lv_reps[:, -1] - lv_reps[:, 0]
     row["difference"] = float(lv_pts[-1] - lv_pts[0])
-    row["difference_lo"], row["difference_hi"] = percentile_interval(diff_reps, ci)
-    effect_reps = _effect(lv_reps[:, -1], lv_reps[:, 0], difference)
     point = float(_effect(lv_pts[-1], lv_pts[0], difference))
+    effect_reps = _effect(lv_reps[:, -1], lv_reps[:, 0], difference)
     # probe noise: added to every replicate (and so to the intervals and the test's standard error)
     probe_var, probe_note = _probe_variance(group, measure, metric, draws, point, difference)
     if np.isfinite(probe_var) and probe_var > 0:
-        jitter = stable_rng(int(s["seed"]), "probe", measure, metric, *group.conditions).standard_normal(
-            len(effect_reps)
-        )
-        effect_reps = effect_reps + np.sqrt(probe_var) * jitter
-        if difference:
-            diff_reps = effect_reps
-        else:
-            ratio_reps = np.exp(effect_reps)
-        row["ratio_lo"], row["ratio_hi"] = percentile_interval(ratio_reps, ci)
-        row["difference_lo"], row["difference_hi"] = percentile_interval(diff_reps, ci)
+        rng = stable_rng(int(s["seed"]), "probe", measure, metric, *group.conditions)
+        effect_reps = effect_reps + np.sqrt(probe_var) * rng.standard_normal(len(effect_reps))
+    diff_reps = effect_reps if difference else lv_reps[:, -1] - lv_reps[:, 0]
+    ratio_reps = _ratio(lv_reps[:, -1], lv_reps[:, 0]) if difference else np.exp(effect_reps)
+    row["ratio_lo"], row["ratio_hi"] = percentile_interval(ratio_reps, ci)
+    row["difference_lo"], row["difference_hi"] = percentile_interval(diff_reps, ci)
     row["n_valid_replicates"] = int(np.isfinite(effect_reps).sum())
     x = group.unique_levels[finite]
     row["rho"] = spearman_rho(x, lv_pts[finite]) if finite.sum() >= 2 else float("nan")
@@ -719,10 +700,11 @@ def _cell(
         if np.isfinite([row["init_ratio_lo"], row["init_ratio_hi"]]).all():
             # a quantity that already moves between levels before training is not comparable
             row["baseline_flat"] = bool(row["init_ratio_lo"] <= 1.0 <= row["init_ratio_hi"])
-        gaps_max = [group.gap_max(c) for c in group.conditions]
-        row["gap_max"] = float(np.nanmax(gaps_max)) if np.isfinite(gaps_max).any() else float("nan")
-        gm = group.by_level(np.array([group.gap_mean(c) for c in group.conditions]))
-        if np.isfinite(gm).any():
+        gaps = [group.gaps(c) for c in group.conditions]
+        every = np.concatenate(gaps)
+        row["gap_max"] = float(every.max()) if every.size else float("nan")
+        gm = group.by_level(np.array([v.mean() if v.size else np.nan for v in gaps]))
+        if np.isfinite(gm[[0, -1]]).any():
             row["gap_mean"] = float(np.nanmax(gm[[0, -1]]))
         if np.isfinite(row["ratio"]) and np.isfinite(gm[[0, -1]]).all():
             # each level's mean distance may sit up to its mean pair gap above the optimum, so the
