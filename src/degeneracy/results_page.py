@@ -74,8 +74,8 @@ th, td { border: 1px solid #ccc; padding: 2px 5px; vertical-align: top; text-ali
 th { background: #f2f2f2; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
 span.ci { display: block; color: #555; white-space: nowrap; }
-td.verdict { font-weight: 600; white-space: nowrap; }
-td.reason { min-width: 16em; color: #333; }
+td.verdict { font-weight: 600; }
+td.reason { min-width: 12em; color: #333; }
 tr.insufficient td { color: #888; }
 span.chip { display: inline-block; padding: 1px 8px; margin: 2px 4px 2px 0; border-radius: 3px;
             border: 1px solid #bbb; font-size: 0.85em; }
@@ -245,7 +245,7 @@ def _effects_section(effects) -> str:
         correction = "" if _missing(row.get("correction")) else f' title="{_e(row.get("correction"))}"'
         cells = [
             f"<td>{experiment}</td>",
-            f"<td>{_e(row.get('task'))}</td>",
+            f"<td>{_breakable(row.get('task'))}</td>",
             f"<td>{_e(row.get('family'))}</td>",
             f"<td>{_breakable(row.get('measure'))}</td>",
             f"<td>{_breakable(row.get('metric'))}</td>",
