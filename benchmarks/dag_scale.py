@@ -2,6 +2,8 @@
 
     python benchmarks/dag_scale.py [--seeds 50] [--repeats 1] [--quiet]
     python benchmarks/dag_scale.py --configfile configs/paper.yaml   # the paper's own config
+    python benchmarks/dag_scale.py --configfile configs/paper.yaml --baseline HEAD~3 --repeats 2
+                                   # the same beside an older revision: ratios, one machine, one load
 
 With ``--configfile`` the dry run is of that config as written (configs/paper.yaml: 128
 conditions x 50 seeds, about 17,400 jobs with the chunked pairwise jobs of issue 33); the result
@@ -79,7 +81,7 @@ def paper_config(seeds: int = 50, n_conditions: int = 68) -> dict:
 
 
 def dry_run(
-    workdir: Path, config: Path, extra: tuple[str, ...] = ("--workflow-profile", "none"), env=None
+    workdir: Path, config: Path, extra: tuple[str, ...] = (), env=None
 ) -> tuple[float, float, dict[str, int], float]:
     """(wall seconds, peak RSS in MB, job counts, CPU seconds) of one ``snakemake -n``.
 
@@ -136,7 +138,20 @@ def main(argv=None) -> dict:
     ap.add_argument("--slurm", action="store_true", help="also dry-run with profiles/slurm")
     ap.add_argument("--noop", action="store_true", help="with --slurm: also a no-op rerun (touch)")
     ap.add_argument("--configfile", type=Path, help="dry-run this study config instead (e.g. configs/paper.yaml)")
+    ap.add_argument(
+        "--baseline",
+        metavar="REV",
+        help="also time the workflow at git revision REV, alternating with this checkout (same "
+        "config, same machine, same minutes): prints the ratios this/baseline",
+    )
+    ap.add_argument(
+        "--profile-none",
+        action="store_true",
+        help="dry-run with --workflow-profile none (default: the workflow's profiles/default, "
+        "what a plain `snakemake -n` uses)",
+    )
     args = ap.parse_args(argv)
+    extra = ("--workflow-profile", "none") if args.profile_none else ()
 
     if args.configfile:
         cfg = yaml.safe_load(args.configfile.read_text())
@@ -154,7 +169,22 @@ def main(argv=None) -> dict:
                 shutil.copy2(src, work / name)
         config = work / "paper_scale.yaml"
         config.write_text(yaml.safe_dump(copy.deepcopy(cfg), sort_keys=False))
-        runs = [dry_run(work, config) for _ in range(args.repeats)]
+        base_runs = []
+        if args.baseline:
+            base = Path(tmp) / "baseline"
+            base.mkdir()
+            archive = subprocess.run(
+                ["git", "archive", args.baseline, *[n for n in COPY if (REPO / n).exists()]],
+                cwd=REPO, check=True, capture_output=True,
+            ).stdout
+            subprocess.run(["tar", "-x", "-C", str(base)], input=archive, check=True)
+        config = work / "paper_scale.yaml"
+        config.write_text(yaml.safe_dump(copy.deepcopy(cfg), sort_keys=False))
+        runs = []
+        for _ in range(args.repeats):  # alternate, so both see the same load
+            runs.append(dry_run(work, config, extra))
+            if args.baseline:
+                base_runs.append(dry_run(base, config, extra))
         slurm = {}
         if args.slurm:
             prof = ("--workflow-profile", "profiles/slurm")
@@ -191,7 +221,7 @@ def main(argv=None) -> dict:
                 slurm["slurm_noop_rerun_s"] = round(min(r[0] for r in nruns), 2)
                 slurm["slurm_noop_rerun_jobs"] = nruns[0][2].get("total")
     seconds = min(r[0] for r in runs)
-    peak = max(r[1] for r in runs)
+    peak = runs[0][1]  # getrusage's children maximum: only the first run is this checkout's alone
     result = {
         "conditions": len(study.conditions),
         "networks": n_networks,
@@ -207,6 +237,17 @@ def main(argv=None) -> dict:
         "ok": seconds < 30 and peak < 500,
         **slurm,
     }
+    if base_runs:
+        b_s, b_cpu = min(r[0] for r in base_runs), min(r[3] for r in base_runs)
+        result["baseline"] = {
+            "rev": args.baseline,
+            "jobs": base_runs[0][2].get("total"),
+            "dry_run_s": round(b_s, 2),
+            "dry_run_cpu_s": round(b_cpu, 2),
+            "ms_per_job": round(1000 * b_s / max(base_runs[0][2].get("total") or 1, 1), 2),
+            "ratio_wall": round(seconds / b_s, 3),
+            "ratio_cpu": round(result["dry_run_cpu_s"] / b_cpu, 3),
+        }
     print(json.dumps(result, indent=2))
     if args.json:
         args.json.write_text(json.dumps(result, indent=2) + "\n")

@@ -3,6 +3,8 @@
 
 from functools import lru_cache
 
+from snakemake.settings.types import DeploymentMethod
+
 from degeneracy import validation as _validation
 from degeneracy.conditions import FIGURE_NAMES, canonical
 from degeneracy.pipeline.codehash import code_hash as _code_hash
@@ -15,6 +17,14 @@ CONDITIONS = STUDY.conditions
 #: every output of this study lives under results/<study name>/
 OUT = STUDY.root
 SRC = Path(workflow.basedir) / "src"
+#: the jobs' conda environment (relative to rules/), set only when conda deployment is on
+#: (--sdm conda, docs/cluster.md): otherwise Snakemake would still resolve it for every job,
+#: about a tenth of a paper-sized dry run
+CONDA_ENV = (
+    "../envs/degeneracy.yaml"
+    if DeploymentMethod.CONDA in workflow.deployment_settings.deployment_method
+    else None
+)
 SCRIPTS = Path(workflow.basedir) / "rules" / "scripts"
 #: global analysis settings, key-order independent (stable params)
 SETTINGS = {
@@ -265,23 +275,73 @@ def figure_extra(wildcards):
     return {}
 
 
-# ---- pairwise chunks (rules/metrics.smk; docs/workflow.md, "Pairwise jobs")
+# ---- pairwise chunks and DSA-grid blocks (rules/metrics.smk; docs/workflow.md, "Pairwise jobs")
 
-from degeneracy.conditions import block_size as _block_size
+from degeneracy.conditions import chunk_block as _chunk_block
+from degeneracy.conditions import grid_block as _grid_block_size
 from degeneracy.conditions import pair_chunks as _pair_chunks
+from degeneracy.conditions import seed_blocks as _seed_blocks
 
-PAIRS_PER_JOB = int(STUDY.config["pairwise"]["pairs_per_job"])
-#: seeds per block (by seed value): a chunk's name says it, so a new block size never reuses a file
-PAIR_BLOCK = _block_size(PAIRS_PER_JOB)
+PAIRS_PER_JOB = STUDY.config["pairwise"]["pairs_per_job"]
+GRID_PER_JOB = STUDY.config["dsa_grid"].get("networks_per_job", "auto")
+GRID_MAX = STUDY.config["dsa_grid"].get("max_networks")
+
+
+def _shape(condition):
+    """(width, probe trials) of a condition: what its job sizes follow from (degeneracy.costs)."""
+    c = CONDITIONS[condition]
+    return int(c.config["model"].get("n_units", 128)), int(c.analysis["probe"]["n_trials"])
 
 
 @lru_cache(maxsize=None)
 def pair_chunk_seeds(condition):
-    """{chunk name: (seeds of block a, seeds of block b)} of the condition's pairwise jobs."""
+    """{chunk name: (seeds of block a, seeds of block b)} of the condition's pairwise jobs; the
+    name carries the block size, so a new size never reuses a file."""
+    B = _chunk_block(PAIRS_PER_JOB, *_shape(condition))
     return {
-        f"s{PAIR_BLOCK}b{a}-{b}": (sa, sb)
-        for a, b, sa, sb in _pair_chunks(CONDITIONS[condition].seeds, PAIRS_PER_JOB)
+        f"s{B}b{a}-{b}": (sa, sb)
+        for a, b, sa, sb in _pair_chunks(CONDITIONS[condition].seeds, block=B)
     }
+
+
+@lru_cache(maxsize=None)
+def grid_block_seeds(condition):
+    """{block name: seeds} of the condition's DSA-grid fit jobs: its first dsa_grid.max_networks
+    seeds (all when null) in blocks of dsa_grid.networks_per_job by seed value."""
+    seeds = sorted(CONDITIONS[condition].seeds)
+    if GRID_MAX is not None:
+        seeds = seeds[: int(GRID_MAX)]
+    B = _grid_block_size(GRID_PER_JOB, *_shape(condition))
+    return {f"s{B}b{k}": v for k, v in _seed_blocks(seeds, B).items()}
+
+
+def _grid_seeds(wildcards):
+    try:
+        return grid_block_seeds(wildcards.condition)[wildcards.block]
+    except KeyError:
+        raise ValueError(
+            f"no DSA-grid block {wildcards.block!r} of {wildcards.condition!r}"
+        )
+
+
+def grid_block_files(pattern):
+    """Input function: ``pattern`` for every seed of the job's DSA-grid block."""
+
+    def fn(wildcards):
+        return [
+            pattern.format(condition=wildcards.condition, seed=s)
+            for s in _grid_seeds(wildcards)
+        ]
+
+    return fn
+
+
+def grid_block_outputs(wildcards):
+    """Input function: every DSA-grid fit block of the job's condition."""
+    return [
+        GRID_FIT.format(condition=wildcards.condition, block=b)
+        for b in grid_block_seeds(wildcards.condition)
+    ]
 
 
 def _chunk(wildcards):
@@ -327,3 +387,4 @@ def chunk_outputs(pattern):
 WEIGHT_CHUNK = f"{OUT}/pairwise/{{condition}}/weights/{{chunk}}.parquet"
 SVCCA_CHUNK = f"{OUT}/pairwise/{{condition}}/svcca/{{chunk}}.parquet"
 SPECTRUM_CHUNK = f"{OUT}/svcca/{{condition}}/spectrum/{{chunk}}.parquet"
+GRID_FIT = f"{OUT}/dsa_grid/{{condition}}/{{block}}.parquet"

@@ -23,7 +23,7 @@ rule dsa_fit:
     benchmark:
         f"{OUT}/benchmarks/dsa_fit/{{condition}}.tsv"
     conda:
-        "../envs/degeneracy.yaml"
+        CONDA_ENV
     threads: 1
     # measured (paper pilot, flip-flop, n = 512, 2,048 probe trials): 4.6 GB for 2 networks,
     # 4.8 min per network (50 networks: about 4 h, so 6 h with a margin)
@@ -48,7 +48,7 @@ rule pairwise_dsa:
     benchmark:
         f"{OUT}/benchmarks/pairwise/{{condition}}/dsa.tsv"
     conda:
-        "../envs/degeneracy.yaml"
+        CONDA_ENV
     threads: 2
     resources:
         mem_mb=8000,
@@ -77,7 +77,7 @@ rule pairwise_weights:
     wildcard_constraints:
         chunk=r"s\d+b\d+-\d+",
     conda:
-        "../envs/degeneracy.yaml"
+        CONDA_ENV
     threads: 1
     resources:
         mem_mb=4000,
@@ -100,7 +100,7 @@ rule pairwise_weights_gather:
     benchmark:
         f"{OUT}/benchmarks/gather/{{condition}}/weights.tsv"
     conda:
-        "../envs/degeneracy.yaml"
+        CONDA_ENV
     threads: 1
     resources:
         mem_mb=2000,
@@ -129,7 +129,7 @@ rule pairwise_svcca:
     wildcard_constraints:
         chunk=r"s\d+b\d+-\d+",
     conda:
-        "../envs/degeneracy.yaml"
+        CONDA_ENV
     threads: 1
     # measured (paper pilot): 5.4 GB for a flip-flop pair, n = 512, 2,048 probe trials
     resources:
@@ -155,7 +155,7 @@ rule pairwise_svcca_gather:
     benchmark:
         f"{OUT}/benchmarks/gather/{{condition}}/svcca.tsv"
     conda:
-        "../envs/degeneracy.yaml"
+        CONDA_ENV
     threads: 1
     resources:
         mem_mb=2000,
@@ -167,12 +167,38 @@ rule pairwise_svcca_gather:
 
 
 # DSA robustness: the condition's pairs and nulls at rank and delay interval x0.5, x1, x2 of the
-# task's setting (the dynamics verdict's `robust` column).
+# task's setting (the dynamics verdict's `robust` column). The networks are fitted in blocks of
+# dsa_grid.networks_per_job seeds (sized per condition to about 45 min: degeneracy.costs), then
+# one job per condition computes each setting's pair distances from the blocks' operators.
+rule dsa_grid_fit:
+    input:
+        networks=grid_block_files(NETWORK),
+        trajectories=grid_block_files(TRAJECTORIES),
+        trajectories_probe2=grid_block_files(TRAJECTORIES_PROBE2),
+    output:
+        GRID_FIT,
+    log:
+        f"{OUT}/logs/dsa_grid/{{condition}}/{{block}}.log",
+    benchmark:
+        f"{OUT}/benchmarks/dsa_grid/{{condition}}/{{block}}.tsv"
+    wildcard_constraints:
+        block=r"s\d+b\d+",
+    conda:
+        CONDA_ENV
+    threads: 1
+    resources:
+        mem_mb=8000,
+        runtime=60,
+    params:
+        dsa=dsa_settings(("n_delays", "delay_interval", "rank", "ridge", "mode", "seed")),
+        code=code("dsa_grid_fit.py"),
+    script:
+        "scripts/dsa_grid_fit.py"
+
+
 rule dsa_grid:
     input:
-        networks=seed_files(NETWORK),
-        trajectories=seed_files(TRAJECTORIES),
-        trajectories_probe2=seed_files(TRAJECTORIES_PROBE2),
+        grid_block_outputs,
     output:
         f"{OUT}/pairwise/{{condition}}/dsa_grid.parquet",
     log:
@@ -180,16 +206,14 @@ rule dsa_grid:
     benchmark:
         f"{OUT}/benchmarks/dsa_grid/{{condition}}.tsv"
     conda:
-        "../envs/degeneracy.yaml"
+        CONDA_ENV
     threads: 1
+    # 9 settings x the pairs of one condition (39 s per 1,225 pairs and setting)
     resources:
         mem_mb=4000,
-        runtime=120,
+        runtime=60,
     params:
-        dsa=dsa_settings(
-            ("n_delays", "delay_interval", "rank", "ridge", "mode", "seed")
-        ),
-        max_networks=SETTINGS["dsa_grid"]["max_networks"],
+        dsa=dsa_settings(("mode", "seed")),
         code=code("dsa_grid.py"),
     script:
         "scripts/dsa_grid.py"
@@ -211,7 +235,7 @@ rule joint_dsa:
     wildcard_constraints:
         task=r"[A-Za-z0-9_]+",
     conda:
-        "../envs/degeneracy.yaml"
+        CONDA_ENV
     threads: 1
     resources:
         mem_mb=8000,

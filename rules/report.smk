@@ -28,7 +28,7 @@ rule results_page:
     benchmark:
         f"{OUT}/benchmarks/aggregate/results_page.tsv"
     conda:
-        "../envs/degeneracy.yaml"
+        CONDA_ENV
     threads: 1
     resources:
         mem_mb=2000,

@@ -192,6 +192,7 @@ def written(tmp_path_factory) -> dict[str, dict[str, str]]:
         "pairwise/{condition}/svcca.parquet": pair,
         "pairwise.parquet": pair,
         "pairwise/{condition}/dsa_grid.parquet": _declared(dsa_grid.GRID_COLUMNS, tmp, "dsa_grid"),
+        "dsa_grid/{condition}/{block}.parquet": _declared(dsa_grid.FIT_COLUMNS, tmp, "dsa_grid_fit"),
         "svcca/{condition}/spectrum.parquet": _declared(pairwise_svcca.SPECTRUM_COLUMNS, tmp, "svcca_spectrum"),
         "joint/{experiment}/{task}.parquet": _declared(joint_dsa.JOINT_COLUMNS, tmp, "joint"),
         "joint/{experiment}/{task}.spread.parquet": _declared(joint_dsa.SPREAD_COLUMNS, tmp, "spread"),

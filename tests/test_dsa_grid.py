@@ -8,7 +8,7 @@ import torch
 
 from degeneracy.io import atomic_write_parquet, read_parquet
 from degeneracy.metrics.dsa import dsa_null, fit_operator, pairwise_distances
-from degeneracy.pipeline.dsa_grid import GRID_COLUMNS, dsa_grid, grid_settings
+from degeneracy.pipeline.dsa_grid import GRID_COLUMNS, dsa_grid, dsa_grid_distances, dsa_grid_fit, grid_settings
 from degeneracy.pipeline.extract import NETWORK_COLUMNS, dsa_fit
 from degeneracy.pipeline.pairwise_dsa import pairwise_dsa
 
@@ -162,10 +162,12 @@ def test_dsa_grid_with_fewer_than_two_converged_networks(tmp_path):
     assert df.empty and list(read_parquet(tmp_path / "empty.parquet").columns) == list(GRID_COLUMNS)
 
 
-def test_dsa_grid_max_networks_keeps_the_lowest_converged_seeds(tmp_path):
-    """max_networks = 2 of the converged seeds 10, 11, 13 keeps 10 and 11 (input order reversed:
-    the cap goes by seed, not by position): the same nulls as the uncapped grid, and a pair value
-    at or above the uncapped one (a larger set can only lower a pair, by composition)."""
+def test_dsa_grid_max_networks_keeps_the_lowest_seeds(tmp_path):
+    """max_networks = 2 of the seeds 10..13 (12 did not converge) keeps 10 and 11 (input order
+    reversed: the cap goes by seed, not by position): the same nulls as the uncapped grid, and a
+    pair value at or above the uncapped one (a larger set can only lower a pair, by composition).
+    The cap counts seeds, not converged networks (so the workflow knows a block's files before
+    any network is trained): max_networks = 3 keeps the converged ones of 10, 11, 12, not 13."""
     nets, trajs = _write_condition(tmp_path)
     grid = {"rank": [1], "delay_interval": [1]}
     full = dsa_grid("c", nets, trajs, DSA, grid=grid)
@@ -179,5 +181,26 @@ def test_dsa_grid_max_networks_keeps_the_lowest_converged_seeds(tmp_path):
     nul = merged["metric"] == "dsa_null"
     np.testing.assert_allclose(merged.loc[nul, "value"], merged.loc[nul, "value_full"], rtol=0, atol=1e-12)
     assert (merged.loc[~nul, "value"] >= merged.loc[~nul, "value_full"] - 1e-12).all()
+    three = dsa_grid("c", nets, trajs, DSA, grid=grid, max_networks=3)
+    assert set(three["seed_a"]) | set(three["seed_b"]) == {10, 11}
     with pytest.raises(ValueError, match="max_networks"):
         dsa_grid("c", nets, trajs, DSA, grid=grid, max_networks=1)
+
+
+def test_grid_fitted_in_blocks_equals_the_one_job_grid(tmp_path):
+    """The workflow fits a condition's networks in blocks (dsa_grid_fit) and gathers them
+    (dsa_grid_distances): value for value the table of one dsa_grid call, in any block order;
+    a network fitted in two blocks, and blocks fitted at different settings, are errors."""
+    nets, trajs = _write_condition(tmp_path)
+    one = dsa_grid("c", nets, trajs, DSA)
+    blocks = [tmp_path / "b0.parquet", tmp_path / "b1.parquet"]
+    dsa_grid_fit("c", nets[:2], trajs[:2], DSA, out=blocks[0])
+    dsa_grid_fit("c", nets[2:], trajs[2:], DSA, out=blocks[1])
+    for order in (blocks, blocks[::-1]):
+        pd.testing.assert_frame_equal(dsa_grid_distances("c", order, DSA), one)
+    with pytest.raises(ValueError, match="two fit blocks"):
+        dsa_grid_distances("c", [blocks[0], blocks[0]], DSA)
+    other = tmp_path / "other.parquet"
+    dsa_grid_fit("c", nets[2:], trajs[2:], DSA, grid={"rank": [1.0], "delay_interval": [1.0]}, out=other)
+    with pytest.raises(ValueError, match="different settings"):
+        dsa_grid_distances("c", [blocks[0], other], DSA)

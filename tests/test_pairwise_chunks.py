@@ -186,14 +186,32 @@ def test_gather_refuses_a_pair_measured_twice(networks, tmp_path):
         gather([out, out])
 
 
-def test_default_bounds_the_paper_widest_weights_job_under_an_hour():
-    """The default pairs_per_job times the measured per-pair cost at n = 512 (one core) is under
-    60 minutes, and the chunk rules ask for at least that."""
-    ppj = GLOBAL_DEFAULTS["pairwise"]["pairs_per_job"]
-    B = block_size(ppj)
-    worst = max(B * B, B * (B - 1) // 2)
-    seconds = worst * MEASURED["pairwise_weights_pair_s_n512"]
-    assert seconds <= 3600
+def test_auto_blocks_by_hand_at_the_paper_widest_networks():
+    """``auto`` at n = 512 and 2,048 probe trials, by hand from the measured costs: 2,700 s /
+    26.6 s per weight pair = 101 pairs, isqrt -> blocks of 10 seeds (100 pairs, 44 min); a DSA-grid
+    network costs 3 intervals x 288 s + 9 nulls x 0.032 s = 864.3 s -> 3 networks per fit job."""
+    from degeneracy.costs import network_block, pair_block
+
+    assert MEASURED["pairwise_weights_pair_s_n512"] == 26.6 and MEASURED["dsa_fit_network_s_n512"] == 288.0
+    assert pair_block(512, 2048) == 10
+    assert network_block(512, 2048) == 3
+    # narrower and smaller probes: larger blocks (fewer jobs), never smaller
+    assert pair_block(128, 2048) == 70 and network_block(128, 2048) == 49
+    assert pair_block(512, 2048, target_s=60.0) == 2  # at least one pair per job
+
+
+def test_auto_keeps_every_paper_job_under_its_request():
+    """Every weight, SVCCA and DSA-grid job of configs/paper.yaml, as the workflow sizes them, is
+    projected under 45 min on one core and within its rule's runtime and memory requests."""
+    from degeneracy.conditions import build_study
+    from degeneracy.plan import load_config, over_requests, study_jobs
+
+    assert GLOBAL_DEFAULTS["pairwise"]["pairs_per_job"] == "auto"
+    study = build_study(load_config(REPO / "configs" / "paper.yaml"))
+    jobs = study_jobs(study, figures=False)
+    bounded = [j for j in jobs if j.rule in ("pairwise_weights", "pairwise_svcca", "dsa_grid_fit", "dsa_grid")]
+    assert {j.rule for j in bounded} == {"pairwise_weights", "pairwise_svcca", "dsa_grid_fit", "dsa_grid"}
+    assert max(j.seconds for j in bounded) <= 45 * 60
     res = rule_resources(REPO)
-    assert res["pairwise_weights"]["runtime"] * 60 >= seconds
-    assert res["pairwise_weights"]["runtime"] <= 60 and res["pairwise_svcca"]["runtime"] <= 60
+    assert over_requests(bounded, res) == []
+    assert all(res[r]["runtime"] <= 60 for r in ("pairwise_weights", "pairwise_svcca", "dsa_grid_fit", "dsa_grid"))

@@ -23,7 +23,7 @@ REPO = Path(__file__).resolve().parents[1]
 TEST_CONFIG = REPO / "configs" / "test.yaml"
 
 sys.path.insert(0, str(REPO / "src"))
-from degeneracy.conditions import build_study, pair_chunks  # noqa: E402
+from degeneracy.conditions import build_study, chunk_block, grid_block, pair_chunks, seed_blocks  # noqa: E402
 from workflow_copy import copy_workflow  # noqa: E402
 
 pytestmark = pytest.mark.slow
@@ -98,17 +98,31 @@ def expected_counts(cfg: dict) -> dict[str, int]:
     n_networks = sum(len(c.seeds) for c in study.conditions.values())
     n_cond = len(study.conditions)
     ppj = study.config["pairwise"]["pairs_per_job"]
+
+    def shape(c):
+        return int(c.config["model"].get("n_units", 128)), int(c.analysis["probe"]["n_trials"])
+
+    def chunks(c):
+        return len(pair_chunks(c.seeds, block=chunk_block(ppj, *shape(c))))
+
+    grid = study.config["dsa_grid"]
+
+    def grid_blocks(c):
+        seeds = sorted(c.seeds)[: grid["max_networks"] or None]
+        return len(seed_blocks(seeds, grid_block(grid["networks_per_job"], *shape(c))))
+
     return {
         "train": n_networks,
         "extract": n_networks,
         "dsa_fit": n_cond,
         "pairwise_dsa": n_cond,
         # one chunk per condition at the test study's seeds (tests/test_pairwise_chunks.py: more)
-        "pairwise_weights": sum(len(pair_chunks(c.seeds, ppj)) for c in study.conditions.values()),
-        "pairwise_svcca": sum(len(pair_chunks(c.seeds, ppj)) for c in study.conditions.values()),
+        "pairwise_weights": sum(chunks(c) for c in study.conditions.values()),
+        "pairwise_svcca": sum(chunks(c) for c in study.conditions.values()),
         "pairwise_weights_gather": n_cond,
         "pairwise_svcca_gather": n_cond,
         "dsa_grid": n_cond,
+        "dsa_grid_fit": sum(grid_blocks(c) for c in study.conditions.values()),
         "joint_dsa": len({(r["experiment"], r["task"]) for r in study.meta if r["experiment"] == "complexity"}),
         "summary": len(study.experiments),
         "meta": 1,
@@ -293,7 +307,7 @@ def test_dsa_setting_reruns_no_training_or_extraction(study_dir):
     cfg["tasks"]["flipflop"]["dsa"]["rank"] += 1
     counts = dry_run(study_dir, cfg, name="dsa")
     n = len([c for c in build_study(cfg).conditions.values() if c.task == "flipflop"])
-    assert counts["dsa_fit"] == counts["pairwise_dsa"] == counts["dsa_grid"] == n
+    assert counts["dsa_fit"] == counts["pairwise_dsa"] == counts["dsa_grid"] == counts["dsa_grid_fit"] == n
     for rule in ("train", "extract", "pairwise_weights", "example_trial", "meta", "networks"):
         assert rule not in counts, (rule, counts)
 

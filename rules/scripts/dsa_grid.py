@@ -6,16 +6,13 @@ sys.path.insert(0, str(Path(snakemake.scriptdir).resolve().parents[1] / "src"))
 from degeneracy.pipeline.runner import job  # noqa: E402
 
 with job(snakemake) as threads:
-    from degeneracy.pipeline.dsa_grid import dsa_grid
+    from degeneracy.pipeline.dsa_grid import dsa_grid_distances
 
-    df = dsa_grid(
+    df = dsa_grid_distances(
         snakemake.wildcards.condition,
-        list(snakemake.input.networks),
-        list(snakemake.input.trajectories),
+        list(snakemake.input),
         snakemake.params.dsa,
         out=snakemake.output[0],
-        max_networks=snakemake.params.max_networks,
         threads=threads,
-        trajectory_probe2_paths=list(snakemake.input.trajectories_probe2),
     )
     print(df.groupby(["rank", "delay_interval", "metric"])["value"].mean().to_string() if len(df) else "no pairs")

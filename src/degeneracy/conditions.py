@@ -108,13 +108,15 @@ GLOBAL_DEFAULTS: dict[str, Any] = {
     "fixed_points": {"experiments": ["auxiliary"], "n_init": 256, "noise": 0.1, "line_tol": 0.05},
     # all networks of an experiment's levels in one DSA space, per task (fig3 panel A)
     "joint_dsa": {"experiments": ["complexity"]},
-    # DSA robustness grid: at most this many converged networks per condition (lowest seeds
-    # first; null = all). Its pairwise cost grows with the square of the count.
-    "dsa_grid": {"max_networks": None},
+    # DSA robustness grid: only the networks of the condition's first max_networks seeds (the
+    # converged ones among them; null = all). Its networks are fitted in jobs of
+    # networks_per_job seeds ("auto": sized per condition from degeneracy.costs to about 45 min)
+    "dsa_grid": {"max_networks": None, "networks_per_job": "auto"},
     # the purely pairwise measures (weights, SVCCA) run in jobs of at most this many pairs:
     # seeds in blocks of isqrt(pairs_per_job) by seed value, one job per pair of blocks
-    # (docs/workflow.md, "Pairwise jobs"; the default keeps an n = 512 weights job under 60 min)
-    "pairwise": {"pairs_per_job": 100},
+    # (docs/workflow.md, "Pairwise jobs"); "auto" sizes the blocks per condition from the
+    # measured per-pair cost at its width (degeneracy.costs: about 45 min per job)
+    "pairwise": {"pairs_per_job": "auto"},
 }
 
 
@@ -128,17 +130,50 @@ def block_size(pairs_per_job: int) -> int:
     return max(2, math.isqrt(int(pairs_per_job)))
 
 
-def pair_chunks(seeds: Iterable[int], pairs_per_job: int) -> list[tuple[int, int, list[int], list[int]]]:
+def chunk_block(pairs_per_job: int | str, n_units: int, trials: int) -> int:
+    """Seeds per pairwise block of a condition: :func:`block_size` of an integer
+    ``pairs_per_job``; for ``"auto"`` the block that the measured per-pair cost at width
+    ``n_units`` and ``trials`` probe trials keeps under about 45 min (:func:`degeneracy.costs.pair_block`)."""
+    if pairs_per_job == "auto":
+        from .costs import pair_block
+
+        return pair_block(int(n_units), int(trials))
+    return block_size(int(pairs_per_job))
+
+
+def grid_block(networks_per_job: int | str, n_units: int, trials: int) -> int:
+    """Seeds per DSA-grid fit job of a condition: an integer ``networks_per_job`` as given;
+    ``"auto"``: :func:`degeneracy.costs.network_block` at width ``n_units`` and ``trials``."""
+    if networks_per_job == "auto":
+        from .costs import network_block
+
+        return network_block(int(n_units), int(trials))
+    return max(1, int(networks_per_job))
+
+
+def seed_blocks(seeds: Iterable[int], block: int) -> dict[int, list[int]]:
+    """{k: seeds s with s // block == k}, in seed order: blocks by seed value, so adding seeds
+    leaves every full block's seeds (and the job named after it) unchanged."""
+    out: dict[int, list[int]] = {}
+    for s in sorted(set(int(s) for s in seeds)):
+        out.setdefault(s // int(block), []).append(s)
+    return out
+
+
+def pair_chunks(
+    seeds: Iterable[int], pairs_per_job: int | None = None, *, block: int | None = None
+) -> list[tuple[int, int, list[int], list[int]]]:
     """The pairwise jobs of a condition with ``seeds``: ``(a, b, seeds of block a, seeds of
     block b)`` for every pair of blocks a <= b (block k = the seeds s with s // B == k, B =
     :func:`block_size`), leaving out a block paired with itself when it holds one seed (no
     pair). Job (a, b) measures the pairs (s, t), s in block a, t in block b, s < t. A block's
     seeds depend on the seed values only, so adding seeds leaves every job over full blocks
-    unchanged (its inputs and output name stay the same) and adds jobs for the new blocks."""
-    size = block_size(pairs_per_job)
-    blocks: dict[int, list[int]] = {}
-    for s in sorted(set(int(s) for s in seeds)):
-        blocks.setdefault(s // size, []).append(s)
+    unchanged (its inputs and output name stay the same) and adds jobs for the new blocks.
+    ``block``: the block size B itself (e.g. from :func:`chunk_block`) instead of ``pairs_per_job``."""
+    if (pairs_per_job is None) == (block is None):
+        raise ValueError("pair_chunks: give pairs_per_job or block, not both")
+    size = int(block) if block is not None else block_size(int(pairs_per_job))
+    blocks = seed_blocks(seeds, size)
     keys = sorted(blocks)
     return [(a, b, blocks[a], blocks[b]) for i, a in enumerate(keys) for b in keys[i:] if a != b or len(blocks[a]) >= 2]
 

@@ -36,16 +36,10 @@ if TYPE_CHECKING:
 #: stages in pipeline order; every benchmark TSV belongs to one (see :func:`stage_of`)
 STAGES = ("train", "extract", "dsa_fit", "pairwise_dsa", "pairwise_weights", "aggregation", "figures")
 
-#: Measured costs (docs/plan.md, docs/reliability.md, docs/training.md) behind the defaults and the
-#: pilot-free projection (``plan --no-pilot``). Seconds on one core of the 2-core development
-#: machine unless noted.
-MEASURED: dict[str, float] = {
-    # pairwise_weights at n = 512 (trained networks, initial-matrix baseline, activity start):
-    # the 6-seed width pilot's job, 399 s for 15 pairs on one core, start-up included
-    "pairwise_weights_pair_s_n512": 26.6,
-    # the same at n = 128 (docs/metrics.md: 268 ms per search, two searches per pair)
-    "pairwise_weights_pair_s_n128": 0.54,
-}
+#: Measured costs behind the defaults and the pilot-free projection (``plan --no-pilot``): one
+#: table for the workflow's job sizes and this module (degeneracy.costs)
+from . import costs  # noqa: E402
+from .costs import MEASURED  # noqa: E402
 
 #: the pilot's targets (relative to the study root): no summaries, effects or figures
 PILOT_TARGETS = ("meta.parquet", "networks.parquet", "pairwise.parquet")
@@ -75,6 +69,10 @@ def stage_of(rel: Path) -> tuple[str, str, str | None, int | None]:
         return f"pairwise_{Path(parts[-1]).stem}_gather", "aggregation", parts[1] if len(parts) == 3 else None, None
     if top == "dsa_fit":
         return "dsa_fit", "dsa_fit", Path(parts[-1]).stem, None
+    if top == "dsa_grid":  # dsa_grid/<c>/<block>.tsv (a fit block) or dsa_grid/<c>.tsv (its pairs)
+        if len(parts) == 3:
+            return "dsa_grid_fit", "dsa_grid", parts[1], None
+        return "dsa_grid", "dsa_grid", Path(parts[-1]).stem, None
     if top == "aggregate":
         return Path(parts[-1]).stem, "aggregation", None, None
     if top == "figures":
@@ -1086,20 +1084,21 @@ def measured_costs(cond, rule: str, units: int = 1) -> tuple[float, float]:
         # 287 s at n = 512 (job_memory.py, tangent kernel dominates); probes of 2,048 trials: x2
         return 20.0 + 2 * 287.0 * width_factor(n) / width_factor(512), 2545.0 * max(size, 0.2)
     if rule == "dsa_fit":
-        # 288 s per n = 512 flip-flop network at 2,048 probe trials, 4.6 GB (Gram path)
-        return 10.0 + units * max(2.0, 288.0 * (n / 512.0) ** 2 * trials / 2048.0), 4600.0 * max(size, 0.1)
+        # per network: the operator and its null (two Hankel fits), 4.6 GB at n = 512, 2,048 trials
+        return 10.0 + units * costs.dsa_fit_network_s(n, trials), 4600.0 * max(size, 0.1)
+    if rule == "dsa_grid_fit":
+        # per network: one fit per delay interval and probe batch, and its 9 nulls
+        return 10.0 + units * costs.dsa_grid_network_s(n, trials), 4600.0 * max(size, 0.1)
     if rule == "dsa_grid":
-        # its 9 (rank, delay) settings refit every network: 9 dsa_fit jobs, plus their pairs
-        fit, mem = measured_costs(cond, "dsa_fit", units)
-        return 9 * fit + 9 * 0.032 * units * (units - 1) / 2, mem
+        # the pair distances of its 9 settings from the fitted operators (units: networks)
+        return 10.0 + 9 * costs.MEASURED["dsa_distance_s"] * units * (units - 1) / 2, 1174.0
     if rule == "pairwise_dsa":
-        return 10.0 + 0.032 * units, 1174.0  # 39 s for 1,225 pairs, 1.2 GB
+        return 10.0 + costs.MEASURED["dsa_distance_s"] * units, 1174.0  # 39 s for 1,225 pairs, 1.2 GB
     if rule == "pairwise_weights":
-        per = MEASURED["pairwise_weights_pair_s_n512"] * (n / 512.0) ** 2.81  # 0.54 s at n = 128
-        return 5.0 + units * per, 700.0 * max(n / 512.0, 0.25)
+        return 5.0 + units * costs.weights_pair_s(n), 700.0 * max(n / 512.0, 0.25)
     if rule == "pairwise_svcca":
         # one SVD basis per network and probe batch; 5.4 GB for a pair at n = 512 and 2,048 trials
-        return 5.0 + units * 2 * max(0.5, 15.0 * size), 5400.0 * max(size, 0.1)
+        return 5.0 + units * costs.svcca_network_s(n, trials), 5400.0 * max(size, 0.1)
     if rule == "joint_dsa":
         fit, mem = measured_costs(cond, "dsa_fit", units)
         return fit, mem
@@ -1115,9 +1114,10 @@ def study_jobs(study, cost=measured_costs, gpus: int = 0, figures: bool = True) 
     joint DSA per experiment and task, fixed points, the study tables, summaries, effects and
     figures. ``cost(cond, rule, units) -> (seconds, MB)``; with ``gpus`` > 0 a training may run
     on a GPU (:func:`gpu_ratio` of its CPU time) when one is free, else on a core."""
-    from .conditions import pair_chunks
+    from .conditions import chunk_block, grid_block, pair_chunks, seed_blocks
 
-    ppj = int(study.config["pairwise"]["pairs_per_job"])
+    ppj = study.config["pairwise"]["pairs_per_job"]
+    grid_cfg = study.config.get("dsa_grid", {})
     jobs: list[Job] = []
     nets_of: dict[str, list[str]] = {}
     tables: list[str] = []
@@ -1137,13 +1137,21 @@ def study_jobs(study, cost=measured_costs, gpus: int = 0, figures: bool = True) 
         jobs.append(Job(f"dsa_fit {cid}", "dsa_fit", sec, 1, 0, mb, tuple(ext)))
         sec, mb = cost(c, "pairwise_dsa", pairs)
         jobs.append(Job(f"pairwise_dsa {cid}", "pairwise_dsa", sec, 2, 0, mb, (f"dsa_fit {cid}",)))
-        sec, mb = cost(c, "dsa_grid", k)
-        jobs.append(Job(f"dsa_grid {cid}", "dsa_grid", sec, 1, 0, mb, tuple(ext)))
+        shape = (n_units, int(c.analysis["probe"]["n_trials"]))
+        grid_seeds = sorted(c.seeds)[: grid_cfg.get("max_networks") or None]
+        block_jobs = []
+        for b, members in seed_blocks(grid_seeds, grid_block(grid_cfg.get("networks_per_job", "auto"), *shape)).items():
+            sec, mb = cost(c, "dsa_grid_fit", len(members))
+            deps = tuple(f"extract {cid} {s}" for s in members)
+            jobs.append(Job(f"dsa_grid_fit {cid} b{b}", "dsa_grid_fit", sec, 1, 0, mb, deps))
+            block_jobs.append(f"dsa_grid_fit {cid} b{b}")
+        sec, mb = cost(c, "dsa_grid", len(grid_seeds))
+        jobs.append(Job(f"dsa_grid {cid}", "dsa_grid", sec, 1, 0, mb, tuple(block_jobs)))
         tables += [f"pairwise_dsa {cid}"]
         for metric in ("weights", "svcca"):
             rule = f"pairwise_{metric}"
             chunk_jobs = []
-            for a, b, sa, sb in pair_chunks(c.seeds, ppj):
+            for a, b, sa, sb in pair_chunks(c.seeds, block=chunk_block(ppj, *shape)):
                 members = sorted(set(sa) | set(sb))
                 units = len(members) if metric == "svcca" else sum(1 for x in sa for y in sb if x < y)
                 sec, mb = cost(c, rule, units)

@@ -54,7 +54,15 @@ def _module_name(src: Path, path: Path) -> str:
 
 
 def _imports(src: Path, path: Path) -> set[str]:
-    """Dotted names of the package's modules that ``path`` imports (anywhere in the file)."""
+    """Dotted names of the package's modules that ``path`` imports (anywhere in the file); each
+    file is parsed once per process and content (the workflow hashes about 40 scripts whose
+    import closures share most modules)."""
+    st = path.stat()
+    return set(_imports_of(src, path, st.st_mtime_ns, st.st_size))
+
+
+@lru_cache(maxsize=None)
+def _imports_of(src: Path, path: Path, mtime_ns: int, size: int) -> frozenset[str]:
     tree = ast.parse(path.read_text(), filename=str(path))
     here = _module_name(src, path) if path.is_relative_to(src) else ""
     is_pkg = path.name == "__init__.py"
@@ -78,7 +86,7 @@ def _imports(src: Path, path: Path) -> set[str]:
         parts = name.split(".")
         for k in range(1, len(parts) + 1):  # importing a.b.c runs a, a.b and a.b.c
             wanted.add(".".join(parts[:k]))
-    return {m for m in wanted if _module_file(src, m) is not None}
+    return frozenset(m for m in wanted if _module_file(src, m) is not None)
 
 
 def _entry(module: str) -> tuple[str, str] | None:

@@ -84,7 +84,16 @@ def dsa_fit(
             continue
         seed = int(row["seed"])
         traj = read_trajectories(traj_path)
+        traj2 = read_trajectories(traj2_path)
+        if traj.shape != traj2.shape:
+            raise ValueError(
+                f"dsa_fit of {condition}, seed {seed}: the two probe batches differ in shape "
+                f"({tuple(traj.shape)} in {traj_path}, {tuple(traj2.shape)} in {traj2_path}); "
+                f"re-run the extraction of this network"
+            )
         fit = dsa_mod.fit_operator(traj, **kw)
+        # the null reuses this fit (one Hankel fit per probe batch, not three)
+        fit2 = dsa_mod.fit_operator(traj2, **kw)
         A = np.asarray(fit.A, dtype=np.float64)
         ii, jj = np.meshgrid(np.arange(A.shape[0]), np.arange(A.shape[1]), indexing="ij")
         frames.append(pd.DataFrame({"seed": seed, "matrix": "A", "i": ii.ravel(), "j": jj.ravel(), "value": A.ravel()}))
@@ -92,8 +101,10 @@ def dsa_fit(
         frames.append(
             pd.DataFrame({"seed": seed, "matrix": "singular_values", "i": np.arange(sv.size), "j": 0, "value": sv})
         )
-        traj2 = read_trajectories(traj2_path)
-        null = _float(dsa_mod.dsa_null(traj, traj2, seed=int(dsa.get("seed", 0)) + seed, **kw))
+        D = dsa_mod.pairwise_distances(
+            [fit, fit2], mode=str(dsa.get("mode", "euclidean")), seed=int(dsa.get("seed", 0)) + seed
+        )
+        null = _float(D[0, 1])
         nulls.append({"condition": condition, "seed": seed, "value": null})
     ops = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame({c: [] for c in OPERATOR_COLUMNS})
     atomic_write_parquet(ops.astype(OPERATOR_COLUMNS), out_operators)
