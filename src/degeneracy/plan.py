@@ -260,11 +260,26 @@ def workflow_dir(explicit: str | Path | None = None) -> Path:
     return here if (here / "Snakefile").exists() else Path.cwd()
 
 
+#: seeds a condition needs before a DSA floor that holds at every grid setting is a finding
+#: (``at DSA floor (robust)``) rather than a flag (issue 32)
+FLOOR_MIN_SEEDS = 6
+#: the pilot fails a condition whose converged fraction is below this (issue 32: 80% of seeds)
+MIN_CONVERGED_FRACTION = 0.8
+
+
 def run_pilot(
-    workdir: Path, config_path: Path, overlay_path: Path, root: str, cores: int, extra: Sequence[str] = ()
+    workdir: Path,
+    config_path: Path,
+    overlay_path: Path,
+    root: str,
+    cores: int,
+    extra: Sequence[str] = (),
+    conditions: Sequence[str] = (),
 ) -> int:
     """Run ``python -m snakemake`` in ``workdir`` on the config plus the overlay, building only
-    the pilot's ``meta``, ``networks`` and ``pairwise`` tables; returns Snakemake's exit code."""
+    the pilot's ``meta``, ``networks`` and ``pairwise`` tables and the DSA grid of each of
+    ``conditions`` (``pairwise/<c>/dsa_grid.parquet``: whether a DSA floor holds at every
+    setting); returns Snakemake's exit code."""
     cmd = [
         sys.executable,
         "-m",
@@ -277,6 +292,7 @@ def run_pilot(
         str(overlay_path),
         "--",
         *[f"{root}/{t}" for t in PILOT_TARGETS],
+        *[f"{root}/pairwise/{c}/dsa_grid.parquet" for c in conditions],
     ]
     cmd[cmd.index("--") : cmd.index("--")] = list(extra)
     print("pilot: " + " ".join(cmd[1:]), file=sys.stderr, flush=True)
@@ -286,13 +302,51 @@ def run_pilot(
 # --------------------------------------------------------------------------- per condition
 
 
-def condition_table(networks: pd.DataFrame, pairwise: pd.DataFrame, bench: pd.DataFrame) -> pd.DataFrame:
+def floor_verdict(n_converged: int, grid: pd.DataFrame | None) -> tuple[str, str]:
+    """(floor, flag) of a condition whose mean DSA null is at or above its mean between-network
+    distance at the task's setting. ``grid``: its rows of the DSA robustness grid
+    (``pairwise/<c>/dsa_grid.parquet``, :data:`degeneracy.pipeline.dsa_grid.GRID_COLUMNS`).
+
+    - the floor holds at every grid setting and at least :data:`FLOOR_MIN_SEEDS` networks
+      converged: ``("robust", "")``, a finding (the networks' dynamics differ by less than one
+      network's probe-to-probe difference), not a failure;
+    - it holds at some settings but not others: a flag naming them (it points at a setting);
+    - too few seeds, or no grid: a flag saying what is missing."""
+    if grid is None or not len(grid):
+        return "", "DSA null >= between (no DSA grid to tell a robust floor from a setting)"
+    keys = ["rank", "delay_interval"]
+    mean = grid.groupby(keys + ["metric"])["value"].mean().unstack("metric")
+    if "dsa" not in mean or "dsa_null" not in mean:
+        return "", "DSA null >= between (the DSA grid has no pairs)"
+    at = mean["dsa_null"] >= mean["dsa"]
+    if not at.all():
+        held = [f"rank {r} interval {i}" for (r, i), v in at.items() if v]
+        free = [f"rank {r} interval {i}" for (r, i), v in at.items() if not v]
+        return "", (
+            f"DSA floor at {len(held)} of {len(at)} grid settings ({', '.join(held)}), not at "
+            f"{', '.join(free)}: a DSA setting, not the networks"
+        )
+    if n_converged < FLOOR_MIN_SEEDS:
+        return "", (
+            f"DSA floor at all {len(at)} grid settings with {n_converged} converged networks; "
+            f"a robust floor needs {FLOOR_MIN_SEEDS} (--pilot-seeds {FLOOR_MIN_SEEDS})"
+        )
+    return "robust", ""
+
+
+def condition_table(
+    networks: pd.DataFrame, pairwise: pd.DataFrame, bench: pd.DataFrame, grid: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """Per condition of the pilot: ``n`` networks, ``n_converged``, ``n_diverged``,
     ``steps_converged`` (median optimiser steps of the converged networks, NaN if none),
     ``steps_max`` (most steps of any network), ``train_s`` (median wall seconds of its train
     jobs), ``extract_s``, ``dsa_null`` (mean DSA noise floor), ``dsa_between`` (mean DSA distance
-    between its networks), ``n_pairs``, ``flag`` (why the condition would fail, "" if it would
-    not)."""
+    between its networks), ``n_pairs``, ``floor`` (``"robust"`` when the DSA null is at or
+    above the between distance at every setting of the DSA grid over at least
+    :data:`FLOOR_MIN_SEEDS` converged networks: reported, not failed; :func:`floor_verdict`),
+    ``flag`` (why the condition would fail, "" if it would not: fewer than
+    :data:`MIN_CONVERGED_FRACTION` of its networks converged, or a DSA floor that is not robust).
+    ``grid``: the pilot's DSA-grid tables concatenated (None: floors cannot be robust)."""
     import pandas as pd
 
     rows = []
@@ -316,10 +370,17 @@ def condition_table(networks: pd.DataFrame, pairwise: pd.DataFrame, bench: pd.Da
             "n_pairs": len(between),
         }
         flags = []
-        if row["n_converged"] == 0:
-            flags.append(f"0 of {row['n']} converged")
+        row["floor"] = ""
+        if row["n_converged"] < MIN_CONVERGED_FRACTION * row["n"]:
+            flags.append(
+                f"{row['n_converged']} of {row['n']} converged (< {MIN_CONVERGED_FRACTION:.0%})"
+            )
         if len(null) and len(between) and row["dsa_null"] >= row["dsa_between"]:
-            flags.append(f"DSA null {row['dsa_null']:.3g} >= between {row['dsa_between']:.3g}")
+            g_rows = grid[grid["condition"] == cid] if grid is not None and len(grid) else None
+            floor, why = floor_verdict(row["n_converged"], g_rows)
+            row["floor"] = floor
+            if why:
+                flags.append(f"DSA null {row['dsa_null']:.3g} >= between {row['dsa_between']:.3g}: {why}")
         row["flag"] = "; ".join(flags)
         rows.append(row)
     return pd.DataFrame(rows)
@@ -694,7 +755,8 @@ def render(
         steps = _fmt(r.steps_converged, ".0f") if r.n_converged else f"> {r.steps_max}"
         out.append(
             f"| {r.condition} | {r.n_converged}/{r.n} | {steps} | "
-            f"{_fmt(r.train_s, '.1f')} | {_fmt(r.dsa_null)} | {_fmt(r.dsa_between)} | {r.flag or 'ok'} |"
+            f"{_fmt(r.train_s, '.1f')} | {_fmt(r.dsa_null)} | {_fmt(r.dsa_between)} | "
+            f"{r.flag or ('at DSA floor (robust)' if getattr(r, 'floor', '') == 'robust' else 'ok')} |"
         )
     pc = proj.per_condition
     total_cs = float(pc[["train", "extract", *UNIT_STAGES]].sum().sum())
@@ -753,6 +815,13 @@ def render(
                 f"request of {rt} min (set-resources in the SLURM profile)"
             )
     out += [""] + [f"- {n}" for n in proj.notes + warn]
+    floors = table[table["floor"] == "robust"] if len(table) and "floor" in table else table.iloc[:0]
+    out += ["", f"## At DSA floor (robust) ({len(floors)})", ""]
+    out += [
+        f"- {r.condition}: DSA null {_fmt(r.dsa_null)} >= between {_fmt(r.dsa_between)} at every "
+        f"DSA grid setting, {r.n_converged} converged networks (a finding, not a failure)"
+        for r in floors.itertuples()
+    ] or ["- none"]
     flagged = table[table["flag"] != ""] if len(table) else table
     out += ["", f"## Flags ({len(flagged)})", ""]
     out += [f"- FLAG {r.condition}: {r.flag}" for r in flagged.itertuples()] or ["- none"]
@@ -808,6 +877,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def plan_command(args: argparse.Namespace) -> int:
     """Run the pilot and print the plan; returns 0, 1 when a condition is flagged, 2 when the
     config is invalid or the pilot workflow failed before producing its tables."""
+    import pandas as pd
+
     from .conditions import deep_merge
     from .io import read_parquet
     from .validation import StudyConfigError, checked_study
@@ -851,7 +922,7 @@ def plan_command(args: argparse.Namespace) -> int:
     overlay_path = root / "plan_overlay.yaml"
     overlay_path.write_text(yaml.safe_dump(overlay, sort_keys=False))
     pilot_cores = args.pilot_cores or min(args.cores, os.cpu_count() or 1)
-    rc = run_pilot(workdir, config_path, overlay_path, pilot.root, pilot_cores)
+    rc = run_pilot(workdir, config_path, overlay_path, pilot.root, pilot_cores, conditions=sorted(pilot.conditions))
     missing = [t for t in PILOT_TARGETS if not (root / t).exists()]
     if missing:
         print(
@@ -863,7 +934,9 @@ def plan_command(args: argparse.Namespace) -> int:
     networks = read_parquet(root / "networks.parquet")
     pairwise = read_parquet(root / "pairwise.parquet")
     bench = read_benchmarks(root)
-    table = condition_table(networks, pairwise, bench)
+    grids = [root / "pairwise" / c / "dsa_grid.parquet" for c in sorted(pilot.conditions)]
+    grid = pd.concat([read_parquet(g) for g in grids if g.exists()] or [pd.DataFrame()], ignore_index=True)
+    table = condition_table(networks, pairwise, bench, grid)
     costs = job_scaled_stages(table, bench) if args.no_retime else time_scaled_stages(pilot, root, table, bench)
     resources = rule_resources(workdir)
     runs = train_runs(root, networks, bench, pilot, full, args.budget_scale)
@@ -891,9 +964,12 @@ def plan_command(args: argparse.Namespace) -> int:
     print(text)
     print(f"wrote {pilot.root}/plan.md")
     flagged = table[table["flag"] != ""] if len(table) else table
+    over = over_requests(jobs, resources)
     if rc != 0:
         print(f"warning: the pilot workflow exited {rc} (some jobs failed; see {pilot.root}/logs/)", file=sys.stderr)
-    return 1 if len(flagged) else 0
+    if over:
+        print(f"{len(over)} jobs projected above their requests (listed above): the plan fails", file=sys.stderr)
+    return 1 if len(flagged) or over else 0
 
 
 # --------------------------------------------------------------------------- wall time of a cluster
