@@ -175,7 +175,9 @@ def main(argv=None) -> dict:
             base.mkdir()
             archive = subprocess.run(
                 ["git", "archive", args.baseline, *[n for n in COPY if (REPO / n).exists()]],
-                cwd=REPO, check=True, capture_output=True,
+                cwd=REPO,
+                check=True,
+                capture_output=True,
             ).stdout
             subprocess.run(["tar", "-x", "-C", str(base)], input=archive, check=True)
         config = work / "paper_scale.yaml"

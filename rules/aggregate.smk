@@ -18,7 +18,7 @@ rule meta:
     benchmark:
         f"{OUT}/benchmarks/aggregate/meta.tsv"
     conda:
-        CONDA_ENV
+        "../envs/degeneracy.yaml"
     threads: 1
     resources:
         mem_mb=4000,
@@ -40,7 +40,7 @@ rule networks:
     benchmark:
         f"{OUT}/benchmarks/aggregate/networks.tsv"
     conda:
-        CONDA_ENV
+        "../envs/degeneracy.yaml"
     threads: 1
     resources:
         mem_mb=4000,
@@ -61,7 +61,7 @@ rule pairwise_all:
     benchmark:
         f"{OUT}/benchmarks/aggregate/pairwise_all.tsv"
     conda:
-        CONDA_ENV
+        "../envs/degeneracy.yaml"
     threads: 1
     resources:
         mem_mb=4000,
@@ -84,7 +84,7 @@ rule summary:
     benchmark:
         f"{OUT}/benchmarks/aggregate/summary_{{experiment}}.tsv"
     conda:
-        CONDA_ENV
+        "../envs/degeneracy.yaml"
     threads: 1
     resources:
         mem_mb=4000,
@@ -114,7 +114,7 @@ rule effects:
     benchmark:
         f"{OUT}/benchmarks/aggregate/effects.tsv"
     conda:
-        CONDA_ENV
+        "../envs/degeneracy.yaml"
     threads: 1
     resources:
         mem_mb=4000,

@@ -3,8 +3,6 @@
 
 from functools import lru_cache
 
-from snakemake.settings.types import DeploymentMethod
-
 from degeneracy import validation as _validation
 from degeneracy.conditions import FIGURE_NAMES, canonical
 from degeneracy.pipeline.codehash import code_hash as _code_hash
@@ -17,14 +15,6 @@ CONDITIONS = STUDY.conditions
 #: every output of this study lives under results/<study name>/
 OUT = STUDY.root
 SRC = Path(workflow.basedir) / "src"
-#: the jobs' conda environment (relative to rules/), set only when conda deployment is on
-#: (--sdm conda, docs/cluster.md): otherwise Snakemake would still resolve it for every job,
-#: about a tenth of a paper-sized dry run
-CONDA_ENV = (
-    "../envs/degeneracy.yaml"
-    if DeploymentMethod.CONDA in workflow.deployment_settings.deployment_method
-    else None
-)
 SCRIPTS = Path(workflow.basedir) / "rules" / "scripts"
 #: global analysis settings, key-order independent (stable params)
 SETTINGS = {
@@ -290,7 +280,9 @@ GRID_MAX = STUDY.config["dsa_grid"].get("max_networks")
 def _shape(condition):
     """(width, probe trials) of a condition: what its job sizes follow from (degeneracy.costs)."""
     c = CONDITIONS[condition]
-    return int(c.config["model"].get("n_units", 128)), int(c.analysis["probe"]["n_trials"])
+    return int(c.config["model"].get("n_units", 128)), int(
+        c.analysis["probe"]["n_trials"]
+    )
 
 
 @lru_cache(maxsize=None)

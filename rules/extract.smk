@@ -17,7 +17,7 @@ rule extract:
     benchmark:
         f"{OUT}/benchmarks/extract/{{condition}}/seed{{seed}}.tsv"
     conda:
-        CONDA_ENV
+        "../envs/degeneracy.yaml"
     threads: 1
     resources:
         mem_mb=4000,
@@ -39,7 +39,7 @@ rule example_trial:
     benchmark:
         f"{OUT}/benchmarks/example_trial/{{condition}}/seed{{seed}}.tsv"
     conda:
-        CONDA_ENV
+        "../envs/degeneracy.yaml"
     threads: 1
     resources:
         mem_mb=2000,
@@ -61,7 +61,7 @@ rule fixed_points:
     benchmark:
         f"{OUT}/benchmarks/fixed_points/{{condition}}/seed{{seed}}.tsv"
     conda:
-        CONDA_ENV
+        "../envs/degeneracy.yaml"
     threads: 1
     resources:
         mem_mb=2000,

@@ -23,7 +23,7 @@ rule figure:
     benchmark:
         f"{OUT}/benchmarks/figures/{{name}}.tsv"
     conda:
-        CONDA_ENV
+        "../envs/degeneracy.yaml"
     threads: 1
     resources:
         mem_mb=4000,

@@ -23,7 +23,7 @@ rule dsa_fit:
     benchmark:
         f"{OUT}/benchmarks/dsa_fit/{{condition}}.tsv"
     conda:
-        CONDA_ENV
+        "../envs/degeneracy.yaml"
     threads: 1
     # measured (paper pilot, flip-flop, n = 512, 2,048 probe trials): 4.6 GB for 2 networks,
     # 4.8 min per network (50 networks: about 4 h, so 6 h with a margin)
@@ -48,7 +48,7 @@ rule pairwise_dsa:
     benchmark:
         f"{OUT}/benchmarks/pairwise/{{condition}}/dsa.tsv"
     conda:
-        CONDA_ENV
+        "../envs/degeneracy.yaml"
     threads: 2
     resources:
         mem_mb=8000,
@@ -77,7 +77,7 @@ rule pairwise_weights:
     wildcard_constraints:
         chunk=r"s\d+b\d+-\d+",
     conda:
-        CONDA_ENV
+        "../envs/degeneracy.yaml"
     threads: 1
     resources:
         mem_mb=4000,
@@ -100,7 +100,7 @@ rule pairwise_weights_gather:
     benchmark:
         f"{OUT}/benchmarks/gather/{{condition}}/weights.tsv"
     conda:
-        CONDA_ENV
+        "../envs/degeneracy.yaml"
     threads: 1
     resources:
         mem_mb=2000,
@@ -129,7 +129,7 @@ rule pairwise_svcca:
     wildcard_constraints:
         chunk=r"s\d+b\d+-\d+",
     conda:
-        CONDA_ENV
+        "../envs/degeneracy.yaml"
     threads: 1
     # measured (paper pilot): 5.4 GB for a flip-flop pair, n = 512, 2,048 probe trials
     resources:
@@ -155,7 +155,7 @@ rule pairwise_svcca_gather:
     benchmark:
         f"{OUT}/benchmarks/gather/{{condition}}/svcca.tsv"
     conda:
-        CONDA_ENV
+        "../envs/degeneracy.yaml"
     threads: 1
     resources:
         mem_mb=2000,
@@ -184,13 +184,15 @@ rule dsa_grid_fit:
     wildcard_constraints:
         block=r"s\d+b\d+",
     conda:
-        CONDA_ENV
+        "../envs/degeneracy.yaml"
     threads: 1
     resources:
         mem_mb=8000,
         runtime=60,
     params:
-        dsa=dsa_settings(("n_delays", "delay_interval", "rank", "ridge", "mode", "seed")),
+        dsa=dsa_settings(
+            ("n_delays", "delay_interval", "rank", "ridge", "mode", "seed")
+        ),
         code=code("dsa_grid_fit.py"),
     script:
         "scripts/dsa_grid_fit.py"
@@ -206,7 +208,7 @@ rule dsa_grid:
     benchmark:
         f"{OUT}/benchmarks/dsa_grid/{{condition}}.tsv"
     conda:
-        CONDA_ENV
+        "../envs/degeneracy.yaml"
     threads: 1
     # 9 settings x the pairs of one condition (39 s per 1,225 pairs and setting)
     resources:
@@ -235,7 +237,7 @@ rule joint_dsa:
     wildcard_constraints:
         task=r"[A-Za-z0-9_]+",
     conda:
-        CONDA_ENV
+        "../envs/degeneracy.yaml"
     threads: 1
     resources:
         mem_mb=8000,

@@ -28,7 +28,7 @@ rule results_page:
     benchmark:
         f"{OUT}/benchmarks/aggregate/results_page.tsv"
     conda:
-        CONDA_ENV
+        "../envs/degeneracy.yaml"
     threads: 1
     resources:
         mem_mb=2000,

@@ -21,7 +21,7 @@ if not ENSEMBLE_BLOCKS:
         benchmark:
             f"{OUT}/benchmarks/train/{{condition}}/seed{{seed}}.tsv"
         conda:
-            CONDA_ENV
+            "../envs/degeneracy.yaml"
         threads: 1
         resources:
             mem_mb=2000,
@@ -58,7 +58,7 @@ for _cid, _block, _seeds in ENSEMBLE_BLOCKS:
         group:
             "training"
         conda:
-            CONDA_ENV
+            "../envs/degeneracy.yaml"
         threads: 1
         resources:
             **_TRAIN_SET,

@@ -99,16 +99,3 @@ def test_cluster_extra_installs_the_pinned_plugin():
     for name, version in pinned.items():
         assert env_pins.get(name) == version
     assert env_pins.get("snakemake") == lock["snakemake"]
-
-
-def test_every_rule_runs_in_the_job_env_under_conda_deployment():
-    """Each rule's `conda:` directive names CONDA_ENV, which rules/common.smk sets to
-    envs/degeneracy.yaml when conda deployment is on (and to None otherwise, so a plain run does
-    not resolve it per job); the file it names exists relative to rules/."""
-    common = (REPO / "rules" / "common.smk").read_text()
-    m = re.search(r'CONDA_ENV = \(\s*"([^"]+)"\s*if DeploymentMethod\.CONDA in workflow\.deployment_settings', common)
-    assert m, "rules/common.smk: CONDA_ENV is not set from the deployment method"
-    assert (REPO / "rules" / m.group(1)).resolve() == (REPO / "envs" / "degeneracy.yaml").resolve()
-    for smk in sorted((REPO / "rules").glob("*.smk")):
-        for target in re.findall(r"^\s*conda:\s*\n\s*(\S+)", smk.read_text(), flags=re.M):
-            assert target == "CONDA_ENV", f"{smk.name}: conda: {target}"

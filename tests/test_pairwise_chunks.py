@@ -17,7 +17,8 @@ from degeneracy.io import atomic_write_parquet
 from degeneracy.pipeline.pairwise import chunk_pairs, gather
 from degeneracy.pipeline.pairwise_svcca import SPECTRUM_COLUMNS, pairwise_svcca
 from degeneracy.pipeline.pairwise_weights import pairwise_weights
-from degeneracy.plan import MEASURED, rule_resources
+from degeneracy.costs import MEASURED
+from degeneracy.plan import rule_resources
 
 REPO = Path(__file__).resolve().parents[1]
 N = 10

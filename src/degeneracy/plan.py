@@ -37,9 +37,8 @@ if TYPE_CHECKING:
 STAGES = ("train", "extract", "dsa_fit", "pairwise_dsa", "pairwise_weights", "aggregation", "figures")
 
 #: Measured costs behind the defaults and the pilot-free projection (``plan --no-pilot``): one
-#: table for the workflow's job sizes and this module (degeneracy.costs)
+#: table for the workflow's job sizes and this module (degeneracy.costs.MEASURED)
 from . import costs  # noqa: E402
-from .costs import MEASURED  # noqa: E402
 
 #: the pilot's targets (relative to the study root): no summaries, effects or figures
 PILOT_TARGETS = ("meta.parquet", "networks.parquet", "pairwise.parquet")
@@ -372,9 +371,7 @@ def condition_table(
         flags = []
         row["floor"] = ""
         if row["n_converged"] < MIN_CONVERGED_FRACTION * row["n"]:
-            flags.append(
-                f"{row['n_converged']} of {row['n']} converged (< {MIN_CONVERGED_FRACTION:.0%})"
-            )
+            flags.append(f"{row['n_converged']} of {row['n']} converged (< {MIN_CONVERGED_FRACTION:.0%})")
         if len(null) and len(between) and row["dsa_null"] >= row["dsa_between"]:
             g_rows = grid[grid["condition"] == cid] if grid is not None and len(grid) else None
             floor, why = floor_verdict(row["n_converged"], g_rows)
@@ -481,7 +478,7 @@ def time_scaled_stages(study, root: Path, table: pd.DataFrame, bench: pd.DataFra
 
 #: where plan --no-pilot takes its durations from
 NO_PILOT = (
-    "the measured costs in degeneracy.plan (MEASURED, TRAIN_S_N128, measured_costs; "
+    "the measured costs (degeneracy.costs.MEASURED, degeneracy.plan.TRAIN_S_N128 and measured_costs; "
     "docs/plan.md), not a pilot of this config"
 )
 
@@ -1148,7 +1145,7 @@ def gpu_ratio(n: int) -> float:
 def measured_costs(cond, rule: str, units: int = 1) -> tuple[float, float]:
     """(seconds on one core, peak MB) of one job of ``rule`` for condition ``cond`` over
     ``units`` (networks for dsa_fit, dsa_grid and joint_dsa; pairs for pairwise_dsa and
-    pairwise_weights; networks read for pairwise_svcca), from :data:`MEASURED` and the pilots
+    pairwise_weights; networks read for pairwise_svcca), from :data:`degeneracy.costs.MEASURED` and the pilots
     (docs/plan.md, "Wall time of a cluster"). Memory 0 where nothing was measured."""
     n = int(cond.config["model"].get("n_units", 128))
     trials = int(cond.analysis["probe"]["n_trials"])

@@ -29,7 +29,15 @@ from typing import Any, Mapping, Sequence
 
 import pandas as pd
 
-__all__ = ["GRID_COLUMNS", "FIT_COLUMNS", "DEFAULT_GRID", "grid_settings", "dsa_grid_fit", "dsa_grid_distances", "dsa_grid"]
+__all__ = [
+    "GRID_COLUMNS",
+    "FIT_COLUMNS",
+    "DEFAULT_GRID",
+    "grid_settings",
+    "dsa_grid_fit",
+    "dsa_grid_distances",
+    "dsa_grid",
+]
 
 log = logging.getLogger(__name__)
 
@@ -190,7 +198,7 @@ def dsa_grid_fit(
     ridge = float(dsa["ridge"])
     n_delays = int(dsa["n_delays"])
     frames: list[pd.DataFrame] = []
-    settings = None
+    settings, shape = None, None
     for k, seed in conv:
         traj = read_trajectories(trajectory_paths[k])
         traj2 = read_trajectories(trajectory_probe2_paths[k])
@@ -216,14 +224,28 @@ def dsa_grid_fit(
                 key = {c: st[c] for c in _SETTING}
                 frames.append(
                     pd.DataFrame(
-                        {"condition": condition, "seed": seed, **key, "matrix": "A",
-                         "i": ii.ravel(), "j": jj.ravel(), "value": A.ravel()}
+                        {
+                            "condition": condition,
+                            "seed": seed,
+                            **key,
+                            "matrix": "A",
+                            "i": ii.ravel(),
+                            "j": jj.ravel(),
+                            "value": A.ravel(),
+                        }
                     )
                 )
                 frames.append(
                     pd.DataFrame(
-                        {"condition": condition, "seed": [seed], **{c: [v] for c, v in key.items()},
-                         "matrix": ["null"], "i": [0], "j": [0], "value": [null]}
+                        {
+                            "condition": condition,
+                            "seed": [seed],
+                            **{c: [v] for c, v in key.items()},
+                            "matrix": ["null"],
+                            "i": [0],
+                            "j": [0],
+                            "value": [null],
+                        }
                     )
                 )
     df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame({c: [] for c in FIT_COLUMNS})
@@ -258,8 +280,10 @@ def dsa_grid_distances(
         table = fits
     else:
         parts = [read_parquet(p).assign(_file=str(p)) for p in fits]
-        settings = {f: frozenset(map(tuple, g[_SETTING].drop_duplicates().to_numpy().tolist()))
-                    for f, g in ((p["_file"].iloc[0], p) for p in parts if len(p))}
+        settings = {
+            f: frozenset(map(tuple, g[_SETTING].drop_duplicates().to_numpy().tolist()))
+            for f, g in ((p["_file"].iloc[0], p) for p in parts if len(p))
+        }
         if len(set(settings.values())) > 1:
             raise ValueError(
                 f"DSA grid of {condition}: the fit blocks were fitted at different settings "
