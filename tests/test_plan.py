@@ -229,6 +229,13 @@ def test_condition_table_flags_and_projection_on_planted_pilot(tmp_path):
     assert "longest dsa_fit job" not in render(
         "test.yaml", str(tmp_path), table.reset_index(), proj, costs, 2, 4, loose
     )
+    assert "## At DSA floor (robust) (0)" in text and "## Flags (2)" in text
+    # a robust floor is listed as a finding, shown in the table, and is not a flag
+    robust = table.reset_index()
+    robust.loc[robust["condition"] == a, ["floor", "flag"]] = ["robust", ""]
+    text = render("test.yaml", str(tmp_path), robust, proj, costs, 2, 4, loose)
+    assert "## At DSA floor (robust) (1)" in text and f"- {a}: DSA null 0.6 >= between 0.4" in text
+    assert "| at DSA floor (robust) |" in text and "## Flags (1)" in text and f"FLAG {a}:" not in text
 
 
 def test_job_scaled_stages_charge_each_job_per_unit_by_hand(tmp_path):
