@@ -267,44 +267,22 @@ def figure_extra(wildcards):
 
 # ---- pairwise chunks and DSA-grid blocks (rules/metrics.smk; docs/workflow.md, "Pairwise jobs")
 
-from degeneracy.conditions import chunk_block as _chunk_block
-from degeneracy.conditions import grid_block as _grid_block_size
-from degeneracy.conditions import pair_chunks as _pair_chunks
-from degeneracy.conditions import seed_blocks as _seed_blocks
-
 PAIRS_PER_JOB = STUDY.config["pairwise"]["pairs_per_job"]
-GRID_PER_JOB = STUDY.config["dsa_grid"].get("networks_per_job", "auto")
-GRID_MAX = STUDY.config["dsa_grid"].get("max_networks")
-
-
-def _shape(condition):
-    """(width, probe trials) of a condition: what its job sizes follow from (degeneracy.costs)."""
-    c = CONDITIONS[condition]
-    return int(c.config["model"].get("n_units", 128)), int(
-        c.analysis["probe"]["n_trials"]
-    )
 
 
 @lru_cache(maxsize=None)
 def pair_chunk_seeds(condition):
     """{chunk name: (seeds of block a, seeds of block b)} of the condition's pairwise jobs; the
     name carries the block size, so a new size never reuses a file."""
-    B = _chunk_block(PAIRS_PER_JOB, *_shape(condition))
-    return {
-        f"s{B}b{a}-{b}": (sa, sb)
-        for a, b, sa, sb in _pair_chunks(CONDITIONS[condition].seeds, block=B)
-    }
+    B, chunks = CONDITIONS[condition].pair_jobs(PAIRS_PER_JOB)
+    return {f"s{B}b{a}-{b}": (sa, sb) for a, b, sa, sb in chunks}
 
 
 @lru_cache(maxsize=None)
 def grid_block_seeds(condition):
-    """{block name: seeds} of the condition's DSA-grid fit jobs: its first dsa_grid.max_networks
-    seeds (all when null) in blocks of dsa_grid.networks_per_job by seed value."""
-    seeds = sorted(CONDITIONS[condition].seeds)
-    if GRID_MAX is not None:
-        seeds = seeds[: int(GRID_MAX)]
-    B = _grid_block_size(GRID_PER_JOB, *_shape(condition))
-    return {f"s{B}b{k}": v for k, v in _seed_blocks(seeds, B).items()}
+    """{block name: seeds} of the condition's DSA-grid fit jobs (Condition.grid_jobs)."""
+    B, blocks = CONDITIONS[condition].grid_jobs(STUDY.config["dsa_grid"])
+    return {f"s{B}b{k}": v for k, v in blocks.items()}
 
 
 def _grid_seeds(wildcards):

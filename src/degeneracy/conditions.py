@@ -325,6 +325,24 @@ class Condition:
     analysis: dict  # per-task analysis settings: probe, ood, eval, dsa, feature_learning, svcca
     experiments: list[str] = field(default_factory=list)
 
+    @property
+    def shape(self) -> tuple[int, int]:
+        """(width, probe trials): what the condition's metric job sizes follow from
+        (:mod:`degeneracy.costs`)."""
+        return int(self.config["model"].get("n_units", 128)), int(self.analysis["probe"]["n_trials"])
+
+    def pair_jobs(self, pairs_per_job: int | str) -> tuple[int, list[tuple[int, int, list[int], list[int]]]]:
+        """(block size B, :func:`pair_chunks`) of this condition's weight and SVCCA jobs."""
+        block = chunk_block(pairs_per_job, *self.shape)
+        return block, pair_chunks(self.seeds, block=block)
+
+    def grid_jobs(self, dsa_grid: Mapping[str, Any]) -> tuple[int, dict[int, list[int]]]:
+        """(block size B, {block: seeds}) of this condition's DSA-grid fit jobs: its first
+        ``dsa_grid.max_networks`` seeds (all when null) in blocks of ``networks_per_job``."""
+        seeds = sorted(self.seeds)[: dsa_grid.get("max_networks") or None]
+        block = grid_block(dsa_grid.get("networks_per_job", "auto"), *self.shape)
+        return block, seed_blocks(seeds, block)
+
 
 @dataclass
 class Study:

@@ -1187,8 +1187,6 @@ def study_jobs(study, cost=measured_costs, gpus: int = 0, figures: bool = True) 
     joint DSA per experiment and task, fixed points, the study tables, summaries, effects and
     figures. ``cost(cond, rule, units) -> (seconds, MB)``; with ``gpus`` > 0 a training may run
     on a GPU (:func:`gpu_ratio` of its CPU time) when one is free, else on a core."""
-    from .conditions import chunk_block, grid_block, pair_chunks, seed_blocks
-
     ppj = study.config["pairwise"]["pairs_per_job"]
     grid_cfg = study.config.get("dsa_grid", {})
     jobs: list[Job] = []
@@ -1210,21 +1208,20 @@ def study_jobs(study, cost=measured_costs, gpus: int = 0, figures: bool = True) 
         jobs.append(Job(f"dsa_fit {cid}", "dsa_fit", sec, 1, 0, mb, tuple(ext)))
         sec, mb = cost(c, "pairwise_dsa", pairs)
         jobs.append(Job(f"pairwise_dsa {cid}", "pairwise_dsa", sec, 2, 0, mb, (f"dsa_fit {cid}",)))
-        shape = (n_units, int(c.analysis["probe"]["n_trials"]))
-        grid_seeds = sorted(c.seeds)[: grid_cfg.get("max_networks") or None]
+        _, grid_blocks = c.grid_jobs(grid_cfg)
         block_jobs = []
-        for b, members in seed_blocks(grid_seeds, grid_block(grid_cfg.get("networks_per_job", "auto"), *shape)).items():
+        for b, members in grid_blocks.items():
             sec, mb = cost(c, "dsa_grid_fit", len(members))
             deps = tuple(f"extract {cid} {s}" for s in members)
             jobs.append(Job(f"dsa_grid_fit {cid} b{b}", "dsa_grid_fit", sec, 1, 0, mb, deps))
             block_jobs.append(f"dsa_grid_fit {cid} b{b}")
-        sec, mb = cost(c, "dsa_grid", len(grid_seeds))
+        sec, mb = cost(c, "dsa_grid", sum(len(m) for m in grid_blocks.values()))
         jobs.append(Job(f"dsa_grid {cid}", "dsa_grid", sec, 1, 0, mb, tuple(block_jobs)))
         tables += [f"pairwise_dsa {cid}"]
         for metric in ("weights", "svcca"):
             rule = f"pairwise_{metric}"
             chunk_jobs = []
-            for a, b, sa, sb in pair_chunks(c.seeds, block=chunk_block(ppj, *shape)):
+            for a, b, sa, sb in c.pair_jobs(ppj)[1]:
                 members = sorted(set(sa) | set(sb))
                 units = len(members) if metric == "svcca" else sum(1 for x in sa for y in sb if x < y)
                 sec, mb = cost(c, rule, units)

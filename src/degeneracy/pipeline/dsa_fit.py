@@ -13,7 +13,7 @@ import pandas as pd
 
 from .extract import _float, read_trajectories
 
-__all__ = ["OPERATOR_COLUMNS", "NULL_COLUMNS", "dsa_fit", "read_operators", "probe2_paths"]
+__all__ = ["OPERATOR_COLUMNS", "NULL_COLUMNS", "dsa_fit", "read_operators", "operators_from_long", "probe2_paths"]
 
 
 def probe2_paths(trajectory_paths: Sequence[str | Path]) -> list[Path]:
@@ -26,7 +26,12 @@ def read_operators(path: str | Path) -> dict[int, np.ndarray]:
     """operators.parquet -> {seed: r x r operator A} (converged networks only)."""
     from degeneracy.io import read_parquet
 
-    df = read_parquet(path)
+    return operators_from_long(read_parquet(path))
+
+
+def operators_from_long(df: pd.DataFrame) -> dict[int, np.ndarray]:
+    """{seed: r x r operator A} from a long table's ``matrix == "A"`` rows (seed, i, j, value),
+    in seed order (``operators.parquet``, one setting of a DSA-grid fit block)."""
     out = {}
     for seed, g in df[df["matrix"] == "A"].groupby("seed", sort=True):
         A = np.zeros((int(g["i"].max()) + 1, int(g["j"].max()) + 1))

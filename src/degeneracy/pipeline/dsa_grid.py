@@ -269,11 +269,12 @@ def dsa_grid_distances(
     alignment of the whole set, optimiser seed ``dsa.seed``), plus each network's null row.
     Returns the long table :data:`GRID_COLUMNS` and writes it to ``out`` if given. Blocks fitted
     at different grid settings (a changed probe shape) are an error naming them."""
-    import numpy as np
     import torch
 
     from degeneracy.io import read_parquet
     from degeneracy.metrics import dsa as dsa_mod
+
+    from .dsa_fit import operators_from_long
 
     torch.set_num_threads(int(threads))
     if isinstance(fits, pd.DataFrame):
@@ -298,13 +299,8 @@ def dsa_grid_distances(
     if len(table):
         for key, g in table.groupby(_SETTING, sort=True):
             nulls = g[g["matrix"] == "null"].sort_values("seed")
-            ops = []
-            seeds = []
-            for seed, m in g[g["matrix"] == "A"].groupby("seed", sort=True):
-                A = np.zeros((int(m["i"].max()) + 1, int(m["j"].max()) + 1))
-                A[m["i"].to_numpy(), m["j"].to_numpy()] = m["value"].to_numpy()
-                ops.append(A)
-                seeds.append(int(seed))
+            ops_by_seed = operators_from_long(g)
+            seeds, ops = list(ops_by_seed), list(ops_by_seed.values())
             key = (int(key[0]), int(key[1]), int(key[2]), float(key[3]), float(key[4]))
             if len(seeds) >= 2:
                 D = dsa_mod.pairwise_distances(ops, mode=mode, seed=base_seed)
