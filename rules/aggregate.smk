@@ -72,9 +72,10 @@ rule pairwise_all:
         "scripts/concat.py"
 
 
+# `params: networks`, not an input: each row comes from the same `extract` job as the
+# trajectories and weights behind the pairwise tables, which are inputs (rules/metrics.smk).
 rule summary:
     input:
-        networks=lambda w: network_files([w.experiment]),
         pairwise=lambda w: pairwise_files([w.experiment]),
         fixed_points=lambda w: fixed_point_files(w.experiment),
     output:
@@ -90,6 +91,7 @@ rule summary:
         mem_mb=4000,
         runtime=30,
     params:
+        networks=lambda w: network_files([w.experiment]),
         meta=lambda w: STUDY.meta_rows([w.experiment]),
         aggregate=SETTINGS["aggregate"],
         code=code("summary.py"),

@@ -2,6 +2,12 @@
 # DSA in one job per condition (one batched alignment of the whole set), the purely pairwise
 # measures (weights, SVCCA) in chunks of at most pairwise.pairs_per_job pairs, one job per pair
 # of seed blocks, gathered into the condition's table (docs/workflow.md, "Pairwise jobs").
+#
+# `params: networks` (the networks' rows, which say which converged) is a list of paths, not an
+# input, on purpose: each row is an output of the same `extract` job as the network's
+# trajectories and weights, which are inputs, so the job already runs after it and reruns with
+# it. Declared as inputs they were 41,000 more edges of the paper's 14,000-job DAG, about 3 s of
+# its dry run (benchmarks/dag_scale.py).
 
 
 # Light: on a cluster the gathers run in the main Snakemake process (no submission).
@@ -12,7 +18,6 @@ localrules:
 
 rule dsa_fit:
     input:
-        networks=seed_files(NETWORK),
         trajectories=seed_files(TRAJECTORIES),
         trajectories_probe2=seed_files(TRAJECTORIES_PROBE2),
     output:
@@ -31,6 +36,7 @@ rule dsa_fit:
         mem_mb=8000,
         runtime=360,
     params:
+        networks=seed_files(NETWORK),
         dsa=dsa_settings(DSA_FIT_KEYS),
         code=code("dsa_fit.py"),
     script:
@@ -65,7 +71,6 @@ rule pairwise_dsa:
 # per job is about 45 min at the paper's widest networks; runtime follows (60 min).
 rule pairwise_weights:
     input:
-        networks=chunk_seed_files(NETWORK),
         weights=chunk_seed_files(WEIGHTS),
         trajectories=chunk_seed_files(TRAJECTORIES),
     output:
@@ -83,6 +88,7 @@ rule pairwise_weights:
         mem_mb=4000,
         runtime=60,
     params:
+        networks=chunk_seed_files(NETWORK),
         weights=SETTINGS["weights"],
         chunk=chunk_params,
         code=code("pairwise_weights.py"),
@@ -116,7 +122,6 @@ rule pairwise_weights_gather:
 # seed blocks (its cost is mostly the bases of its at most 2 x block networks), then gathered.
 rule pairwise_svcca:
     input:
-        networks=chunk_seed_files(NETWORK),
         trajectories=chunk_seed_files(TRAJECTORIES),
         trajectories_probe2=chunk_seed_files(TRAJECTORIES_PROBE2),
     output:
@@ -136,6 +141,7 @@ rule pairwise_svcca:
         mem_mb=8000,
         runtime=60,
     params:
+        networks=chunk_seed_files(NETWORK),
         svcca=analysis("svcca"),
         chunk=chunk_params,
         code=code("pairwise_svcca.py"),
@@ -172,7 +178,6 @@ rule pairwise_svcca_gather:
 # one job per condition computes each setting's pair distances from the blocks' operators.
 rule dsa_grid_fit:
     input:
-        networks=grid_block_files(NETWORK),
         trajectories=grid_block_files(TRAJECTORIES),
         trajectories_probe2=grid_block_files(TRAJECTORIES_PROBE2),
     output:
@@ -190,6 +195,7 @@ rule dsa_grid_fit:
         mem_mb=8000,
         runtime=60,
     params:
+        networks=grid_block_files(NETWORK),
         dsa=dsa_settings(
             ("n_delays", "delay_interval", "rank", "ridge", "mode", "seed")
         ),
@@ -225,7 +231,6 @@ rule dsa_grid:
 # level's mean distance to its centroid).
 rule joint_dsa:
     input:
-        networks=joint_seed_files(NETWORK),
         trajectories=joint_seed_files(TRAJECTORIES),
     output:
         joint=f"{OUT}/joint/{{experiment}}/{{task}}.parquet",
@@ -243,6 +248,7 @@ rule joint_dsa:
         mem_mb=8000,
         runtime=240,
     params:
+        networks=joint_seed_files(NETWORK),
         groups=lambda w: joint_groups(w.experiment, w.task),
         dsa=lambda w: CONDITIONS[joint_groups(w.experiment, w.task)[0][0]].analysis[
             "dsa"

@@ -332,6 +332,26 @@ def test_adding_a_seed(study_dir):
     assert counts["summary"] == 2
 
 
+def test_re_extracting_a_network_reruns_every_job_that_reads_its_row(study_dir):
+    """The metric and summary jobs name the networks' rows in `params: networks`, not as inputs
+    (rules/metrics.smk): they must still rerun whenever the extract job that writes a row reruns,
+    through the trajectories and weights the same job writes."""
+    cfg = base_config()
+    study = build_study(cfg)
+    cid = sorted(study.experiments["l1"])[0]
+    seed = study.conditions[cid].seeds[0]
+    row = f"results/test/extract/{cid}/seed{seed}/network.parquet"
+    assert (study_dir / row).is_file()
+    counts = dry_run(study_dir, cfg, targets=("--forcerun", row), name="reextract")
+    assert counts["extract"] == 1 and "train" not in counts
+    for rule in ("dsa_fit", "pairwise_dsa", "pairwise_weights", "pairwise_svcca", "dsa_grid_fit", "dsa_grid"):
+        assert counts.get(rule) == 1, (rule, counts)
+    # every experiment that holds the condition
+    holders = [e for e, conds in study.experiments.items() if cid in conds]
+    assert counts["summary"] == len(holders), (holders, counts)
+    assert counts["networks"] == counts["effects"] == 1
+
+
 def test_adding_a_level(study_dir):
     cfg = base_config()
     cfg["experiments"]["complexity"]["levels"] = [1, 2, 3]

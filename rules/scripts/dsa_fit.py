@@ -10,7 +10,7 @@ with job(snakemake) as threads:
 
     dsa_fit(
         snakemake.wildcards.condition,
-        list(snakemake.input.networks),
+        list(snakemake.params.networks),
         list(snakemake.input.trajectories),
         snakemake.params.dsa,
         out_operators=snakemake.output.operators,

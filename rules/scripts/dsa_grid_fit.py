@@ -10,7 +10,7 @@ with job(snakemake) as threads:
 
     df = dsa_grid_fit(
         snakemake.wildcards.condition,
-        list(snakemake.input.networks),
+        list(snakemake.params.networks),
         list(snakemake.input.trajectories),
         snakemake.params.dsa,
         out=snakemake.output[0],

@@ -12,7 +12,7 @@ with job(snakemake) as threads:
     from degeneracy.pipeline.joint_dsa import SPREAD_COLUMNS, centroid_spread, joint_dsa, joint_matrix
 
     groups = snakemake.params.groups  # [[condition, n_seeds], ...] in level order
-    nets, trajs = list(snakemake.input.networks), list(snakemake.input.trajectories)
+    nets, trajs = list(snakemake.params.networks), list(snakemake.input.trajectories)
     conditions, k = [], 0
     for condition, n in groups:
         conditions.append((condition, nets[k : k + n], trajs[k : k + n]))

@@ -10,7 +10,7 @@ with job(snakemake) as threads:
 
     df = pairwise_svcca(
         snakemake.wildcards.condition,
-        list(snakemake.input.networks),
+        list(snakemake.params.networks),
         list(snakemake.input.trajectories),
         snakemake.output.pairs,
         threads=threads,

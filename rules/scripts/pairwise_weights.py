@@ -10,7 +10,7 @@ with job(snakemake) as threads:
 
     df = pairwise_weights(
         snakemake.wildcards.condition,
-        list(snakemake.input.networks),
+        list(snakemake.params.networks),
         list(snakemake.input.weights),
         snakemake.params.weights,
         snakemake.output[0],

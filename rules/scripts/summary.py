@@ -10,7 +10,7 @@ with job(snakemake):
 
     df = summary(
         snakemake.params.meta,
-        list(snakemake.input.networks),
+        list(snakemake.params.networks),
         list(snakemake.input.pairwise),
         settings=snakemake.params.aggregate,
         out=snakemake.output[0],
