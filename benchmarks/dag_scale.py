@@ -6,7 +6,7 @@
                                    # the same beside an older revision: ratios, one machine, one load
 
 With ``--configfile`` the dry run is of that config as written (configs/paper.yaml: 128
-conditions x 50 seeds, about 17,400 jobs with the chunked pairwise jobs of issue 33); the result
+conditions x 50 seeds, 14,443 jobs with the pairwise and DSA-grid jobs sized from their costs); the result
 also gives the milliseconds per job (``ms_per_job``), the ratio to compare DAGs of other sizes.
 
 Writes a config with every experiment of the paper, sized to 68 distinct conditions, into a
