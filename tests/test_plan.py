@@ -223,19 +223,58 @@ def test_condition_table_flags_and_projection_on_planted_pilot(tmp_path):
     # every stage's longest job is held against its rule's runtime request (minutes): a's
     # dsa_fit job takes 4 s x threads, above a planted 0.05-min (3 s) request, not above 1 min
     tight = {**resources, "dsa_fit": {**resources["dsa_fit"], "runtime": 0.05}}
-    text = render("test.yaml", str(tmp_path), table.reset_index(), proj, costs, 2, 4, tight)
+    text = render("test.yaml", str(tmp_path), table.reset_index(), proj, costs, 2, tight)
     assert "projected longest dsa_fit job" in text and "runtime request of 0.05 min" in text
     loose = {**resources, "dsa_fit": {**resources["dsa_fit"], "runtime": 1}}
-    assert "longest dsa_fit job" not in render(
-        "test.yaml", str(tmp_path), table.reset_index(), proj, costs, 2, 4, loose
-    )
+    assert "longest dsa_fit job" not in render("test.yaml", str(tmp_path), table.reset_index(), proj, costs, 2, loose)
     assert "## At DSA floor (robust) (0)" in text and "## Flags (2)" in text
     # a robust floor is listed as a finding, shown in the table, and is not a flag
     robust = table.reset_index()
     robust.loc[robust["condition"] == a, ["floor", "flag"]] = ["robust", ""]
-    text = render("test.yaml", str(tmp_path), robust, proj, costs, 2, 4, loose)
+    text = render("test.yaml", str(tmp_path), robust, proj, costs, 2, loose)
     assert "## At DSA floor (robust) (1)" in text and f"- {a}: DSA null 0.6 >= between 0.4" in text
     assert "| at DSA floor (robust) |" in text and "## Flags (1)" in text and f"FLAG {a}:" not in text
+
+
+def test_an_unpiloted_width_borrows_the_piloted_costs_scaled_to_its_width(tmp_path):
+    """A width pilot at its extremes (n = 32 and 512) projects n = 128 from the measurement
+    nearest in modelled cost (a tie here: the costlier n = 512, where start-up weighs least),
+    scaled by the cost model, not from the raw median: planted at k x the model's per-pair
+    weight cost at n = 512 and a start-up-dominated 0.5 s per pair at n = 32, n = 128 gets k x the
+    model's cost at 128 (the raw median would be about 15x larger); a training that took
+    T seconds x width_factor(n) borrows T from n = 32 (equal width factor)."""
+    from degeneracy import costs as cost_model
+    from degeneracy.plan import pilot_cost, width_factor
+
+    config = yaml.safe_load(TEST_CONFIG.read_text())
+    config["experiments"]["width"] = {
+        "factor": "width",
+        "tasks": ["flipflop"],
+        "parameter": "model.n_units",
+        "levels": [32, 128, 512],
+        "seeds": 4,
+        "model": {"kind": "mup", "gamma": 1.0},
+    }
+    full = checked_study(config)
+    c32, c128, c512 = (f"flipflop-ch1-mup-n{n}-g1" for n in (32, 128, 512))
+    k, t = 2.0, 50.0
+    per_pair = {c32: 0.5, c512: k * cost_model.weights_pair_s(512)}
+    costs = {"pairwise_weights": StageCost(0.0, per_pair)}
+    runs = pd.DataFrame(
+        {"condition": [c32, c512], "seed": [0, 0], "full_s": [t * width_factor(32), t * width_factor(512)]}
+    )
+    table = pd.DataFrame({"condition": [c32, c512], "n": [1, 1]})
+    bench = pd.DataFrame(columns=["stage", "condition", "s"])
+    resources = rule_resources(REPO)
+    proj = project(full, table, runs, bench, costs, resources)
+    pc = proj.per_condition.set_index("condition")
+    threads = resources["pairwise_weights"].get("threads", 1)
+    assert pc.loc[c128, "pairwise_weights"] == pytest.approx(6 * k * cost_model.weights_pair_s(128) * threads)
+    assert pc.loc[c512, "pairwise_weights"] == pytest.approx(6 * per_pair[c512] * threads)  # measured: as is
+    assert pc.loc[c128, "train"] == pytest.approx(4 * t * resources["train"].get("threads", 1))
+    cost = pilot_cost(full, proj, costs, resources)
+    seconds, _ = cost(full.conditions[c128], "pairwise_weights", 10)
+    assert seconds == pytest.approx(10 * k * cost_model.weights_pair_s(128))
 
 
 def test_job_scaled_stages_charge_each_job_per_unit_by_hand(tmp_path):
@@ -306,7 +345,7 @@ def test_pilot_of_the_test_study_passes(workflow):
         assert f"| {cid} | 2/2 |" in out
     # projection of the whole test study: 7 conditions (the l1 level 0 is shared), 2 seeds each
     assert "## Projection of the full config (7 conditions, 14 networks, 7 pairs per metric)" in out
-    assert "Wall time at --cores 2" in out and "SLURM" in out
+    assert "Core-hours / 2 cores:" in out and "## Wall time on 2 cores and 0 GPUs" in out
     assert "## Flags (0)" in out
     assert (root / "plan.md").read_text() in out
     # the DSA columns are the means of the pilot's own pairwise table

@@ -539,16 +539,47 @@ def rule_resources(workdir: Path) -> dict[str, dict[str, int]]:
     return out
 
 
-def _lookup(per: Mapping[str, float], cid: str, task_of: Mapping[str, str]) -> tuple[float, bool]:
-    """Per-unit cost of ``cid``; else the median over measured conditions of its task, else over
-    all (second value True when borrowed)."""
+def unit_model_s(cond, stage: str) -> float:
+    """Seconds of one unit of ``stage`` for condition ``cond`` by the cost model
+    (:func:`measured_costs`): a whole job for ``train`` and ``extract``, one network for
+    ``dsa_fit``, one pair for the pairwise stages. Only its ratio between two conditions is used,
+    to carry a measured cost to a condition of another width or probe size (:func:`_lookup`).
+    Training scales by width only (:func:`width_factor`): the pilot, not the model, says how
+    long a task or model kind takes to converge."""
+    if stage == "train":
+        return width_factor(int(cond.config["model"].get("n_units", 128)))
+    if stage == "extract":
+        return measured_costs(cond, stage, 1)[0]
+    return measured_costs(cond, stage, 1)[0] - measured_costs(cond, stage, 0)[0]
+
+
+def _lookup(
+    per: Mapping[str, float], cid: str, task_of: Mapping[str, str], model: Mapping[str, float] | None = None
+) -> tuple[float, bool]:
+    """Per-unit cost of ``cid`` (second value True when borrowed from other conditions).
+
+    Measured: as measured. Else, without ``model``: the median over the measured conditions of
+    its task, else over all. With ``model`` (condition -> :func:`unit_model_s`): the measured
+    condition of its task (else any) closest to ``cid`` in modelled cost (log ratio; on a tie the
+    costlier one, whose measurement start-up weighs least in; the median of several with equal
+    modelled cost), scaled by the model's ratio. So an
+    n = 128 condition takes the n = 512 measurement x the model's 128 / 512 ratio, not the median
+    of a start-up-dominated n = 32 job and an n = 512 one."""
     import pandas as pd
 
     if cid in per:
         return per[cid], False
-    same = [v for c, v in per.items() if task_of.get(c) == task_of.get(cid)]
-    vals = same or list(per.values())
-    return (float(pd.Series(vals).median()) if vals else math.nan), True
+    same = [c for c in per if task_of.get(c) == task_of.get(cid)]
+    pool = same or list(per)
+    if not pool:
+        return math.nan, True
+    if model is None or not model.get(cid, 0) > 0 or not all(model.get(c, 0) > 0 for c in pool):
+        return float(pd.Series([per[c] for c in pool]).median()), True
+    dist = {c: abs(math.log(model[c] / model[cid])) for c in pool}
+    near = [c for c in pool if dist[c] <= min(dist.values()) + 1e-9]
+    top = max(model[c] for c in near)
+    chosen = [c for c in near if model[c] >= top * (1 - 1e-9)]  # several when their model costs are equal
+    return float(pd.Series([per[c] * model[cid] / model[c] for c in chosen]).median()), True
 
 
 def full_budget_seconds(
@@ -619,8 +650,9 @@ def project(
     networks' ``full_s`` (``runs``, :func:`train_runs`: at the full epoch budget), extract ``n`` x
     the pilot's mean wall seconds per network; dsa_fit costs start-up + n x seconds per network,
     each pairwise stage start-up + n(n-1)/2 x seconds per pair. Core-seconds are wall seconds x
-    the rule's threads. Conditions without pilot measurements take the median of the measured
-    conditions of the same task, else of all (noted)."""
+    the rule's threads. Conditions without pilot measurements take the measured condition of the
+    same task (else of any) nearest in modelled cost, scaled by the cost model's ratio
+    (:func:`unit_model_s`) between the two conditions' widths and probe sizes (noted)."""
     import pandas as pd
 
     task_of = {cid: c.task for cid, c in full_study.conditions.items()}
@@ -632,6 +664,10 @@ def project(
     for cid, g in bench[bench["stage"] == "extract"].groupby("condition"):
         net_cost["extract"][cid] = float(g["s"].mean())
     threads = {st: resources.get(st, {}).get("threads", 1) for st in ("train", "extract", *UNIT_STAGES)}
+    model = {
+        st: {cid: unit_model_s(c, st) for cid, c in full_study.conditions.items()}
+        for st in ("train", "extract", *UNIT_STAGES)
+    }
     rows, borrowed = [], set()
     longest, longest_job = 0.0, ""
     for cid, cond in sorted(full_study.conditions.items()):
@@ -639,7 +675,7 @@ def project(
         pairs = n * (n - 1) // 2
         row: dict[str, Any] = {"condition": cid, "networks": n, "pairs": pairs}
         for st in ("train", "extract"):
-            per, b = _lookup(net_cost[st], cid, task_of)
+            per, b = _lookup(net_cost[st], cid, task_of, model[st])
             borrowed |= {cid} if b else set()
             row[st] = n * per * threads[st]
             if per > longest:
@@ -650,7 +686,7 @@ def project(
             if cost is None:
                 row[st] = math.nan
                 continue
-            per, b = _lookup(cost.per_unit_s, cid, task_of)
+            per, b = _lookup(cost.per_unit_s, cid, task_of, model[st])
             borrowed |= {cid} if b else set()
             job = cost.startup_s + (per * u if math.isfinite(per) else 0.0)
             row[st] = job * threads[st]
@@ -680,12 +716,13 @@ def project(
     if unpiloted:
         notes.append(
             f"{len(unpiloted)} of {len(full_study.conditions)} conditions not piloted: "
-            "their cost is the median of the piloted conditions of the same task, else of all"
+            "their cost is that of the piloted condition of the same task (else of any) nearest "
+            "in modelled cost, scaled to the condition's width and probe size by the cost model (plan.unit_model_s)"
         )
     elif borrowed:
         notes.append(
             f"{len(borrowed)} conditions without two converged pilot networks take the "
-            "median per-network / per-pair cost of their task"
+            "per-network / per-pair cost of their task's nearest piloted condition, scaled to their width and probe size"
         )
     for st in UNIT_STAGES:
         if st in costs and not costs[st].per_unit_s:
@@ -695,16 +732,6 @@ def project(
                 "is counted (a lower bound)"
             )
     return Projection(per_condition, stages, longest, longest_job, notes)
-
-
-def slurm_groups(workdir: Path) -> int:
-    """Networks per SLURM submission (``group-components.network`` of profiles/slurm), 1 if none."""
-    path = workdir / "profiles" / "slurm" / "config.yaml"
-    try:
-        prof = yaml.safe_load(path.read_text()) or {}
-        return int((prof.get("group-components") or {}).get("network", 1))
-    except (OSError, ValueError, TypeError, yaml.YAMLError):
-        return 1
 
 
 # --------------------------------------------------------------------------- report
@@ -733,11 +760,10 @@ def render(
     proj: Projection,
     costs: Mapping[str, StageCost],
     cores: int,
-    groups: int,
     resources: Mapping[str, Mapping[str, int]],
 ) -> str:
     """The plan as Markdown: the pilot's per-condition table, the full config's projection,
-    the SLURM note and the flags."""
+    its core-hours and the flags."""
     import pandas as pd
 
     out = [
@@ -777,33 +803,18 @@ def render(
         elif r.stage in ("train", "extract"):
             unit = "pilot's mean s per network"
         out.append(f"| {r.stage} | {r.core_hours:.3g} | {_fmt(c.startup_s, '.1f') if c else ''} | {unit} |")
-    wall = max(total_cs / max(cores, 1), proj.longest_s)
     out += [
         f"| total | {total_cs / 3600:.3g} | | |",
         "",
         (
-            f"Wall time at --cores {cores}: about {_duration(wall)} "
-            f"(core-hours / {cores} = {_duration(total_cs / max(cores, 1))}; longest single job "
-            f"{_duration(proj.longest_s)}: {proj.longest_job})."
+            f"Core-hours / {cores} cores: {_duration(total_cs / max(cores, 1))}. Largest per-condition "
+            f"stage: {_duration(proj.longest_s)} ({proj.longest_job}); the workflow runs "
+            "pairwise_weights and pairwise_svcca in chunks of seed blocks, so the wall time is the list "
+            "schedule's makespan below, not this."
         ),
-        "",
     ]
-    n_net = int(pc["networks"].sum())
-    subs = -(-n_net // max(groups, 1))
-    per_net = float(((pc["train"] + pc["extract"]) / pc["networks"].clip(lower=1)).max())
-    th = {st: resources.get(st, {}).get("threads", 1) for st in UNIT_STAGES}
-    metric_s = float((pc["dsa_fit"] / th["dsa_fit"]).max()) + float(
-        max((pc["pairwise_dsa"] / th["pairwise_dsa"]).max(), (pc["pairwise_weights"] / th["pairwise_weights"]).max())
-    )
-    out.append(
-        f"SLURM (profiles/slurm): {2 * n_net} train + extract jobs in {subs} group submissions of "
-        f"{groups} networks (run one after another inside a submission), {3 * len(pc)} per-condition "
-        f"metric jobs (dsa_fit, pairwise_dsa, pairwise_weights); aggregation and figures run locally. "
-        f"With enough free slots: about {_duration(groups * per_net + metric_s)} "
-        f"(one submission's {groups} networks, then the longest dsa_fit and pairwise job)."
-    )
     warn = []
-    for st in ("train", *UNIT_STAGES):
+    for st in ("train", "dsa_fit", "pairwise_dsa"):  # one job per network or condition; chunks: below
         rt = resources.get(st, {}).get("runtime")
         per_job = pc[st] / pc["networks"] if st == "train" else pc[st] / resources.get(st, {}).get("threads", 1)
         if rt and len(per_job) and float(per_job.max()) > 60 * rt:
@@ -947,7 +958,7 @@ def plan_command(args: argparse.Namespace) -> int:
             f"{args.budget_scale:g}x epoch budget: counted at the full budget's epochs "
             "(an upper bound: the stop rule may end them earlier)"
         )
-    text = render(str(args.config), pilot.root, table, proj, costs, args.cores, slurm_groups(workdir), resources)
+    text = render(str(args.config), pilot.root, table, proj, costs, args.cores, resources)
     jobs = study_jobs(full, pilot_cost(full, proj, costs, resources), gpus=args.gpus)
     text += "\n" + cluster_report(
         jobs,
@@ -1339,6 +1350,7 @@ def pilot_cost(
     :func:`measured_costs`."""
     task_of = {cid: c.task for cid, c in full_study.conditions.items()}
     pc = proj.per_condition.set_index("condition")
+    model = {st: {cid: unit_model_s(c, st) for cid, c in full_study.conditions.items()} for st in UNIT_STAGES}
 
     def cost(cond, rule, units=1):
         sec, mb = measured_costs(cond, rule, units)
@@ -1347,7 +1359,7 @@ def pilot_cost(
             per = float(pc.loc[cond.id, rule]) / max(int(pc.loc[cond.id, "networks"]), 1) / th
             return (per if math.isfinite(per) else sec), mb
         if rule in UNIT_STAGES and rule in costs:
-            per, _ = _lookup(costs[rule].per_unit_s, cond.id, task_of)
+            per, _ = _lookup(costs[rule].per_unit_s, cond.id, task_of, model[rule])
             if math.isfinite(per):
                 return costs[rule].startup_s + per * units, mb
         return sec, mb
