@@ -213,12 +213,21 @@ def test_condition_table_flags_and_projection_on_planted_pilot(tmp_path):
     # per condition, 2 seeds: dsa_fit 2 s + 2 x 1 s; pairwise_dsa (1 s + 1 pair x 0.5 s) x its threads
     assert pc.loc[a, "dsa_fit"] == pytest.approx(4.0 * resources["dsa_fit"].get("threads", 1))
     assert pc.loc[b, "pairwise_dsa"] == pytest.approx(1.5 * resources["pairwise_dsa"]["threads"])
-    # conditions the pilot did not run take the piloted median: (20 + 164) / 2 per network, 2 each
+    # flip-flop conditions the pilot did not run take the piloted median (equal width factors):
+    # (20 + 164) / 2 per network, 2 each; delayed discrimination, which the pilot did not run at
+    # all, takes the cost model's own value (degeneracy.plan.measured_costs), not flip-flop's
+    from degeneracy.plan import measured_costs
+
     other = pc.drop(index=[a, b])
-    assert other["train"].tolist() == pytest.approx([184.0] * 5)
+    ff = [c for c in other.index if full.conditions[c].task == "flipflop"]
+    dd = [c for c in other.index if full.conditions[c].task == "delayed_discrimination"]
+    assert len(ff) == 3 and len(dd) == 2
+    assert other.loc[ff, "train"].tolist() == pytest.approx([184.0] * 3)
+    model_dd = [2 * measured_costs(full.conditions[c], "train", 1)[0] for c in dd]
+    assert other.loc[dd, "train"].tolist() == pytest.approx(model_dd) and model_dd[0] != pytest.approx(184.0)
     stages = proj.stages.set_index("stage")["core_hours"]
-    assert stages["train"] == pytest.approx((40 + 328 + 5 * 184) / 3600)
-    assert proj.longest_s == pytest.approx(164.0) and proj.longest_job == f"train {b}"
+    assert stages["train"] == pytest.approx((40 + 328 + 3 * 184 + sum(model_dd)) / 3600)
+    assert proj.longest_s == pytest.approx(max(164.0, max(model_dd) / 2)) and proj.longest_job.startswith("train ")
 
     # every stage's longest job is held against its rule's runtime request (minutes): a's
     # dsa_fit job takes 4 s x threads, above a planted 0.05-min (3 s) request, not above 1 min
@@ -237,12 +246,12 @@ def test_condition_table_flags_and_projection_on_planted_pilot(tmp_path):
 
 
 def test_an_unpiloted_width_borrows_the_piloted_costs_scaled_to_its_width(tmp_path):
-    """A width pilot at its extremes (n = 32 and 512) projects n = 128 from the measurement
-    nearest in modelled cost (a tie here: the costlier n = 512, where start-up weighs least),
-    scaled by the cost model, not from the raw median: planted at k x the model's per-pair
-    weight cost at n = 512 and a start-up-dominated 0.5 s per pair at n = 32, n = 128 gets k x the
-    model's cost at 128 (the raw median would be about 15x larger); a training that took
-    T seconds x width_factor(n) borrows T from n = 32 (equal width factor)."""
+    """A width pilot at its extremes (n = 32 and 512) projects n = 128 from the costliest
+    measurement of the task (n = 512, where start-up weighs least), scaled by the cost model,
+    not from the raw median: planted at k x the model's per-pair weight cost at n = 512 and a
+    start-up-dominated 0.5 s per pair at n = 32, n = 128 gets k x the model's cost at 128 (the raw
+    median would be about 15x larger); a training that took T seconds x width_factor(n) at both
+    widths gives T at n = 128. A task the pilot did not run takes the cost model's value."""
     from degeneracy import costs as cost_model
     from degeneracy.plan import pilot_cost, width_factor
 
@@ -275,6 +284,9 @@ def test_an_unpiloted_width_borrows_the_piloted_costs_scaled_to_its_width(tmp_pa
     cost = pilot_cost(full, proj, costs, resources)
     seconds, _ = cost(full.conditions[c128], "pairwise_weights", 10)
     assert seconds == pytest.approx(10 * k * cost_model.weights_pair_s(128))
+    dd = next(c for c in full.conditions.values() if c.task == "delayed_discrimination")
+    seconds, _ = cost(dd, "pairwise_weights", 10)
+    assert seconds == pytest.approx(10 * cost_model.weights_pair_s(dd.config["model"]["n_units"]))
 
 
 def test_job_scaled_stages_charge_each_job_per_unit_by_hand(tmp_path):

@@ -539,14 +539,17 @@ def rule_resources(workdir: Path) -> dict[str, dict[str, int]]:
     return out
 
 
-def unit_model_s(cond, stage: str) -> float:
+def unit_model_s(cond, stage: str, absolute: bool = False) -> float:
     """Seconds of one unit of ``stage`` for condition ``cond`` by the cost model
     (:func:`measured_costs`): a whole job for ``train`` and ``extract``, one network for
-    ``dsa_fit``, one pair for the pairwise stages. Only its ratio between two conditions is used,
-    to carry a measured cost to a condition of another width or probe size (:func:`_lookup`).
-    Training scales by width only (:func:`width_factor`): the pilot, not the model, says how
-    long a task or model kind takes to converge."""
+    ``dsa_fit``, one pair for the pairwise stages. Used to carry a measured cost to another
+    condition of the same task (the ratio of two values, :func:`_lookup`) and, with
+    ``absolute``, as the cost of a condition whose task the pilot did not run. Training's ratio
+    is its width factor only (:func:`width_factor`): the pilot, not the model, says how long a
+    task or model kind takes to converge."""
     if stage == "train":
+        if absolute:
+            return measured_costs(cond, stage, 1)[0]
         return width_factor(int(cond.config["model"].get("n_units", 128)))
     if stage == "extract":
         return measured_costs(cond, stage, 1)[0]
@@ -554,31 +557,35 @@ def unit_model_s(cond, stage: str) -> float:
 
 
 def _lookup(
-    per: Mapping[str, float], cid: str, task_of: Mapping[str, str], model: Mapping[str, float] | None = None
+    per: Mapping[str, float],
+    cid: str,
+    task_of: Mapping[str, str],
+    model: Mapping[str, float] | None = None,
+    fallback: float | None = None,
 ) -> tuple[float, bool]:
-    """Per-unit cost of ``cid`` (second value True when borrowed from other conditions).
+    """Per-unit cost of ``cid`` (second value True when not measured for it).
 
-    Measured: as measured. Else, without ``model``: the median over the measured conditions of
-    its task, else over all. With ``model`` (condition -> :func:`unit_model_s`): the measured
-    condition of its task (else any) closest to ``cid`` in modelled cost (log ratio; on a tie the
-    costlier one, whose measurement start-up weighs least in; the median of several with equal
-    modelled cost), scaled by the model's ratio. So an
-    n = 128 condition takes the n = 512 measurement x the model's 128 / 512 ratio, not the median
-    of a start-up-dominated n = 32 job and an n = 512 one."""
+    Measured: as measured. Without ``model``: the median over the measured conditions of its
+    task, else over all. With ``model`` (condition -> :func:`unit_model_s`): the measured
+    condition of its task with the largest modelled cost (the median of several with equal
+    cost), scaled by the model's ratio; its per-unit figure carries the least job start-up (a
+    1-pair n = 32 job is almost all start-up, and scaled up it would project hours). When the
+    pilot ran no condition of its task, ``fallback`` (the cost model's own value) if given: a
+    cost measured on another task's trial length and probe is no better than the model."""
     import pandas as pd
 
     if cid in per:
         return per[cid], False
     same = [c for c in per if task_of.get(c) == task_of.get(cid)]
+    if not same and model is not None and fallback is not None:
+        return fallback, True
     pool = same or list(per)
     if not pool:
         return math.nan, True
     if model is None or not model.get(cid, 0) > 0 or not all(model.get(c, 0) > 0 for c in pool):
         return float(pd.Series([per[c] for c in pool]).median()), True
-    dist = {c: abs(math.log(model[c] / model[cid])) for c in pool}
-    near = [c for c in pool if dist[c] <= min(dist.values()) + 1e-9]
-    top = max(model[c] for c in near)
-    chosen = [c for c in near if model[c] >= top * (1 - 1e-9)]  # several when their model costs are equal
+    top = max(model[c] for c in pool)
+    chosen = [c for c in pool if model[c] >= top * (1 - 1e-9)]
     return float(pd.Series([per[c] * model[cid] / model[c] for c in chosen]).median()), True
 
 
@@ -650,9 +657,10 @@ def project(
     networks' ``full_s`` (``runs``, :func:`train_runs`: at the full epoch budget), extract ``n`` x
     the pilot's mean wall seconds per network; dsa_fit costs start-up + n x seconds per network,
     each pairwise stage start-up + n(n-1)/2 x seconds per pair. Core-seconds are wall seconds x
-    the rule's threads. Conditions without pilot measurements take the measured condition of the
-    same task (else of any) nearest in modelled cost, scaled by the cost model's ratio
-    (:func:`unit_model_s`) between the two conditions' widths and probe sizes (noted)."""
+    the rule's threads. Conditions without pilot measurements take the costliest measured
+    condition of the same task, scaled by the cost model's ratio (:func:`unit_model_s`) between
+    the two conditions' widths and probe sizes, or the cost model itself when the pilot ran no
+    condition of their task (noted)."""
     import pandas as pd
 
     task_of = {cid: c.task for cid, c in full_study.conditions.items()}
@@ -668,6 +676,10 @@ def project(
         st: {cid: unit_model_s(c, st) for cid, c in full_study.conditions.items()}
         for st in ("train", "extract", *UNIT_STAGES)
     }
+    absolute = {
+        st: {cid: unit_model_s(c, st, absolute=True) for cid, c in full_study.conditions.items()}
+        for st in ("train", "extract", *UNIT_STAGES)
+    }
     rows, borrowed = [], set()
     longest, longest_job = 0.0, ""
     for cid, cond in sorted(full_study.conditions.items()):
@@ -675,7 +687,7 @@ def project(
         pairs = n * (n - 1) // 2
         row: dict[str, Any] = {"condition": cid, "networks": n, "pairs": pairs}
         for st in ("train", "extract"):
-            per, b = _lookup(net_cost[st], cid, task_of, model[st])
+            per, b = _lookup(net_cost[st], cid, task_of, model[st], absolute[st][cid])
             borrowed |= {cid} if b else set()
             row[st] = n * per * threads[st]
             if per > longest:
@@ -686,7 +698,7 @@ def project(
             if cost is None:
                 row[st] = math.nan
                 continue
-            per, b = _lookup(cost.per_unit_s, cid, task_of, model[st])
+            per, b = _lookup(cost.per_unit_s, cid, task_of, model[st], absolute[st][cid])
             borrowed |= {cid} if b else set()
             job = cost.startup_s + (per * u if math.isfinite(per) else 0.0)
             row[st] = job * threads[st]
@@ -716,13 +728,14 @@ def project(
     if unpiloted:
         notes.append(
             f"{len(unpiloted)} of {len(full_study.conditions)} conditions not piloted: "
-            "their cost is that of the piloted condition of the same task (else of any) nearest "
-            "in modelled cost, scaled to the condition's width and probe size by the cost model (plan.unit_model_s)"
+            "their cost is that of the costliest piloted condition of the same task, scaled to "
+            "the condition's width and probe size by the cost model, or the cost model's own value "
+            "where the pilot ran none of its task (plan.unit_model_s)"
         )
     elif borrowed:
         notes.append(
             f"{len(borrowed)} conditions without two converged pilot networks take the "
-            "per-network / per-pair cost of their task's nearest piloted condition, scaled to their width and probe size"
+            "per-network / per-pair cost of their task's costliest piloted condition, scaled to their width and probe size"
         )
     for st in UNIT_STAGES:
         if st in costs and not costs[st].per_unit_s:
@@ -1359,7 +1372,8 @@ def pilot_cost(
             per = float(pc.loc[cond.id, rule]) / max(int(pc.loc[cond.id, "networks"]), 1) / th
             return (per if math.isfinite(per) else sec), mb
         if rule in UNIT_STAGES and rule in costs:
-            per, _ = _lookup(costs[rule].per_unit_s, cond.id, task_of, model[rule])
+            fallback = unit_model_s(cond, rule, absolute=True)
+            per, _ = _lookup(costs[rule].per_unit_s, cond.id, task_of, model[rule], fallback)
             if math.isfinite(per):
                 return costs[rule].startup_s + per * units, mb
         return sec, mb
