@@ -484,6 +484,8 @@ NO_PILOT = (
 
 #: how --no-retime measures the per-unit stages (also the projection's note)
 NO_RETIME = "the pilot's job wall time per network or pair, start-up included (--no-retime; an upper bound)"
+#: fewest units (networks for dsa_fit, pairs) of a pilot job whose wall time per unit is used
+MIN_UNITS = 3
 
 
 def job_scaled_stages(table: pd.DataFrame, bench: pd.DataFrame) -> dict[str, StageCost]:
@@ -491,15 +493,17 @@ def job_scaled_stages(table: pd.DataFrame, bench: pd.DataFrame) -> dict[str, Sta
     times alone (``plan --no-retime``): a job's whole wall seconds divided by its units (converged
     networks for dsa_fit, their pairs for the pairwise stages), start-up 0. Each unit then carries
     the job's start-up, so for conditions of many seeds this is an upper bound. A condition with
-    no unit (no pair) gives no per-unit cost; a stage with none at all keeps its median job time
-    as start-up, as :func:`time_scaled_stages` does."""
+    fewer than :data:`MIN_UNITS` units gives no per-unit cost (a 2-seed pilot's one pair is
+    mostly the job's per-network work and start-up: 4.4 s for one n = 128 weight pair whose
+    search takes 0.54 s), so the projection takes the cost model for it; a stage with none at
+    all keeps its median job time as start-up, as :func:`time_scaled_stages` does."""
     converged = dict(zip(table["condition"], table["n_converged"])) if len(table) else {}
     out = {}
     for stage in UNIT_STAGES:
         per = {}
         for cid, g in bench[bench["stage"] == stage].groupby("condition"):
             units = _units(stage, int(converged.get(cid, 0)))  # all chunk jobs of the condition together
-            if units >= 1:
+            if units >= MIN_UNITS:
                 per[cid] = float(g["s"].sum()) / units
         startup = 0.0 if per else _median_job_s(bench, stage)
         out[stage] = StageCost(startup, per, NO_RETIME)
@@ -570,15 +574,19 @@ def _lookup(
     condition of its task with the largest modelled cost (the median of several with equal
     cost), scaled by the model's ratio; its per-unit figure carries the least job start-up (a
     1-pair n = 32 job is almost all start-up, and scaled up it would project hours). When the
-    pilot ran no condition of its task, ``fallback`` (the cost model's own value) if given: a
-    cost measured on another task's trial length and probe is no better than the model."""
+    pilot ran no condition of its task, or only cheaper ones, ``fallback`` (the cost model's own
+    value, measured at the paper's largest shapes) if given: a cost measured on another task's
+    trial length and probe is no better than the model, and a small job's start-up must not be
+    scaled up."""
     import pandas as pd
 
     if cid in per:
         return per[cid], False
     same = [c for c in per if task_of.get(c) == task_of.get(cid)]
-    if not same and model is not None and fallback is not None:
-        return fallback, True
+    if model is not None and fallback is not None:
+        top_same = max((model.get(c, 0) for c in same), default=0)
+        if not same or not top_same >= model.get(cid, math.inf) * (1 - 1e-9):
+            return fallback, True  # no pilot of its task, or only smaller ones: never scale up
     pool = same or list(per)
     if not pool:
         return math.nan, True
@@ -728,21 +736,22 @@ def project(
     if unpiloted:
         notes.append(
             f"{len(unpiloted)} of {len(full_study.conditions)} conditions not piloted: "
-            "their cost is that of the costliest piloted condition of the same task, scaled to "
+            "their cost is that of the costliest piloted condition of the same task, scaled down to "
             "the condition's width and probe size by the cost model, or the cost model's own value "
-            "where the pilot ran none of its task (plan.unit_model_s)"
+            "where the pilot ran none of its task or only cheaper ones (plan.unit_model_s)"
         )
     elif borrowed:
         notes.append(
             f"{len(borrowed)} conditions without two converged pilot networks take the "
-            "per-network / per-pair cost of their task's costliest piloted condition, scaled to their width and probe size"
+            "per-network / per-pair cost of their task's costliest piloted condition, scaled to their width and "
+            "probe size, or the cost model's"
         )
     for st in UNIT_STAGES:
         if st in costs and not costs[st].per_unit_s:
             notes.append(
-                f"{st}: no pilot condition had two converged networks, so its per-"
-                f"{'network' if st == 'dsa_fit' else 'pair'} cost is unknown and only job start-up "
-                "is counted (a lower bound)"
+                f"{st}: no pilot job had enough units to time, so its per-"
+                f"{'network' if st == 'dsa_fit' else 'pair'} cost is the cost model's "
+                f"(plan.unit_model_s; pilot jobs of fewer than {MIN_UNITS} units are mostly start-up)"
             )
     return Projection(per_condition, stages, longest, longest_job, notes)
 
