@@ -108,13 +108,18 @@ def part_condition(args: argparse.Namespace) -> None:
     say(f"[part 2: {wall:.0f} s]")
 
 
-def _sine_worker(cid: str, cfg: dict, seeds: list[int], out: str) -> None:
+def _sine_worker(cfg: dict, seeds: list[int], out: str) -> None:
     """One sine condition as one ensemble; its latest epoch per member goes to ``<out>/status.json``
     (rewritten at most every 5 s), its final statuses to ``<out>/done.json``."""
+    import signal
+
     import torch
 
     from degeneracy.training import train_ensemble
 
+    # at the deadline the parent terminates this process: exit normally, so that multiprocessing
+    # also stops its batch-drawing children
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     torch.set_num_threads(1)
     folder = Path(out)
     latest: dict[int, dict] = {}
@@ -166,16 +171,19 @@ def part_sine(args: argparse.Namespace, deadline: float) -> None:
         folder = args.out / "sine" / cid
         folder.mkdir(parents=True, exist_ok=True)
         cfg = with_device(cond.config, args.device, args.quick)
-        p = ctx.Process(target=_sine_worker, args=(cid, cfg, list(cond.seeds), str(folder)), daemon=True)
+        # not daemonic: a worker draws its batches in a child process of its own
+        p = ctx.Process(target=_sine_worker, args=(cfg, list(cond.seeds), str(folder)))
         p.start()
         procs[cid] = (p, folder, cfg)
     say(f"sine: {len(procs)} conditions x {n_seeds} seeds, one process each, until the deadline")
-    while time.time() < deadline and any(p.is_alive() for p, _, _ in procs.values()):
-        time.sleep(2.0)
-    for p, _, _ in procs.values():
-        if p.is_alive():
-            p.terminate()
-        p.join(timeout=10)
+    try:
+        while time.time() < deadline and any(p.is_alive() for p, _, _ in procs.values()):
+            time.sleep(2.0)
+    finally:
+        for p, _, _ in procs.values():
+            if p.is_alive():
+                p.terminate()
+            p.join(timeout=10)
     say("| condition | converged | median MSE (latest epoch) | steps | steps/s | full budget (min) |")
     say("|---|---|---:|---:|---:|---:|")
     for cid, (p, folder, cfg) in sorted(procs.items()):

@@ -19,6 +19,7 @@ import argparse
 import math
 import os
 import re
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -560,41 +561,26 @@ def unit_model_s(cond, stage: str, absolute: bool = False) -> float:
     return measured_costs(cond, stage, 1)[0] - measured_costs(cond, stage, 0)[0]
 
 
-def _lookup(
-    per: Mapping[str, float],
-    cid: str,
-    task_of: Mapping[str, str],
-    model: Mapping[str, float] | None = None,
-    fallback: float | None = None,
-) -> tuple[float, bool]:
-    """Per-unit cost of ``cid`` (second value True when not measured for it).
+def _lookup(per: Mapping[str, float], cid: str, conditions: Mapping[str, Any], stage: str) -> tuple[float, bool]:
+    """Per-unit cost of condition ``cid`` in ``stage`` (second value True when not measured for it).
 
-    Measured: as measured. Without ``model``: the median over the measured conditions of its
-    task, else over all. With ``model`` (condition -> :func:`unit_model_s`): the measured
-    condition of its task with the largest modelled cost (the median of several with equal
-    cost), scaled by the model's ratio; its per-unit figure carries the least job start-up (a
-    1-pair n = 32 job is almost all start-up, and scaled up it would project hours). When the
-    pilot ran no condition of its task, or only cheaper ones, ``fallback`` (the cost model's own
-    value, measured at the paper's largest shapes) if given: a cost measured on another task's
-    trial length and probe is no better than the model, and a small job's start-up must not be
-    scaled up."""
-    import pandas as pd
-
+    Measured (``per``): as measured. Else the measured condition of its task with the largest
+    modelled cost (:func:`unit_model_s`; the median of several with equal cost), scaled down by the
+    model's ratio: its per-unit figure carries the least job start-up (a 1-pair n = 32 job is
+    almost all start-up, and scaled up it would project hours). When the pilot ran no condition
+    of its task, or only cheaper ones, the cost model's own value (measured at the paper's largest
+    shapes): a cost measured on another task's trial length and probe is no better than the
+    model, and a small job's start-up must not be scaled up."""
     if cid in per:
         return per[cid], False
-    same = [c for c in per if task_of.get(c) == task_of.get(cid)]
-    if model is not None and fallback is not None:
-        top_same = max((model.get(c, 0) for c in same), default=0)
-        if not same or not top_same >= model.get(cid, math.inf) * (1 - 1e-9):
-            return fallback, True  # no pilot of its task, or only smaller ones: never scale up
-    pool = same or list(per)
-    if not pool:
-        return math.nan, True
-    if model is None or not model.get(cid, 0) > 0 or not all(model.get(c, 0) > 0 for c in pool):
-        return float(pd.Series([per[c] for c in pool]).median()), True
-    top = max(model[c] for c in pool)
-    chosen = [c for c in pool if model[c] >= top * (1 - 1e-9)]
-    return float(pd.Series([per[c] * model[cid] / model[c] for c in chosen]).median()), True
+    cond = conditions[cid]
+    model = {c: unit_model_s(conditions[c], stage) for c in per if c in conditions and conditions[c].task == cond.task}
+    target = unit_model_s(cond, stage)
+    top = max(model.values(), default=0.0)
+    if top < target * (1 - 1e-9):
+        return unit_model_s(cond, stage, absolute=True), True
+    chosen = [c for c, m in model.items() if m >= top * (1 - 1e-9)]
+    return statistics.median(per[c] * target / model[c] for c in chosen), True
 
 
 def full_budget_seconds(
@@ -671,7 +657,6 @@ def project(
     condition of their task (noted)."""
     import pandas as pd
 
-    task_of = {cid: c.task for cid, c in full_study.conditions.items()}
     notes: list[str] = []
     net_cost: dict[str, dict[str, float]] = {"train": {}, "extract": {}}
     piloted = set(table["condition"]) if len(table) else set()
@@ -680,14 +665,6 @@ def project(
     for cid, g in bench[bench["stage"] == "extract"].groupby("condition"):
         net_cost["extract"][cid] = float(g["s"].mean())
     threads = {st: resources.get(st, {}).get("threads", 1) for st in ("train", "extract", *UNIT_STAGES)}
-    model = {
-        st: {cid: unit_model_s(c, st) for cid, c in full_study.conditions.items()}
-        for st in ("train", "extract", *UNIT_STAGES)
-    }
-    absolute = {
-        st: {cid: unit_model_s(c, st, absolute=True) for cid, c in full_study.conditions.items()}
-        for st in ("train", "extract", *UNIT_STAGES)
-    }
     rows, borrowed = [], set()
     longest, longest_job = 0.0, ""
     for cid, cond in sorted(full_study.conditions.items()):
@@ -695,7 +672,7 @@ def project(
         pairs = n * (n - 1) // 2
         row: dict[str, Any] = {"condition": cid, "networks": n, "pairs": pairs}
         for st in ("train", "extract"):
-            per, b = _lookup(net_cost[st], cid, task_of, model[st], absolute[st][cid])
+            per, b = _lookup(net_cost[st], cid, full_study.conditions, st)
             borrowed |= {cid} if b else set()
             row[st] = n * per * threads[st]
             if per > longest:
@@ -706,7 +683,7 @@ def project(
             if cost is None:
                 row[st] = math.nan
                 continue
-            per, b = _lookup(cost.per_unit_s, cid, task_of, model[st], absolute[st][cid])
+            per, b = _lookup(cost.per_unit_s, cid, full_study.conditions, st)
             borrowed |= {cid} if b else set()
             job = cost.startup_s + (per * u if math.isfinite(per) else 0.0)
             row[st] = job * threads[st]
@@ -1370,9 +1347,7 @@ def pilot_cost(
     extraction per network, dsa_fit, pairwise_dsa and pairwise_weights per network or pair from
     the pilot (the same numbers as the core-hours table); every other rule from
     :func:`measured_costs`."""
-    task_of = {cid: c.task for cid, c in full_study.conditions.items()}
     pc = proj.per_condition.set_index("condition")
-    model = {st: {cid: unit_model_s(c, st) for cid, c in full_study.conditions.items()} for st in UNIT_STAGES}
 
     def cost(cond, rule, units=1):
         sec, mb = measured_costs(cond, rule, units)
@@ -1381,8 +1356,7 @@ def pilot_cost(
             per = float(pc.loc[cond.id, rule]) / max(int(pc.loc[cond.id, "networks"]), 1) / th
             return (per if math.isfinite(per) else sec), mb
         if rule in UNIT_STAGES and rule in costs:
-            fallback = unit_model_s(cond, rule, absolute=True)
-            per, _ = _lookup(costs[rule].per_unit_s, cond.id, task_of, model[rule], fallback)
+            per, _ = _lookup(costs[rule].per_unit_s, cond.id, full_study.conditions, rule)
             if math.isfinite(per):
                 return costs[rule].startup_s + per * units, mb
         return sec, mb
